@@ -1,0 +1,143 @@
+package org.euterpe.nn;
+
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.DType;
+import org.euterpe.tensor.Tensor;
+import org.euterpe.tensor.safetensors.SafetensorsFile;
+
+/**
+ * A model component's parameters, by their diffusers / transformers key
+ * ({@code down_blocks.0.resnets.0.conv1.weight}).
+ *
+ * <p>Layers take a {@link #child} for their own prefix, so a class reads its weights by the
+ * same names as the reference module's attributes. Every key read is recorded, so after
+ * construction {@link #checkAllUsed()} reports weights in the file that no layer wanted (a
+ * wrong or mismatched checkpoint), and {@link #get} reports a missing one by its full name.
+ */
+public final class Weights {
+    private final Backend backend;
+    private final SafetensorsFile file;
+    private final String filePrefix; // e.g. "unet." inside a one-file model, "" for a diffusers folder
+    private final String component;
+    private final String prefix;
+    private final Set<String> used;
+
+    private Weights(Backend backend, SafetensorsFile file, String filePrefix, String component, String prefix,
+            Set<String> used) {
+        this.backend = backend;
+        this.file = file;
+        this.filePrefix = filePrefix;
+        this.component = component;
+        this.prefix = prefix;
+        this.used = used;
+    }
+
+    /**
+     * The weights of {@code component} in {@code file}, whose keys start with {@code filePrefix}.
+     * The file stays open (mapped) for as long as the tensors are used.
+     */
+    public static Weights of(Backend backend, SafetensorsFile file, String filePrefix, String component) {
+        return new Weights(backend, file, filePrefix, component, "", new HashSet<>());
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** The weights under {@code name + "."}. */
+    public Weights child(String name) {
+        return new Weights(backend, file, filePrefix, component, prefix + name + ".", used);
+    }
+
+    /** The weights under {@code name + "." + index + "."}, e.g. {@code child("resnets", 0)}. */
+    public Weights child(String name, int index) {
+        return child(name + "." + index);
+    }
+
+    /** The full key of {@code name} within the component. */
+    public String key(String name) {
+        return prefix + name;
+    }
+
+    public boolean has(String name) {
+        return file.contains(filePrefix + prefix + name);
+    }
+
+    /** The dims of a weight without loading it. */
+    public int[] shape(String name) {
+        return file.entry(fileKey(name)).shape().dims();
+    }
+
+    /**
+     * The weight {@code name}, checked against {@code expectedShape} when one is given
+     * (-1 matches any size).
+     */
+    public Tensor get(String name, int... expectedShape) {
+        String k = fileKey(name);
+        SafetensorsFile.Entry e = file.entry(k);
+        int[] dims = e.shape().dims();
+        if (expectedShape.length > 0 && !matches(dims, expectedShape)) {
+            throw new ModelLoadException(component + ": weight \"" + prefix + name + "\" has shape "
+                    + Arrays.toString(dims) + ", expected " + Arrays.toString(expectedShape));
+        }
+        used.add(k);
+        Tensor scales = null;
+        if (e.dtype() == DType.I8) {
+            String sk = k + ".__scale";
+            used.add(sk);
+            scales = file.load(backend, sk);
+        }
+        return backend.fromHost(file.bytes(k), e.dtype(), e.shape(), scales);
+    }
+
+    /** The weight, or null when the checkpoint has no such key (an optional bias, say). */
+    public Tensor opt(String name, int... expectedShape) {
+        return has(name) ? get(name, expectedShape) : null;
+    }
+
+    /** The weight as an F32 host array (small tensors: embeddings tables for host math, scalars). */
+    public float[] floats(String name) {
+        String k = fileKey(name);
+        used.add(k);
+        return file.floats(k);
+    }
+
+    private String fileKey(String name) {
+        String k = filePrefix + prefix + name;
+        if (!file.contains(k)) {
+            throw new ModelLoadException(component + ": missing weight \"" + prefix + name + "\" in " + file.path());
+        }
+        return k;
+    }
+
+    private static boolean matches(int[] dims, int[] expected) {
+        if (dims.length != expected.length) {
+            return false;
+        }
+        for (int i = 0; i < dims.length; i++) {
+            if (expected[i] != -1 && expected[i] != dims[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Throws when the file holds weights of this component that no layer read. */
+    public void checkAllUsed() {
+        Set<String> extra = new TreeSet<>();
+        for (String n : file.names()) {
+            if (n.startsWith(filePrefix) && !used.contains(n)) {
+                extra.add(n.substring(filePrefix.length()));
+            }
+        }
+        if (!extra.isEmpty()) {
+            throw new ModelLoadException(component + ": " + extra.size() + " unexpected weight(s) in " + file.path()
+                    + ", e.g. " + extra.stream().limit(5).toList());
+        }
+    }
+}
