@@ -1,0 +1,33 @@
+package org.euterpe.nn.layers;
+
+import org.euterpe.nn.Weights;
+import org.euterpe.tensor.Tensor;
+
+/** torch.nn.Linear: {@code weight [out, in]}, optional {@code bias [out]}. */
+public final class Linear {
+    private final Tensor weight;
+    private final Tensor bias;
+
+    public Linear(Tensor weight, Tensor bias) {
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    /** Loads {@code weight} (and {@code bias} when present) checking {@code [out, in]}. */
+    public static Linear load(Weights w, int in, int out) {
+        return new Linear(w.get("weight", out, in), w.opt("bias", out));
+    }
+
+    /** {@code [..., in] -> [..., out]}. */
+    public Tensor forward(Tensor x) {
+        return x.linear(weight, bias);
+    }
+
+    public int inFeatures() {
+        return weight.dim(1);
+    }
+
+    public int outFeatures() {
+        return weight.dim(0);
+    }
+}
