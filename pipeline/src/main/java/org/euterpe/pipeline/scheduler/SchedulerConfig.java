@@ -44,7 +44,7 @@ public record SchedulerConfig(
             "algorithm_type", "solver_type", "lower_order_final", "lambda_min_clipped", "variance_type",
             "rescale_betas_zero_snr", "predict_x0", "disable_corrector", "solver_p", "timestep_type",
             "use_lu_lambdas", "euler_at_final", "final_sigmas_type", "sigma_min", "sigma_max", "rho",
-            "timestep_scaling", "steps_offset");
+            "timestep_scaling");
 
     /**
      * Reads {@code json} for the sampler {@code kind}; {@code overrides} (may be empty) replace
