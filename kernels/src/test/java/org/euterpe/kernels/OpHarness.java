@@ -96,10 +96,11 @@ public final class OpHarness {
     }
 
     static Output run(Backend backend, OpCase c) {
-        try (Scope scope = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             Tensor t = c.run().apply(new RandomTensors(backend, c.seed()));
             boolean integer = t.dtype() == DType.I64 || t.dtype() == DType.I32;
-            return new Output(t.shape(), t.dtype(), integer ? null : t.toFloatArray(), integer ? t.toLongArray() : null);
+            return new Output(t.shape(), t.dtype(), integer ? null : t.toFloatArray(),
+                    integer ? t.toLongArray() : null);
         }
     }
 
@@ -150,7 +151,7 @@ public final class OpHarness {
 
     /** Asserts that {@code backend} refuses the invocation with IllegalArgumentException. */
     public static IllegalArgumentException assertRejects(Backend backend, Reject r) {
-        try (Scope scope = Scope.open()) {
+        try (Scope _ = Scope.open()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> r.run().apply(new RandomTensors(backend, 1)),
                     () -> "[" + backend.name() + "] " + r + " should be refused");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.util.function.UnaryOperator;
 
 import org.euterpe.kernels.OpHarness.OpCase;
 import org.euterpe.tensor.Backend;
@@ -19,7 +20,7 @@ class OpHarnessTest {
     private static final Backend REF = Backends.scalar();
 
     /** The scalar backend with {@code op}'s results changed by {@code edit}. */
-    private static Backend tampered(String op, java.util.function.UnaryOperator<Tensor> edit) {
+    private static Backend tampered(String op, UnaryOperator<Tensor> edit) {
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, m, args) -> {
                     Object r;
@@ -77,10 +78,9 @@ class OpHarnessTest {
 
     @Test
     void acceptingInvalidInputFails() {
-        Backend lax = tampered("binary", t -> t);
         OpHarness.Reject r = new OpHarness.Reject("unary", "valid input",
                 g -> g.backend().unary(UnaryOp.RELU, g.randn(3), 0f));
-        assertThrows(AssertionFailedError.class, () -> OpHarness.assertRejects(lax, r));
+        assertThrows(AssertionFailedError.class, () -> OpHarness.assertRejects(REF, r));
     }
 
     @Test

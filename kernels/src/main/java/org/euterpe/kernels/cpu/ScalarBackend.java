@@ -32,7 +32,8 @@ public final class ScalarBackend extends CpuBackendBase {
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB, float alpha, Tensor bias, float beta,
             Tensor c) {
         if (a.rank() < 2 || b.rank() < 2) {
-            throw new IllegalArgumentException("matmul needs rank >= 2 operands, got a " + a.shape() + " b " + b.shape());
+            throw new IllegalArgumentException("matmul needs rank >= 2 operands, got a " + a.shape() + " b "
+                    + b.shape());
         }
         int ra = a.rank();
         int m = transA ? a.dim(ra - 1) : a.dim(ra - 2);
@@ -134,14 +135,13 @@ public final class ScalarBackend extends CpuBackendBase {
         // padding, striding or dilation along that height.
         Shape x4 = Shape.of(x.dim(0), x.dim(1), 1, x.dim(2));
         Shape w4 = Shape.of(weight.dim(0), weight.dim(1), 1, weight.dim(2));
-        Tensor out = conv("conv1d", x, weight, bias, x4, w4, new int[] {1, 0, 1},
-                new int[] {stride, padding, dilation});
-        return out.reshape(out.dim(0), out.dim(1), out.dim(3));
+        return conv("conv1d", x, weight, bias, x4, w4, new int[] {1, 0, 1}, new int[] {stride, padding, dilation});
     }
 
     /**
      * Direct convolution; {@code xs} and {@code ws} are the 4-D views of the operands, and
      * {@code alongH} / {@code alongW} hold {@code {stride, padding, dilation}} per spatial dim.
+     * The result has the rank of {@code x}.
      */
     private Tensor conv(String op, Tensor x, Tensor weight, Tensor bias, Shape xs, Shape ws, int[] alongH,
             int[] alongW) {
@@ -199,7 +199,7 @@ public final class ScalarBackend extends CpuBackendBase {
                 }
             }
         }
-        return result(out, Shape.of(batch, cout, oh, ow));
+        return result(out, x.rank() == 3 ? Shape.of(batch, cout, ow) : Shape.of(batch, cout, oh, ow));
     }
 
     private static int convOut(int in, int k, int stride, int padding, int dilation) {
