@@ -57,7 +57,10 @@ public final class ClapTextEncoder {
         this.projection2 = projection2;
     }
 
-    /** Loads {@code text_encoder/} of a pipeline folder onto {@code backend}. */
+    /**
+     * Loads {@code text_encoder/} of a pipeline folder onto {@code backend}. On CPU backends the weights
+     * are views of the mapped file: keep {@code files} open while the model is used.
+     */
     public static ClapTextEncoder load(ComponentFiles files, Backend backend) {
         return load(files.weights(backend), files.config());
     }

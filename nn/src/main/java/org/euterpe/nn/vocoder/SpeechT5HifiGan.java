@@ -43,7 +43,10 @@ public final class SpeechT5HifiGan {
         this.convPost = convPost;
     }
 
-    /** Loads {@code vocoder/} of a pipeline folder onto {@code backend}. */
+    /**
+     * Loads {@code vocoder/} of a pipeline folder onto {@code backend}. On CPU backends the weights
+     * are views of the mapped file: keep {@code files} open while the model is used.
+     */
     public static SpeechT5HifiGan load(ComponentFiles files, Backend backend) {
         return load(files.weights(backend), files.config());
     }
