@@ -108,6 +108,18 @@ public final class Config {
     }
 
     /**
+     * The nested object {@code key} (e.g. {@code text_config}) as a strict config of its own,
+     * to be {@link #finish() finished} separately; an empty one when absent.
+     */
+    public Config object(String key) {
+        read.add(key);
+        if (!json.has(key)) {
+            return new Config(new JsonObject(java.util.Map.of(), context() + "." + key));
+        }
+        return new Config(json.getObject(key));
+    }
+
+    /**
      * Accepts {@code key} only when absent or equal to one of {@code supported} (null matches an
      * absent key or JSON null); otherwise names the unsupported option.
      */
