@@ -148,7 +148,7 @@ public final class BpeTokenizer {
             // RobertaTokenizer's own defaults: <mask> takes the space before it, like a word would.
             AddedToken t = roleToken(value, role[0].equals("mask_token"), vocab, added, where + ": " + role[0]);
             added.putIfAbsent(t.content(), t);
-            roleIds.put(role[0], added.get(t.content()).id());
+            roleIds.put(role[0], t.id());
         }
         Object additional = specialMap.containsKey("additional_special_tokens")
                 ? specialMap.get("additional_special_tokens") : config.get("additional_special_tokens");
@@ -369,6 +369,9 @@ public final class BpeTokenizer {
         }
         if (maxLength < 0) {
             throw new IllegalArgumentException("negative maxLength " + maxLength);
+        }
+        if (padToMax && maxLength == Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("cannot pad to an unlimited length (model_max_length is not set)");
         }
         int[] ids = tokenIds(text);
         int kept = ids.length;
