@@ -129,17 +129,25 @@ public final class SafetensorsFile implements AutoCloseable {
     public float[] floats(String name) {
         Entry e = entry(name);
         MemorySegment b = bytes(name);
-        float[] out = new float[arrayLength(e)];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = switch (e.dtype()) {
-                case F32 -> b.getAtIndex(F32_LE, i);
-                case F16 -> Float.float16ToFloat(b.getAtIndex(I16_LE, i));
-                case BF16 -> DType.bf16ToF32(b.getAtIndex(I16_LE, i));
-                case I64 -> b.getAtIndex(I64_LE, i);
-                case I32 -> b.getAtIndex(I32_LE, i);
-                case I8 -> throw new SafetensorsException(path, name,
-                        "cannot read I8 as floats without its scales; use longs() for the raw values");
-            };
+        int n = arrayLength(e);
+        float[] out = new float[n];
+        switch (e.dtype()) {
+            case F32 -> MemorySegment.copy(b, F32_LE, 0, out, 0, n);
+            case F16, BF16 -> {
+                short[] bits = new short[n];
+                MemorySegment.copy(b, I16_LE, 0, bits, 0, n);
+                for (int i = 0; i < n; i++) {
+                    out[i] = e.dtype() == DType.F16 ? Float.float16ToFloat(bits[i]) : DType.bf16ToF32(bits[i]);
+                }
+            }
+            case I32, I64 -> {
+                long[] values = longs(name);
+                for (int i = 0; i < n; i++) {
+                    out[i] = values[i];
+                }
+            }
+            case I8 -> throw new SafetensorsException(path, name,
+                    "cannot read I8 as floats without its scales; use longs() for the raw values");
         }
         return out;
     }
@@ -148,15 +156,24 @@ public final class SafetensorsFile implements AutoCloseable {
     public long[] longs(String name) {
         Entry e = entry(name);
         MemorySegment b = bytes(name);
-        long[] out = new long[arrayLength(e)];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = switch (e.dtype()) {
-                case I64 -> b.getAtIndex(I64_LE, i);
-                case I32 -> b.getAtIndex(I32_LE, i);
-                case I8 -> b.get(ValueLayout.JAVA_BYTE, i);
-                case F32, F16, BF16 -> throw new SafetensorsException(path, name,
-                        "not an integer tensor: " + e.dtype());
-            };
+        int n = arrayLength(e);
+        long[] out = new long[n];
+        switch (e.dtype()) {
+            case I64 -> MemorySegment.copy(b, I64_LE, 0, out, 0, n);
+            case I32 -> {
+                int[] values = new int[n];
+                MemorySegment.copy(b, I32_LE, 0, values, 0, n);
+                for (int i = 0; i < n; i++) {
+                    out[i] = values[i];
+                }
+            }
+            case I8 -> {
+                byte[] values = b.toArray(ValueLayout.JAVA_BYTE);
+                for (int i = 0; i < n; i++) {
+                    out[i] = values[i];
+                }
+            }
+            case F32, F16, BF16 -> throw new SafetensorsException(path, name, "not an integer tensor: " + e.dtype());
         }
         return out;
     }
