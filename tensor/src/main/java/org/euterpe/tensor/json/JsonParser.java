@@ -137,8 +137,12 @@ final class JsonParser {
                 throw error("unescaped control character " + describe(c) + " in string");
             }
             if (c != '\\') {
-                sb.append(c);
-                pos++;
+                // Copy the run of plain characters at once: most strings have no escapes.
+                int start = pos;
+                while (pos < src.length() && (c = src.charAt(pos)) != '"' && c != '\\' && c >= 0x20) {
+                    pos++;
+                }
+                sb.append(src, start, pos);
                 continue;
             }
             if (pos + 1 >= src.length()) {

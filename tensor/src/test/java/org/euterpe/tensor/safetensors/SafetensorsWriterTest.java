@@ -105,6 +105,15 @@ class SafetensorsWriterTest {
         }
         Path p = dir.resolve("narrow.safetensors");
         new SafetensorsWriter().add("h", DType.F16, Shape.of(16), v).add("b", DType.BF16, Shape.of(16), v).write(p);
+        // Hand-derived ties: 1 + half an ulp rounds down to the even 1.0, 1 + 1.5 ulp up to the even 1 + 2 ulp.
+        float[] ties = {1 + 0x1p-11f, 1 + 3 * 0x1p-11f, 1 + 0x1p-8f, 1 + 3 * 0x1p-8f};
+        Path t = dir.resolve("ties.safetensors");
+        new SafetensorsWriter().add("h", DType.F16, Shape.of(2), new float[] {ties[0], ties[1]})
+                .add("b", DType.BF16, Shape.of(2), new float[] {ties[2], ties[3]}).write(t);
+        try (SafetensorsFile r = SafetensorsFile.open(t)) {
+            assertArrayEquals(new short[] {0x3C00, 0x3C02}, r.bytes("h").toArray(ValueLayout.JAVA_SHORT_UNALIGNED));
+            assertArrayEquals(new short[] {0x3F80, 0x3F82}, r.bytes("b").toArray(ValueLayout.JAVA_SHORT_UNALIGNED));
+        }
         try (SafetensorsFile r = SafetensorsFile.open(p)) {
             for (int i = 0; i < v.length; i++) {
                 assertEquals(DType.f32ToF16(v[i]), r.bytes("h").getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
