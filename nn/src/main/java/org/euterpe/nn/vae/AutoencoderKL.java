@@ -136,7 +136,7 @@ public final class AutoencoderKL {
      * The latent distribution of {@code x}.
      *
      * @param x {@code [batch, in, H, W]}
-     * @return mean and log-variance, each {@code [batch, latent, ceil(H / f), ceil(W / f)]}
+     * @return mean and log-variance, each {@code [batch, latent, floor(H / f), floor(W / f)]}
      */
     public DiagonalGaussianDistribution encode(Tensor x) {
         checkInput(x, inChannels, "sample");

@@ -32,7 +32,7 @@ public final class DownEncoderBlock2D {
                 addDownsample ? Downsample2D.load(w.child("downsamplers", 0), out, out, 0) : null);
     }
 
-    /** {@code [batch, in, h, w] -> [batch, out, h', w']}, halved (rounding up) when it downsamples. */
+    /** {@code [batch, in, h, w] -> [batch, out, h', w']}, halved (rounding down) when it downsamples. */
     public Tensor forward(Tensor x) {
         try (Scope scope = Scope.open()) {
             Tensor h = x;

@@ -53,7 +53,7 @@ public final class Encoder {
                 Conv2d.load(w.child("conv_out"), deepest, 2 * latentChannels, 3, 1, 1));
     }
 
-    /** {@code [batch, in, H, W] -> [batch, 2 * latent, H / f, W / f]} (f = 2^(blocks-1), sizes rounding up). */
+    /** {@code [batch, in, H, W] -> [batch, 2 * latent, H / f, W / f]} (f = 2^(blocks-1), sizes rounding down). */
     public Tensor forward(Tensor x) {
         try (Scope scope = Scope.open()) {
             Tensor h = convIn.forward(x);
