@@ -1,37 +1,361 @@
 package org.euterpe.kernels.cpu;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.List;
 
-import org.euterpe.tensor.BinaryOp;
+import org.euterpe.tensor.DType;
+import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
-import org.euterpe.tensor.UnaryOp;
 
-/** Placeholder: being written. */
+/**
+ * The data-movement ops of both CPU backends: pure copies, so one implementation serves the
+ * scalar reference and the Vector-API backend. They work on raw bytes and so on every dtype
+ * except I8 (whose per-row scales would not follow the rows around); contiguous runs are moved
+ * with one {@link MemorySegment#copy} each.
+ */
 final class CpuDataMovement {
     private CpuDataMovement() {
     }
 
-    static Tensor concat(CpuBackendBase b, List<Tensor> parts, int dim) {
-        throw new UnsupportedOperationException("CpuDataMovement: not written yet");
+    /** Concatenation along {@code dim}: the other dims and the dtypes must agree. */
+    static Tensor concat(CpuBackendBase be, List<Tensor> parts, int dim) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("concat of no tensors");
+        }
+        Tensor first = parts.getFirst();
+        int d = first.shape().axis(dim);
+        int total = 0;
+        for (Tensor p : parts) {
+            checkMovable("concat", p);
+            if (p.dtype() != first.dtype() || p.rank() != first.rank()
+                    || !p.shape().with(d, 0).equals(first.shape().with(d, 0))) {
+                throw new IllegalArgumentException("concat along dim " + d + ": " + p.shape() + " " + p.dtype()
+                        + " does not match " + first.shape() + " " + first.dtype());
+            }
+            total += p.dim(d);
+        }
+        Tensor out = be.zeros(first.dtype(), first.shape().with(d, total));
+        MemorySegment dst = CpuBackendBase.segment(out);
+        long esz = first.dtype().byteSize();
+        long outer = first.shape().outer(d);
+        long inner = first.shape().inner(d);
+        long outRow = total * inner * esz;
+        long at = 0; // byte position of the current part inside one output row
+        for (Tensor p : parts) {
+            MemorySegment src = CpuBackendBase.segment(p);
+            long run = p.dim(d) * inner * esz;
+            for (long o = 0; o < outer; o++) {
+                MemorySegment.copy(src, o * run, dst, o * outRow + at, run);
+            }
+            at += run;
+        }
+        return out;
     }
 
-    static Tensor slice(CpuBackendBase b, Tensor x, int dim, int start, int end) {
-        throw new UnsupportedOperationException("CpuDataMovement: not written yet");
+    /** Elements {@code [start, end)} along {@code dim}, copied. */
+    static Tensor slice(CpuBackendBase be, Tensor x, int dim, int start, int end) {
+        checkMovable("slice", x);
+        int d = x.shape().axis(dim);
+        if (start < 0 || end > x.dim(d) || start > end) {
+            throw new IllegalArgumentException("slice [" + start + ", " + end + ") out of range for dim " + d + " of "
+                    + x.shape());
+        }
+        Tensor out = be.zeros(x.dtype(), x.shape().with(d, end - start));
+        long esz = x.dtype().byteSize();
+        long inner = x.shape().inner(d) * esz;
+        long run = (end - start) * inner;
+        MemorySegment src = CpuBackendBase.segment(x);
+        MemorySegment dst = CpuBackendBase.segment(out);
+        long outer = x.shape().outer(d);
+        for (long o = 0; o < outer; o++) {
+            MemorySegment.copy(src, o * x.dim(d) * inner + start * inner, dst, o * run, run);
+        }
+        return out;
     }
 
-    static Tensor permute(CpuBackendBase b, Tensor x, int[] perm) {
-        throw new UnsupportedOperationException("CpuDataMovement: not written yet");
+    /** Output dim i is input dim {@code perm[i]}. */
+    static Tensor permute(CpuBackendBase be, Tensor x, int[] perm) {
+        checkMovable("permute", x);
+        int rank = x.rank();
+        if (perm.length != rank) {
+            throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " does not fit " + x.shape());
+        }
+        boolean[] seen = new boolean[rank];
+        int[] outDims = new int[rank];
+        long[] inStrides = x.shape().strides();
+        long[] srcStride = new long[rank]; // input stride of each output dim
+        for (int i = 0; i < rank; i++) {
+            int p = perm[i];
+            if (p < 0 || p >= rank || seen[p]) {
+                throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " is not a permutation of the"
+                        + " dims of " + x.shape());
+            }
+            seen[p] = true;
+            outDims[i] = x.dim(p);
+            srcStride[i] = inStrides[p];
+        }
+        Tensor out = be.zeros(x.dtype(), Shape.of(outDims));
+        if (rank == 0 || out.numel() == 0) {
+            MemorySegment.copy(CpuBackendBase.segment(x), 0, CpuBackendBase.segment(out), 0, x.byteSize());
+            return out;
+        }
+        gather(x, out, outDims, srcStride);
+        return out;
     }
 
-    static Tensor upsampleNearest(CpuBackendBase b, Tensor x, int outH, int outW) {
-        throw new UnsupportedOperationException("CpuDataMovement: not written yet");
+    /**
+     * Nearest-neighbour resize of the last two dims. The source index is computed as torch does,
+     * in float: {@code min(floor(dst * (float) in / out), in - 1)}.
+     */
+    static Tensor upsampleNearest(CpuBackendBase be, Tensor x, int outH, int outW) {
+        checkMovable("upsampleNearest", x);
+        if (x.rank() != 4 || outH < 1 || outW < 1 || x.dim(2) < 1 || x.dim(3) < 1) {
+            throw new IllegalArgumentException("upsampleNearest: cannot resize " + x.shape()
+                    + " [batch, channels, h, w] to " + outH + "x" + outW);
+        }
+        int[] srcRow = nearestIndex(x.dim(2), outH);
+        int[] srcCol = nearestIndex(x.dim(3), outW);
+        int inH = x.dim(2);
+        int inW = x.dim(3);
+        int planes = x.dim(0) * x.dim(1);
+        Tensor out = be.zeros(x.dtype(), Shape.of(x.dim(0), x.dim(1), outH, outW));
+        MemorySegment src = CpuBackendBase.segment(x);
+        MemorySegment dst = CpuBackendBase.segment(out);
+        long esz = x.dtype().byteSize();
+        long outRowBytes = outW * esz;
+        for (int p = 0; p < planes; p++) {
+            for (int y = 0; y < outH; y++) {
+                long dRow = ((long) p * outH + y) * outRowBytes;
+                if (y > 0 && srcRow[y] == srcRow[y - 1]) {
+                    // Same source row as the previous output row: copy that finished row.
+                    MemorySegment.copy(dst, dRow - outRowBytes, dst, dRow, outRowBytes);
+                    continue;
+                }
+                long sRow = ((long) p * inH + srcRow[y]) * inW * esz;
+                for (int c = 0; c < outW; c++) {
+                    copyElement(src, sRow + srcCol[c] * esz, dst, dRow + c * esz, (int) esz);
+                }
+            }
+        }
+        return out;
     }
 
-    static Tensor pad(CpuBackendBase b, Tensor x, int[] pads, float value) {
-        throw new UnsupportedOperationException("CpuDataMovement: not written yet");
+    private static int[] nearestIndex(int in, int out) {
+        float scale = (float) in / out;
+        int[] idx = new int[out];
+        for (int i = 0; i < out; i++) {
+            idx[i] = Math.min((int) Math.floor(i * scale), in - 1);
+        }
+        return idx;
     }
 
-    static Tensor embedding(CpuBackendBase b, Tensor ids, Tensor table) {
-        throw new UnsupportedOperationException("CpuDataMovement: not written yet");
+    /**
+     * Constant padding, {@code pads} in torch's order (last dim first, before then after);
+     * negative pads crop.
+     */
+    static Tensor pad(CpuBackendBase be, Tensor x, int[] pads, float value) {
+        checkMovable("pad", x);
+        int rank = x.rank();
+        if (pads.length % 2 != 0 || pads.length > 2 * rank) {
+            throw new IllegalArgumentException("pad: " + Arrays.toString(pads) + " is not pairs of pads for at most"
+                    + " the " + rank + " dims of " + x.shape());
+        }
+        int[] before = new int[rank];
+        int[] outDims = x.shape().dims();
+        for (int i = 0; i < pads.length / 2; i++) {
+            int d = rank - 1 - i;
+            before[d] = pads[2 * i];
+            outDims[d] += pads[2 * i] + pads[2 * i + 1];
+            if (outDims[d] < 0) {
+                throw new IllegalArgumentException("pad " + Arrays.toString(pads) + " crops dim " + d + " of "
+                        + x.shape() + " below zero");
+            }
+        }
+        Tensor out = be.zeros(x.dtype(), Shape.of(outDims));
+        if (value != 0) {
+            fill(out, value);
+        }
+        // The part of the input that survives: [lo, hi) along each dim, landing at lo + before.
+        int[] lo = new int[rank];
+        int[] count = new int[rank];
+        for (int d = 0; d < rank; d++) {
+            lo[d] = Math.max(0, -before[d]);
+            int hi = Math.min(x.dim(d), outDims[d] - before[d]);
+            count[d] = Math.max(0, hi - lo[d]);
+            if (count[d] == 0) {
+                return out;
+            }
+        }
+        if (rank == 0) {
+            MemorySegment.copy(CpuBackendBase.segment(x), 0, CpuBackendBase.segment(out), 0, x.byteSize());
+            return out;
+        }
+        long[] inStrides = x.shape().strides();
+        long[] outStrides = Shape.of(outDims).strides();
+        long esz = x.dtype().byteSize();
+        MemorySegment src = CpuBackendBase.segment(x);
+        MemorySegment dst = CpuBackendBase.segment(out);
+        int last = rank - 1;
+        long run = count[last] * esz;
+        int[] idx = new int[rank]; // odometer over the surviving region, last dim excluded
+        while (true) {
+            long s = 0;
+            long o = 0;
+            for (int d = 0; d < rank; d++) {
+                s += (lo[d] + idx[d]) * inStrides[d];
+                o += (lo[d] + idx[d] + before[d]) * outStrides[d];
+            }
+            MemorySegment.copy(src, s * esz, dst, o * esz, run);
+            int d = last - 1;
+            while (d >= 0 && ++idx[d] == count[d]) {
+                idx[d] = 0;
+                d--;
+            }
+            if (d < 0) {
+                return out;
+            }
+        }
+    }
+
+    /** Sets every element of a fresh tensor to {@code value}, in its dtype. */
+    private static void fill(Tensor t, float value) {
+        MemorySegment seg = CpuBackendBase.segment(t);
+        switch (t.dtype()) {
+            case F32 -> {
+                for (long i = 0; i < t.numel(); i++) {
+                    seg.setAtIndex(CpuBackendBase.F32, i, value);
+                }
+            }
+            case F16, BF16 -> {
+                short bits = t.dtype() == DType.F16 ? DType.f32ToF16(value) : DType.f32ToBf16(value);
+                for (long i = 0; i < t.numel(); i++) {
+                    seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, bits);
+                }
+            }
+            case I32 -> {
+                for (long i = 0; i < t.numel(); i++) {
+                    seg.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i, (int) value);
+                }
+            }
+            case I64 -> {
+                for (long i = 0; i < t.numel(); i++) {
+                    seg.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, (long) value);
+                }
+            }
+            case I8 -> throw new IllegalArgumentException("cannot fill an I8 tensor");
+        }
+    }
+
+    /**
+     * Row gather: {@code out[..., :] = table[ids[...], :]}, widened to F32.
+     *
+     * @param ids   I64 or I32 of any shape
+     * @param table {@code [vocab, d]}, F32, F16, BF16 or I8
+     */
+    static Tensor embedding(CpuBackendBase be, Tensor ids, Tensor table) {
+        if (ids.dtype() != DType.I64 && ids.dtype() != DType.I32) {
+            throw new IllegalArgumentException("embedding ids must be I64 or I32, got " + ids.dtype());
+        }
+        if (table.rank() != 2 || !table.dtype().isFloating() && table.dtype() != DType.I8) {
+            throw new IllegalArgumentException("embedding table must be [vocab, d] of a float type, got "
+                    + table.shape() + " " + table.dtype());
+        }
+        int vocab = table.dim(0);
+        int d = table.dim(1);
+        long[] idv = be.toLongArray(ids);
+        int[] outDims = Arrays.copyOf(ids.shape().dims(), ids.rank() + 1);
+        outDims[ids.rank()] = d;
+        Tensor out = be.zeros(DType.F32, Shape.of(outDims));
+        MemorySegment src = CpuBackendBase.segment(table);
+        MemorySegment dst = CpuBackendBase.segment(out);
+        float[] scales = table.dtype() == DType.I8 ? table.scales().toFloatArray() : null;
+        for (int i = 0; i < idv.length; i++) {
+            long id = idv[i];
+            if (id < 0 || id >= vocab) {
+                throw new IllegalArgumentException("embedding id " + id + " at position " + i + " is outside the"
+                        + " table of " + vocab + " rows " + table.shape());
+            }
+            long row = id * d;
+            long o = (long) i * d;
+            switch (table.dtype()) {
+                case F32 -> MemorySegment.copy(src, row * 4, dst, o * 4, d * 4L);
+                case F16 -> {
+                    for (int j = 0; j < d; j++) {
+                        dst.setAtIndex(CpuBackendBase.F32, o + j,
+                                Float.float16ToFloat(src.getAtIndex(CpuBackendBase.I16, row + j)));
+                    }
+                }
+                case BF16 -> {
+                    for (int j = 0; j < d; j++) {
+                        dst.setAtIndex(CpuBackendBase.F32, o + j,
+                                DType.bf16ToF32(src.getAtIndex(CpuBackendBase.I16, row + j)));
+                    }
+                }
+                default -> { // I8
+                    for (int j = 0; j < d; j++) {
+                        dst.setAtIndex(CpuBackendBase.F32, o + j,
+                                src.get(ValueLayout.JAVA_BYTE, row + j) * scales[(int) id]);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Fills {@code out} from a strided view of {@code x}: output element {@code [i0, ..., in]}
+     * comes from input element {@code sum(i_k * srcStride[k])}. Each output row (last dim) is
+     * moved as one run when it is contiguous in the input.
+     */
+    private static void gather(Tensor x, Tensor out, int[] outDims, long[] srcStride) {
+        MemorySegment src = CpuBackendBase.segment(x);
+        MemorySegment dst = CpuBackendBase.segment(out);
+        int esz = x.dtype().byteSize();
+        int rank = outDims.length;
+        int rowLen = outDims[rank - 1];
+        long rowStride = srcStride[rank - 1];
+        int[] idx = new int[rank]; // odometer over all but the last output dim
+        long o = 0;
+        while (true) {
+            long s = 0;
+            for (int d = 0; d < rank - 1; d++) {
+                s += idx[d] * srcStride[d];
+            }
+            if (rowStride == 1) {
+                MemorySegment.copy(src, s * esz, dst, o * esz, (long) rowLen * esz);
+            } else {
+                for (int j = 0; j < rowLen; j++) {
+                    copyElement(src, (s + j * rowStride) * esz, dst, (o + j) * esz, esz);
+                }
+            }
+            o += rowLen;
+            int d = rank - 2;
+            while (d >= 0 && ++idx[d] == outDims[d]) {
+                idx[d] = 0;
+                d--;
+            }
+            if (d < 0) {
+                return;
+            }
+        }
+    }
+
+    /** One element of {@code esz} bytes; plain loads and stores beat a bulk copy this small. */
+    private static void copyElement(MemorySegment src, long s, MemorySegment dst, long d, int esz) {
+        switch (esz) {
+            case 8 -> dst.set(ValueLayout.JAVA_LONG_UNALIGNED, d, src.get(ValueLayout.JAVA_LONG_UNALIGNED, s));
+            case 4 -> dst.set(ValueLayout.JAVA_INT_UNALIGNED, d, src.get(ValueLayout.JAVA_INT_UNALIGNED, s));
+            case 2 -> dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, d, src.get(ValueLayout.JAVA_SHORT_UNALIGNED, s));
+            default -> dst.set(ValueLayout.JAVA_BYTE, d, src.get(ValueLayout.JAVA_BYTE, s));
+        }
+    }
+
+    private static void checkMovable(String op, Tensor x) {
+        if (x.dtype() == DType.I8) {
+            throw new IllegalArgumentException(op + " of an I8 tensor " + x.shape()
+                    + " is not supported (its per-row scales would not follow); cast it to F32 first");
+        }
     }
 }

@@ -1,10 +1,19 @@
 package org.euterpe.kernels.cpu;
 
+import java.util.Arrays;
+
 import org.euterpe.tensor.BinaryOp;
+import org.euterpe.tensor.DType;
+import org.euterpe.tensor.HostStorage;
+import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.UnaryOp;
 
-/** Placeholder: the plain-loop reference backend is being written. */
+/**
+ * The reference backend: every op as plain loops over widened float arrays, with dot products
+ * and reductions accumulated in double. It is slow on purpose; its job is to be obviously
+ * right, so the fast backends can be tested against it.
+ */
 public final class ScalarBackend extends CpuBackendBase {
 
     @Override
@@ -17,81 +26,638 @@ public final class ScalarBackend extends CpuBackendBase {
         return "CPU, plain scalar loops (reference)";
     }
 
+    // ---------------------------------------------------------------- linear algebra
+
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB, float alpha, Tensor bias, float beta,
             Tensor c) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        if (a.rank() < 2 || b.rank() < 2) {
+            throw new IllegalArgumentException("matmul needs rank >= 2 operands, got a " + a.shape() + " b "
+                    + b.shape());
+        }
+        int ra = a.rank();
+        int m = transA ? a.dim(ra - 1) : a.dim(ra - 2);
+        int k = transA ? a.dim(ra - 2) : a.dim(ra - 1);
+        int rb = b.rank();
+        int kb = transB ? b.dim(rb - 1) : b.dim(rb - 2);
+        int n = transB ? b.dim(rb - 2) : b.dim(rb - 1);
+        int[] batchDims = Arrays.copyOf(a.shape().dims(), ra - 2);
+        boolean sharedB = rb == 2;
+        if (k != kb || (!sharedB && !Arrays.equals(batchDims, Arrays.copyOf(b.shape().dims(), rb - 2)))) {
+            throw new IllegalArgumentException("matmul shapes do not agree: a " + a.shape() + (transA ? "^T" : "")
+                    + " b " + b.shape() + (transB ? "^T" : ""));
+        }
+        int[] outDims = Arrays.copyOf(batchDims, ra);
+        outDims[ra - 2] = m;
+        outDims[ra - 1] = n;
+        Shape outShape = Shape.of(outDims);
+        checkVector("matmul bias", bias, n);
+        if (c != null && !c.shape().equals(outShape)) {
+            throw new IllegalArgumentException("matmul c " + c.shape() + " does not match the result " + outShape);
+        }
+        float[] av = floats(a);
+        float[] bv = floats(b);
+        float[] biasv = bias == null ? null : floats(bias);
+        float[] cv = c == null ? null : floats(c);
+        int batches = Math.toIntExact(outShape.numel() / ((long) m * n));
+        float[] out = new float[Math.toIntExact(outShape.numel())];
+        for (int bt = 0; bt < batches; bt++) {
+            int aBase = bt * m * k;
+            int bBase = sharedB ? 0 : bt * k * n;
+            int oBase = bt * m * n;
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double acc = 0;
+                    for (int p = 0; p < k; p++) {
+                        float x = av[aBase + (transA ? p * m + i : i * k + p)];
+                        float y = bv[bBase + (transB ? j * k + p : p * n + j)];
+                        acc += (double) x * y;
+                    }
+                    double r = alpha * acc;
+                    if (biasv != null) {
+                        r += biasv[j];
+                    }
+                    if (cv != null) {
+                        r += (double) beta * cv[oBase + i * n + j];
+                    }
+                    out[oBase + i * n + j] = (float) r;
+                }
+            }
+        }
+        return result(out, outShape);
     }
 
     @Override
     public Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        if (x.rank() < 1 || weight.rank() != 2 || x.dim(-1) != weight.dim(1)) {
+            throw new IllegalArgumentException("linear: x " + x.shape() + " does not match weight " + weight.shape()
+                    + " [out, in]");
+        }
+        int in = weight.dim(1);
+        int outF = weight.dim(0);
+        checkVector("linear bias", bias, outF);
+        float[] xv = floats(x);
+        float[] wv = floats(weight);
+        float[] bv = bias == null ? null : floats(bias);
+        int rows = Math.toIntExact(x.shape().outer(x.rank() - 1));
+        float[] out = new float[rows * outF];
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < outF; o++) {
+                double acc = bv == null ? 0 : bv[o];
+                for (int p = 0; p < in; p++) {
+                    acc += (double) xv[r * in + p] * wv[o * in + p];
+                }
+                out[r * outF + o] = (float) acc;
+            }
+        }
+        return result(out, x.shape().with(x.rank() - 1, outF));
     }
 
     @Override
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        if (x.rank() != 4 || weight.rank() != 4) {
+            throw new IllegalArgumentException("conv2d needs x [batch, in, h, w] and weight [out, in, kh, kw], got x "
+                    + x.shape() + " weight " + weight.shape());
+        }
+        checkConvParams("conv2d", stride, padding, dilation);
+        return conv("conv2d", x, weight, bias, x.shape(), weight.shape(), new int[] {stride, padding, dilation},
+                new int[] {stride, padding, dilation});
     }
 
     @Override
     public Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        if (x.rank() != 3 || weight.rank() != 3) {
+            throw new IllegalArgumentException("conv1d needs x [batch, in, length] and weight [out, in, k], got x "
+                    + x.shape() + " weight " + weight.shape());
+        }
+        checkConvParams("conv1d", stride, padding, dilation);
+        // A 1-D convolution is a 2-D one over a height of 1 with a kernel height of 1 and no
+        // padding, striding or dilation along that height.
+        Shape x4 = Shape.of(x.dim(0), x.dim(1), 1, x.dim(2));
+        Shape w4 = Shape.of(weight.dim(0), weight.dim(1), 1, weight.dim(2));
+        return conv("conv1d", x, weight, bias, x4, w4, new int[] {1, 0, 1}, new int[] {stride, padding, dilation});
+    }
+
+    /**
+     * Direct convolution; {@code xs} and {@code ws} are the 4-D views of the operands, and
+     * {@code alongH} / {@code alongW} hold {@code {stride, padding, dilation}} per spatial dim.
+     * The result has the rank of {@code x}.
+     */
+    private Tensor conv(String op, Tensor x, Tensor weight, Tensor bias, Shape xs, Shape ws, int[] alongH,
+            int[] alongW) {
+        int batch = xs.dim(0);
+        int cin = xs.dim(1);
+        int h = xs.dim(2);
+        int w = xs.dim(3);
+        int cout = ws.dim(0);
+        int kh = ws.dim(2);
+        int kw = ws.dim(3);
+        if (ws.dim(1) != cin) {
+            throw new IllegalArgumentException(op + ": weight " + weight.shape() + " expects " + ws.dim(1)
+                    + " input channels, x " + x.shape() + " has " + cin);
+        }
+        checkVector(op + " bias", bias, cout);
+        int sh = alongH[0];
+        int ph = alongH[1];
+        int dh = alongH[2];
+        int sw = alongW[0];
+        int pw = alongW[1];
+        int dw = alongW[2];
+        int oh = convOut(h, kh, sh, ph, dh);
+        int ow = convOut(w, kw, sw, pw, dw);
+        if (oh < 1 || ow < 1) {
+            throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for kernel "
+                    + weight.shape() + " with stride " + sw + ", padding " + pw + ", dilation " + dw);
+        }
+        float[] xv = floats(x);
+        float[] wv = floats(weight);
+        float[] bv = bias == null ? null : floats(bias);
+        float[] out = new float[batch * cout * oh * ow];
+        for (int b = 0; b < batch; b++) {
+            for (int o = 0; o < cout; o++) {
+                for (int y = 0; y < oh; y++) {
+                    for (int xo = 0; xo < ow; xo++) {
+                        double acc = bv == null ? 0 : bv[o];
+                        for (int c = 0; c < cin; c++) {
+                            for (int i = 0; i < kh; i++) {
+                                int iy = y * sh - ph + i * dh;
+                                if (iy < 0 || iy >= h) {
+                                    continue;
+                                }
+                                for (int j = 0; j < kw; j++) {
+                                    int ix = xo * sw - pw + j * dw;
+                                    if (ix < 0 || ix >= w) {
+                                        continue;
+                                    }
+                                    acc += (double) xv[((b * cin + c) * h + iy) * w + ix]
+                                            * wv[((o * cin + c) * kh + i) * kw + j];
+                                }
+                            }
+                        }
+                        out[((b * cout + o) * oh + y) * ow + xo] = (float) acc;
+                    }
+                }
+            }
+        }
+        return result(out, x.rank() == 3 ? Shape.of(batch, cout, ow) : Shape.of(batch, cout, oh, ow));
+    }
+
+    private static int convOut(int in, int k, int stride, int padding, int dilation) {
+        int span = in + 2 * padding - dilation * (k - 1) - 1;
+        return span < 0 ? 0 : span / stride + 1;
+    }
+
+    private static void checkConvParams(String op, int stride, int padding, int dilation) {
+        if (stride < 1 || padding < 0 || dilation < 1) {
+            throw new IllegalArgumentException(op + ": stride " + stride + " and dilation " + dilation
+                    + " must be >= 1 and padding " + padding + " >= 0");
+        }
     }
 
     @Override
     public Tensor convTranspose1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int outputPadding,
             int dilation) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        if (x.rank() != 3 || weight.rank() != 3 || weight.dim(0) != x.dim(1)) {
+            throw new IllegalArgumentException("convTranspose1d needs x [batch, in, length] and weight [in, out, k],"
+                    + " got x " + x.shape() + " weight " + weight.shape());
+        }
+        checkConvParams("convTranspose1d", stride, padding, dilation);
+        if (outputPadding < 0 || outputPadding >= Math.max(stride, dilation)) {
+            throw new IllegalArgumentException("convTranspose1d: outputPadding " + outputPadding
+                    + " must be >= 0 and smaller than stride " + stride + " or dilation " + dilation);
+        }
+        int batch = x.dim(0);
+        int cin = x.dim(1);
+        int len = x.dim(2);
+        int cout = weight.dim(1);
+        int k = weight.dim(2);
+        int outLen = (len - 1) * stride - 2 * padding + dilation * (k - 1) + outputPadding + 1;
+        if (outLen < 1) {
+            throw new IllegalArgumentException("convTranspose1d: x " + x.shape() + " with weight " + weight.shape()
+                    + ", stride " + stride + ", padding " + padding + " gives output length " + outLen);
+        }
+        checkVector("convTranspose1d bias", bias, cout);
+        float[] xv = floats(x);
+        float[] wv = floats(weight);
+        float[] bv = bias == null ? null : floats(bias);
+        double[] acc = new double[batch * cout * outLen];
+        // Scatter form: input position i, tap j lands on output i*stride - padding + j*dilation.
+        for (int b = 0; b < batch; b++) {
+            for (int c = 0; c < cin; c++) {
+                for (int i = 0; i < len; i++) {
+                    float xi = xv[(b * cin + c) * len + i];
+                    for (int o = 0; o < cout; o++) {
+                        for (int j = 0; j < k; j++) {
+                            int t = i * stride - padding + j * dilation;
+                            if (t >= 0 && t < outLen) {
+                                acc[(b * cout + o) * outLen + t] += (double) xi * wv[(c * cout + o) * k + j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        float[] out = new float[acc.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) (acc[i] + (bv == null ? 0 : bv[(i / outLen) % cout]));
+        }
+        return result(out, Shape.of(batch, cout, outLen));
     }
+
+    // ---------------------------------------------------------------- normalisation
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        if (x.rank() < 2 || groups < 1 || x.dim(1) % groups != 0) {
+            throw new IllegalArgumentException("groupNorm: x " + x.shape() + " [batch, channels, ...] cannot be split"
+                    + " into " + groups + " groups");
+        }
+        int batch = x.dim(0);
+        int channels = x.dim(1);
+        int spatial = Math.toIntExact(x.shape().inner(1));
+        checkVector("groupNorm gamma", gamma, channels);
+        checkVector("groupNorm beta", beta, channels);
+        float[] xv = floats(x);
+        float[] g = gamma == null ? null : floats(gamma);
+        float[] bt = beta == null ? null : floats(beta);
+        int perGroup = channels / groups * spatial;
+        float[] out = new float[xv.length];
+        for (int b = 0; b < batch; b++) {
+            for (int grp = 0; grp < groups; grp++) {
+                int base = (b * groups + grp) * perGroup;
+                double[] stats = meanVar(xv, base, perGroup);
+                double inv = 1 / Math.sqrt(stats[1] + eps);
+                for (int i = 0; i < perGroup; i++) {
+                    int ch = grp * (channels / groups) + i / spatial;
+                    double y = (xv[base + i] - stats[0]) * inv;
+                    y = y * (g == null ? 1 : g[ch]) + (bt == null ? 0 : bt[ch]);
+                    out[base + i] = (float) (silu ? y / (1 + Math.exp(-y)) : y);
+                }
+            }
+        }
+        return result(out, x.shape());
     }
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        int d = lastDim("layerNorm", x);
+        checkVector("layerNorm gamma", gamma, d);
+        checkVector("layerNorm beta", beta, d);
+        float[] xv = floats(x);
+        float[] g = gamma == null ? null : floats(gamma);
+        float[] bt = beta == null ? null : floats(beta);
+        float[] out = new float[xv.length];
+        for (int base = 0; base < xv.length; base += d) {
+            double[] stats = meanVar(xv, base, d);
+            double inv = 1 / Math.sqrt(stats[1] + eps);
+            for (int i = 0; i < d; i++) {
+                double y = (xv[base + i] - stats[0]) * inv;
+                out[base + i] = (float) (y * (g == null ? 1 : g[i]) + (bt == null ? 0 : bt[i]));
+            }
+        }
+        return result(out, x.shape());
+    }
+
+    /** Mean and biased variance (as torch's norms) of {@code v[base, base+n)}, two-pass. */
+    private static double[] meanVar(float[] v, int base, int n) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += v[base + i];
+        }
+        double mean = sum / n;
+        double sq = 0;
+        for (int i = 0; i < n; i++) {
+            double dv = v[base + i] - mean;
+            sq += dv * dv;
+        }
+        return new double[] {mean, sq / n};
     }
 
     @Override
     public Tensor softmax(Tensor x) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        int d = lastDim("softmax", x);
+        float[] xv = floats(x);
+        float[] out = new float[xv.length];
+        double[] row = new double[d];
+        for (int base = 0; base < xv.length; base += d) {
+            for (int i = 0; i < d; i++) {
+                row[i] = xv[base + i];
+            }
+            softmaxInPlace(row, d);
+            for (int i = 0; i < d; i++) {
+                out[base + i] = (float) row[i];
+            }
+        }
+        return result(out, x.shape());
+    }
+
+    /** Max-subtracted softmax of {@code row[0, n)}. */
+    private static void softmaxInPlace(double[] row, int n) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, row[i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            row[i] = Math.exp(row[i] - max);
+            sum += row[i];
+        }
+        for (int i = 0; i < n; i++) {
+            row[i] /= sum;
+        }
     }
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, float scale) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
+            throw new IllegalArgumentException("attention needs rank-4 q, k, v, got q " + q.shape() + " k " + k.shape()
+                    + " v " + v.shape());
+        }
+        int batch = q.dim(0);
+        int heads = q.dim(1);
+        int lq = q.dim(2);
+        int d = q.dim(3);
+        int lk = k.dim(2);
+        int dv = v.dim(3);
+        if (k.dim(0) != batch || k.dim(1) != heads || k.dim(3) != d || v.dim(0) != batch || v.dim(1) != heads
+                || v.dim(2) != lk) {
+            throw new IllegalArgumentException("attention shapes do not agree: q " + q.shape() + " k " + k.shape()
+                    + " v " + v.shape());
+        }
+        if (mask != null && mask.rank() != 4) {
+            throw new IllegalArgumentException("attention mask " + mask.shape() + " must be rank 4");
+        }
+        int[] full = {batch, heads, lq, lk};
+        long[] maskStrides = mask == null ? null : broadcastStrides(mask.shape(), full, "attention mask");
+        float[] qv = floats(q);
+        float[] kv = floats(k);
+        float[] vv = floats(v);
+        float[] mv = mask == null ? null : floats(mask);
+        float[] out = new float[batch * heads * lq * dv];
+        double[] p = new double[lk];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                int bh = b * heads + h;
+                for (int i = 0; i < lq; i++) {
+                    for (int j = 0; j < lk; j++) {
+                        double dot = 0;
+                        for (int t = 0; t < d; t++) {
+                            dot += (double) qv[(bh * lq + i) * d + t] * kv[(bh * lk + j) * d + t];
+                        }
+                        p[j] = scale * dot;
+                        if (mv != null) {
+                            p[j] += mv[Math.toIntExact(b * maskStrides[0] + h * maskStrides[1] + i * maskStrides[2]
+                                    + j * maskStrides[3])];
+                        }
+                    }
+                    softmaxInPlace(p, lk);
+                    for (int t = 0; t < dv; t++) {
+                        double acc = 0;
+                        for (int j = 0; j < lk; j++) {
+                            acc += p[j] * vv[(bh * lk + j) * dv + t];
+                        }
+                        out[(bh * lq + i) * dv + t] = (float) acc;
+                    }
+                }
+            }
+        }
+        return result(out, Shape.of(batch, heads, lq, dv));
     }
+
+    // ---------------------------------------------------------------- element-wise
 
     @Override
     public Tensor unary(UnaryOp op, Tensor x, float param) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        float[] xv = floats(x);
+        float[] out = new float[xv.length];
+        for (int i = 0; i < xv.length; i++) {
+            out[i] = (float) apply(op, xv[i], param);
+        }
+        return result(out, x.shape());
+    }
+
+    /** The op in double precision. */
+    static double apply(UnaryOp op, double x, double param) {
+        return switch (op) {
+            case SILU -> x / (1 + Math.exp(-x));
+            case GELU -> gelu(x);
+            case RELU -> Math.max(x, 0); // NaN stays NaN, as in torch
+            case LEAKY_RELU -> x >= 0 ? x : param * x;
+            case TANH -> Math.tanh(x);
+            case EXP -> Math.exp(x);
+            case SIGMOID -> 1 / (1 + Math.exp(-x));
+            case NEG -> -x;
+            case SQRT -> Math.sqrt(x);
+        };
+    }
+
+    private static final double SQRT2 = Math.sqrt(2);
+
+    /**
+     * Exact GELU, {@code x * Phi(x)}. For negative x it uses erfc directly, which keeps full
+     * relative precision in the far tail where {@code 1 + erf} would cancel.
+     */
+    static double gelu(double x) {
+        double z = x / SQRT2;
+        return x >= 0 ? 0.5 * x * (1 + erf(z)) : 0.5 * x * erfc(-z);
+    }
+
+    private static final double TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+    /** Below this the series is used, above it the continued fraction (both converged there). */
+    private static final double SERIES_LIMIT = 1.5;
+
+    /** The error function, accurate to about 1e-15 absolute. */
+    static double erf(double x) {
+        double ax = Math.abs(x);
+        double r = ax < SERIES_LIMIT ? erfSeries(ax) : 1 - erfcContinuedFraction(ax);
+        return Math.copySign(r, x);
+    }
+
+    /** The complementary error function, accurate to about 1e-13 relative for x >= 0. */
+    static double erfc(double x) {
+        if (x < 0) {
+            return 2 - erfc(-x);
+        }
+        return x < SERIES_LIMIT ? 1 - erfSeries(x) : erfcContinuedFraction(x);
+    }
+
+    /**
+     * {@code erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1*3*...*(2n+1))}: every term
+     * is positive, so nothing cancels (used for 0 <= x < 1.5, where it needs under 50 terms).
+     */
+    private static double erfSeries(double x) {
+        double term = x;
+        double sum = x;
+        for (int n = 1; n < 200 && term > 1e-17 * sum; n++) {
+            term *= 2 * x * x / (2 * n + 1);
+            sum += term;
+        }
+        return TWO_OVER_SQRT_PI * Math.exp(-x * x) * sum;
+    }
+
+    /**
+     * {@code erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))}, evaluated
+     * bottom-up from a fixed depth; for x >= 1.5 it has converged to double precision by then.
+     */
+    private static double erfcContinuedFraction(double x) {
+        double t = x;
+        for (int n = 120; n >= 1; n--) {
+            t = x + n / 2.0 / t;
+        }
+        return Math.exp(-x * x) / Math.sqrt(Math.PI) / t;
     }
 
     @Override
     public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        int rank = Math.max(a.rank(), b.rank());
+        int[] outDims = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            int da = dimFromEnd(a.shape(), rank - i);
+            int db = dimFromEnd(b.shape(), rank - i);
+            if (da != db && da != 1 && db != 1) {
+                throw new IllegalArgumentException("binary " + op + ": shapes " + a.shape() + " and " + b.shape()
+                        + " do not broadcast");
+            }
+            outDims[i] = da == 1 ? db : da;
+        }
+        long[] sa = broadcastStrides(a.shape(), outDims, "binary operand");
+        long[] sb = broadcastStrides(b.shape(), outDims, "binary operand");
+        float[] av = floats(a);
+        float[] bv = floats(b);
+        Shape outShape = Shape.of(outDims);
+        float[] out = new float[Math.toIntExact(outShape.numel())];
+        int[] idx = new int[rank];
+        for (int i = 0; i < out.length; i++) {
+            long oa = 0;
+            long ob = 0;
+            for (int d = 0; d < rank; d++) {
+                oa += idx[d] * sa[d];
+                ob += idx[d] * sb[d];
+            }
+            out[i] = op.apply(av[(int) oa], bv[(int) ob]);
+            for (int d = rank - 1; d >= 0 && ++idx[d] == outDims[d]; d--) {
+                idx[d] = 0;
+            }
+        }
+        return result(out, outShape);
+    }
+
+    private static int dimFromEnd(Shape s, int fromEnd) {
+        return fromEnd <= s.rank() ? s.dim(s.rank() - fromEnd) : 1;
+    }
+
+    /**
+     * Strides (in elements) for reading {@code s} as if broadcast to {@code target}, aligned at
+     * the right: 0 along dims where {@code s} is 1 or absent.
+     */
+    private static long[] broadcastStrides(Shape s, int[] target, String what) {
+        if (s.rank() > target.length) {
+            throw new IllegalArgumentException(what + " " + s + " has more dims than " + Arrays.toString(target));
+        }
+        long[] own = s.strides();
+        long[] out = new long[target.length];
+        int shift = target.length - s.rank();
+        for (int i = 0; i < s.rank(); i++) {
+            int d = s.dim(i);
+            if (d != 1 && d != target[i + shift]) {
+                throw new IllegalArgumentException(what + " " + s + " does not broadcast to "
+                        + Arrays.toString(target));
+            }
+            out[i + shift] = d == 1 ? 0 : own[i];
+        }
+        return out;
     }
 
     @Override
     public Tensor scalar(BinaryOp op, Tensor x, float s) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        float[] xv = floats(x);
+        float[] out = new float[xv.length];
+        for (int i = 0; i < xv.length; i++) {
+            out[i] = op.apply(xv[i], s);
+        }
+        return result(out, x.shape());
     }
+
+    // ---------------------------------------------------------------- reductions
 
     @Override
     public Tensor sum(Tensor x, int dim, boolean keepDim) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        return reduce(x, dim, keepDim, false);
     }
 
     @Override
     public Tensor mean(Tensor x, int dim, boolean keepDim) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        return reduce(x, dim, keepDim, true);
+    }
+
+    private Tensor reduce(Tensor x, int dim, boolean keepDim, boolean mean) {
+        int d = x.shape().axis(dim);
+        int outer = Math.toIntExact(x.shape().outer(d));
+        int n = x.dim(d);
+        int inner = Math.toIntExact(x.shape().inner(d));
+        float[] xv = floats(x);
+        float[] out = new float[outer * inner];
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                double acc = 0;
+                for (int j = 0; j < n; j++) {
+                    acc += xv[(o * n + j) * inner + i];
+                }
+                out[o * inner + i] = (float) (mean ? acc / n : acc);
+            }
+        }
+        Shape kept = x.shape().with(d, 1);
+        if (keepDim) {
+            return result(out, kept);
+        }
+        int[] dims = x.shape().dims();
+        int[] squeezed = new int[dims.length - 1];
+        for (int i = 0, j = 0; i < dims.length; i++) {
+            if (i != d) {
+                squeezed[j++] = dims[i];
+            }
+        }
+        return result(out, Shape.of(squeezed));
     }
 
     @Override
     public Tensor l2Normalize(Tensor x, float eps) {
-        throw new UnsupportedOperationException("scalar backend: not written yet");
+        int d = lastDim("l2Normalize", x);
+        float[] xv = floats(x);
+        float[] out = new float[xv.length];
+        for (int base = 0; base < xv.length; base += d) {
+            double sq = 0;
+            for (int i = 0; i < d; i++) {
+                sq += (double) xv[base + i] * xv[base + i];
+            }
+            double denom = Math.max(Math.sqrt(sq), eps);
+            for (int i = 0; i < d; i++) {
+                out[base + i] = (float) (xv[base + i] / denom);
+            }
+        }
+        return result(out, x.shape());
     }
 
+    // ---------------------------------------------------------------- helpers
+
+    /** Wraps {@code data} (not copied) as a new F32 tensor owned by the current scope. */
+    private Tensor result(float[] data, Shape shape) {
+        checkCount(data.length, shape);
+        return Tensor.owning(this, HostStorage.wrap(data), shape, DType.F32, null);
+    }
+
+    /** The last dim of a tensor of rank >= 1 with at least one element per row. */
+    private static int lastDim(String op, Tensor x) {
+        if (x.rank() < 1 || x.dim(-1) == 0) {
+            throw new IllegalArgumentException(op + " needs a non-empty last dim, got " + x.shape());
+        }
+        return x.dim(-1);
+    }
+
+    private static void checkVector(String what, Tensor t, int n) {
+        if (t != null && (t.rank() != 1 || t.dim(0) != n)) {
+            throw new IllegalArgumentException(what + " " + t.shape() + " must be [" + n + "]");
+        }
+    }
 }
