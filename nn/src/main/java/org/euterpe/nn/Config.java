@@ -27,8 +27,8 @@ public final class Config {
             "initializer_range", "initializer_factor", "gradient_checkpointing", "use_cache",
             // generation / tokenizer bookkeeping in transformers configs
             "bos_token_id", "eos_token_id", "pad_token_id", "chunk_size_feed_forward", "return_dict",
-            "output_hidden_states", "output_attentions", "tie_word_embeddings", "is_decoder",
-            "is_encoder_decoder", "add_cross_attention", "problem_type", "id2label", "label2id",
+            "output_hidden_states", "output_attentions", "tie_word_embeddings",
+            "is_encoder_decoder", "problem_type", "id2label", "label2id",
             "finetuning_task", "tokenizer_class", "prefix", "task_specific_params", "torchscript",
             "use_bfloat16", "pruned_heads", "tf_legacy_loss", "cross_attention_hidden_size",
             "decoder_start_token_id", "sep_token_id", "forced_bos_token_id", "forced_eos_token_id",
@@ -124,6 +124,18 @@ public final class Config {
     public Object raw(String key) {
         read.add(key);
         return json.raw(key);
+    }
+
+    /**
+     * The nested object {@code key} (e.g. {@code text_config}) as a strict config of its own,
+     * to be {@link #finish() finished} separately; an empty one when absent.
+     */
+    public Config object(String key) {
+        read.add(key);
+        if (!json.has(key)) {
+            return new Config(new JsonObject(java.util.Map.of(), context() + "." + key));
+        }
+        return new Config(json.getObject(key));
     }
 
     /**

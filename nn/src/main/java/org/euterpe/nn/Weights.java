@@ -107,6 +107,37 @@ public final class Weights {
         return file.floats(k);
     }
 
+    /** An integer weight or buffer (I64/I32) as a host array. */
+    public long[] longs(String name) {
+        String k = fileKey(name);
+        used.add(k);
+        return file.longs(k);
+    }
+
+    /**
+     * Marks {@code name}, when the checkpoint has it, as deliberately unused: a buffer the
+     * engine derives itself, say. Absent keys are fine (older checkpoints omit buffers).
+     */
+    public void ignore(String name) {
+        String k = filePrefix + prefix + name;
+        if (file.contains(k)) {
+            used.add(k);
+        }
+    }
+
+    /**
+     * Marks every key under {@code name + "."} as deliberately unused: a sub-model of the
+     * checkpoint that the engine does not run.
+     */
+    public void ignoreChild(String name) {
+        String p = filePrefix + prefix + name + ".";
+        for (String n : file.names()) {
+            if (n.startsWith(p)) {
+                used.add(n);
+            }
+        }
+    }
+
     private String fileKey(String name) {
         String k = filePrefix + prefix + name;
         if (!file.contains(k)) {

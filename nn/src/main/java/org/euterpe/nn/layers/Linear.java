@@ -18,6 +18,14 @@ public final class Linear {
         return new Linear(w.get("weight", out, in), w.opt("bias", out));
     }
 
+    /**
+     * Loads {@code weight [out, in]} and, when {@code bias}, a required {@code bias [out]}: for
+     * models whose layers all have one, so a checkpoint missing it fails to load.
+     */
+    public static Linear load(Weights w, int in, int out, boolean bias) {
+        return new Linear(w.get("weight", out, in), bias ? w.get("bias", out) : null);
+    }
+
     /** {@code [..., in] -> [..., out]}. */
     public Tensor forward(Tensor x) {
         return x.linear(weight, bias);

@@ -1,0 +1,144 @@
+package org.euterpe.nn.vocoder;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.euterpe.nn.ComponentFiles;
+import org.euterpe.nn.Config;
+import org.euterpe.nn.Trace;
+import org.euterpe.nn.Weights;
+import org.euterpe.nn.layers.Conv1d;
+import org.euterpe.nn.layers.ConvTranspose1d;
+import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.Scope;
+import org.euterpe.tensor.Tensor;
+
+/**
+ * The HiFi-GAN vocoder of AudioLDM / MusicLDM (transformers' {@code SpeechT5HifiGan}): a mel
+ * spectrogram to a waveform through conv_pre, transposed-convolution upsamplers each followed
+ * by the mean of its residual blocks, and conv_post with tanh.
+ *
+ * <p>Checkpoints hold plain convolution weights (weight norm removed), which is what is loaded.
+ */
+public final class SpeechT5HifiGan {
+    /** torch's default negative slope, which the reference uses before conv_post (not the config's). */
+    private static final float DEFAULT_LEAKY_SLOPE = 0.01f;
+
+    private final HifiGanConfig config;
+    private final Tensor mean;
+    private final Tensor scale;
+    private final Conv1d convPre;
+    private final List<ConvTranspose1d> upsamplers;
+    private final List<List<HifiGanResidualBlock>> resblocks; // per upsampler, one per kernel size
+    private final Conv1d convPost;
+
+    private SpeechT5HifiGan(HifiGanConfig config, Tensor mean, Tensor scale, Conv1d convPre,
+            List<ConvTranspose1d> upsamplers, List<List<HifiGanResidualBlock>> resblocks, Conv1d convPost) {
+        this.config = config;
+        this.mean = mean;
+        this.scale = scale;
+        this.convPre = convPre;
+        this.upsamplers = upsamplers;
+        this.resblocks = resblocks;
+        this.convPost = convPost;
+    }
+
+    /**
+     * Loads {@code vocoder/} of a pipeline folder onto {@code backend}. On CPU backends the weights
+     * are views of the mapped file: keep {@code files} open while the model is used.
+     */
+    public static SpeechT5HifiGan load(ComponentFiles files, Backend backend) {
+        return load(files.weights(backend), files.config());
+    }
+
+    /** Builds the vocoder from a config (read strictly) and its weights (all must be used). */
+    public static SpeechT5HifiGan load(Weights w, Config config) {
+        HifiGanConfig c = HifiGanConfig.read(config);
+        int mels = c.modelInDim();
+        Tensor mean = null;
+        Tensor scale = null;
+        if (c.normalizeBefore()) {
+            mean = w.get("mean", mels);
+            scale = w.get("scale", mels);
+        } else {
+            // registered buffers, saved even when the config does not apply them
+            w.ignore("mean");
+            w.ignore("scale");
+        }
+        Conv1d convPre = Conv1d.load(w.child("conv_pre"), mels, c.upsampleInitialChannel(), 7, 1, 3, 1);
+        List<ConvTranspose1d> upsamplers = new ArrayList<>();
+        List<List<HifiGanResidualBlock>> resblocks = new ArrayList<>();
+        int kernels = c.resblockKernelSizes().length;
+        int channels = c.upsampleInitialChannel();
+        for (int i = 0; i < c.upsampleRates().length; i++) {
+            int out = c.channelsAfter(i);
+            int k = c.upsampleKernelSizes()[i];
+            int u = c.upsampleRates()[i];
+            upsamplers.add(ConvTranspose1d.load(w.child("upsampler", i), channels, out, k, u, (k - u) / 2));
+            List<HifiGanResidualBlock> blocks = new ArrayList<>();
+            for (int j = 0; j < kernels; j++) {
+                blocks.add(HifiGanResidualBlock.load(w.child("resblocks", i * kernels + j), out,
+                        c.resblockKernelSizes()[j], c.resblockDilations()[j], c.leakyReluSlope()));
+            }
+            resblocks.add(List.copyOf(blocks));
+            channels = out;
+        }
+        Conv1d convPost = Conv1d.load(w.child("conv_post"), channels, 1, 7, 1, 3, 1);
+        w.checkAllUsed();
+        return new SpeechT5HifiGan(c, mean, scale, convPre, List.copyOf(upsamplers), List.copyOf(resblocks),
+                convPost);
+    }
+
+    public HifiGanConfig config() {
+        return config;
+    }
+
+    /** {@code mel [batch, frames, model_in_dim] -> waveform [batch, frames * hopLength']}. */
+    public Tensor forward(Tensor mel) {
+        return forward(mel, Trace.NONE);
+    }
+
+    /** One stage: leaky ReLU, upsampler {@code i}, then the mean of its residual blocks. */
+    private Tensor upsample(int i, Tensor x, Trace trace) {
+        try (Scope scope = Scope.open()) {
+            Tensor up = upsamplers.get(i).forward(x.leakyRelu(config.leakyReluSlope()));
+            trace.record("upsampler." + i, up);
+            List<HifiGanResidualBlock> blocks = resblocks.get(i);
+            Tensor sum = blocks.get(0).forward(up);
+            for (int j = 1; j < blocks.size(); j++) {
+                sum = sum.add(blocks.get(j).forward(up));
+            }
+            return scope.keep(sum.div(blocks.size()));
+        }
+    }
+
+    /**
+     * As {@link #forward(Tensor)}; {@code trace} receives {@code conv_pre}, {@code upsampler.N}
+     * (before its residual blocks) and {@code conv_post} (before tanh).
+     *
+     * @param mel {@code [batch, frames, model_in_dim]} (time before mel bins, as the pipelines
+     *            pass it)
+     * @return {@code [batch, samples]}
+     */
+    public Tensor forward(Tensor mel, Trace trace) {
+        if (mel.rank() != 3 || mel.dim(2) != config.modelInDim()) {
+            throw new IllegalArgumentException("vocoder input " + mel.shape() + " should be [batch, frames, "
+                    + config.modelInDim() + "]");
+        }
+        try (Scope scope = Scope.open()) {
+            Tensor x = mel;
+            if (config.normalizeBefore()) {
+                x = x.sub(mean).div(scale);
+            }
+            x = convPre.forward(x.transpose(1, 2));
+            trace.record("conv_pre", x);
+            for (int i = 0; i < upsamplers.size(); i++) {
+                x = upsample(i, x, trace);
+            }
+            x = convPost.forward(x.leakyRelu(DEFAULT_LEAKY_SLOPE));
+            trace.record("conv_post", x);
+            Tensor waveform = x.tanh();
+            return scope.keep(waveform.reshape(waveform.dim(0), waveform.dim(2)));
+        }
+    }
+}

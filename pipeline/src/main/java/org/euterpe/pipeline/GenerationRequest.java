@@ -1,0 +1,210 @@
+package org.euterpe.pipeline;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.euterpe.pipeline.scheduler.SamplerKind;
+
+/**
+ * What to generate. Built with {@link #builder(String...)}; unset values take the model's
+ * defaults (AudioLDM: 10 steps, guidance 2.5; MusicLDM: 200 steps, guidance 2.0; the length
+ * of the U-Net's sample_size).
+ */
+public final class GenerationRequest {
+    /** How the initial latents and sampler noise are drawn. */
+    public enum NoiseMode {
+        /** Euterpe's counter-based noise: identical on every backend. */
+        EUTERPE,
+        /** Exactly {@code torch.randn(..., generator=torch.Generator().manual_seed(seed))} on the CPU. */
+        TORCH
+    }
+
+    private final List<String> prompts;
+    private final String negativePrompt;
+    private final Double guidanceScale;
+    private final Integer steps;
+    private final Double seconds;
+    private final long seed;
+    private final int waveformsPerPrompt;
+    private final SamplerKind sampler;
+    private final boolean karras;
+    private final NoiseMode noise;
+    private final float eta;
+    private final float[] initialLatents;
+
+    private GenerationRequest(Builder b) {
+        this.prompts = List.copyOf(b.prompts);
+        this.negativePrompt = b.negativePrompt;
+        this.guidanceScale = b.guidanceScale;
+        this.steps = b.steps;
+        this.seconds = b.seconds;
+        this.seed = b.seed;
+        this.waveformsPerPrompt = b.waveformsPerPrompt;
+        this.sampler = b.sampler;
+        this.karras = b.karras;
+        this.noise = b.noise;
+        this.eta = b.eta;
+        this.initialLatents = b.initialLatents;
+    }
+
+    public static Builder builder(String... prompts) {
+        Builder b = new Builder();
+        b.prompts.addAll(List.of(prompts));
+        return b;
+    }
+
+    public List<String> prompts() {
+        return prompts;
+    }
+
+    /** Negative prompt for every prompt, or null (the empty string is used). */
+    public String negativePrompt() {
+        return negativePrompt;
+    }
+
+    public Double guidanceScale() {
+        return guidanceScale;
+    }
+
+    public Integer steps() {
+        return steps;
+    }
+
+    public Double seconds() {
+        return seconds;
+    }
+
+    public long seed() {
+        return seed;
+    }
+
+    public int waveformsPerPrompt() {
+        return waveformsPerPrompt;
+    }
+
+    /** The sampler, or null for the model's own scheduler class. */
+    public SamplerKind sampler() {
+        return sampler;
+    }
+
+    public boolean karras() {
+        return karras;
+    }
+
+    public NoiseMode noise() {
+        return noise;
+    }
+
+    public float eta() {
+        return eta;
+    }
+
+    /** Initial latents {@code [batch * waveformsPerPrompt, C, h, w]} before init_noise_sigma, or null. */
+    public float[] initialLatents() {
+        return initialLatents == null ? null : initialLatents.clone();
+    }
+
+    /** Collects the options; {@link #build()} validates them. */
+    public static final class Builder {
+        private final List<String> prompts = new ArrayList<>();
+        private String negativePrompt;
+        private Double guidanceScale;
+        private Integer steps;
+        private Double seconds;
+        private long seed = 0;
+        private int waveformsPerPrompt = 1;
+        private SamplerKind sampler;
+        private boolean karras;
+        private NoiseMode noise = NoiseMode.EUTERPE;
+        private float eta;
+        private float[] initialLatents;
+
+        public Builder prompt(String p) {
+            prompts.add(p);
+            return this;
+        }
+
+        public Builder negativePrompt(String p) {
+            negativePrompt = p;
+            return this;
+        }
+
+        public Builder guidanceScale(double g) {
+            guidanceScale = g;
+            return this;
+        }
+
+        public Builder steps(int n) {
+            steps = n;
+            return this;
+        }
+
+        public Builder seconds(double s) {
+            seconds = s;
+            return this;
+        }
+
+        public Builder seed(long s) {
+            seed = s;
+            return this;
+        }
+
+        public Builder waveformsPerPrompt(int n) {
+            waveformsPerPrompt = n;
+            return this;
+        }
+
+        public Builder sampler(SamplerKind k) {
+            sampler = k;
+            return this;
+        }
+
+        public Builder karras(boolean k) {
+            karras = k;
+            return this;
+        }
+
+        public Builder noise(NoiseMode m) {
+            noise = m;
+            return this;
+        }
+
+        public Builder eta(float e) {
+            eta = e;
+            return this;
+        }
+
+        public Builder initialLatents(float[] latents) {
+            initialLatents = latents == null ? null : latents.clone();
+            return this;
+        }
+
+        public GenerationRequest build() {
+            if (prompts.isEmpty()) {
+                throw new IllegalArgumentException("no prompt given");
+            }
+            for (String p : prompts) {
+                if (p == null) {
+                    throw new IllegalArgumentException("a prompt is null");
+                }
+            }
+            if (guidanceScale != null && !Double.isFinite(guidanceScale)) {
+                throw new IllegalArgumentException("guidance scale must be a finite number, got " + guidanceScale);
+            }
+            if (steps != null && (steps < 1 || steps > 1000)) {
+                throw new IllegalArgumentException("steps must be between 1 and 1000, got " + steps);
+            }
+            if (seconds != null && !(seconds > 0 && seconds <= 3600)) {
+                throw new IllegalArgumentException("seconds must be > 0 and at most 3600, got " + seconds);
+            }
+            if (waveformsPerPrompt < 1 || waveformsPerPrompt > 64) {
+                throw new IllegalArgumentException("waveforms per prompt must be between 1 and 64, got "
+                        + waveformsPerPrompt);
+            }
+            if (!(eta >= 0 && eta <= 1)) {
+                throw new IllegalArgumentException("eta must be in [0, 1], got " + eta);
+            }
+            return new GenerationRequest(this);
+        }
+    }
+}

@@ -1,0 +1,284 @@
+package org.euterpe.pipeline.scheduler;
+
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+/**
+ * DPM-Solver (diffusers' DPMSolverMultistepScheduler), multistep, orders 1 to 3; with the
+ * defaults (dpmsolver++, order 2, midpoint) this is DPM-Solver++ 2M. Works in
+ * {@code lambda = log(alpha_t / sigma_t)} and remembers the last converted model outputs.
+ */
+public final class DpmSolverMultistepScheduler extends Scheduler {
+    private final float[] alphaT;
+    private final float[] sigmaT;
+    private final float[] lambdaT;
+    private int[] timesteps = new int[0];
+    private float[] sigmas;
+    private float[][] modelOutputs;
+    private int lowerOrderNums;
+
+    public DpmSolverMultistepScheduler(SchedulerConfig config) {
+        super(config);
+        if (!Set.of("dpmsolver++", "dpmsolver").contains(config.algorithmType())) {
+            throw new IllegalArgumentException("unsupported algorithm_type " + config.algorithmType()
+                    + " (supported: dpmsolver++, dpmsolver)");
+        }
+        if (!Set.of("midpoint", "heun").contains(config.solverType())) {
+            throw new IllegalArgumentException("unsupported solver_type " + config.solverType());
+        }
+        if (config.solverOrder() < 1 || config.solverOrder() > 3) {
+            throw new IllegalArgumentException("solver_order must be 1, 2 or 3, got " + config.solverOrder());
+        }
+        int n = alphasCumprod.length;
+        alphaT = new float[n];
+        sigmaT = new float[n];
+        lambdaT = new float[n];
+        sigmas = new float[n];
+        for (int i = 0; i < n; i++) {
+            alphaT[i] = sqrt(alphasCumprod[i]);
+            sigmaT[i] = sqrt(1 - alphasCumprod[i]);
+            lambdaT[i] = (float) Math.log(alphaT[i]) - (float) Math.log(sigmaT[i]);
+            sigmas[i] = sqrt((1 - alphasCumprod[i]) / alphasCumprod[i]);
+        }
+    }
+
+    @Override
+    public void setTimesteps(int n) {
+        checkSteps(n);
+        int train = config.numTrainTimesteps();
+        // searchsorted(flip(lambda_t), lambda_min_clipped): lambda decreases with t.
+        int clipped = 0;
+        while (clipped < train && lambdaT[train - 1 - clipped] < config.lambdaMinClipped()) {
+            clipped++;
+        }
+        int last = train - clipped;
+        long[] ts;
+        switch (config.timestepSpacing()) {
+            case "linspace" -> {
+                ts = new long[n];
+                double step = (double) (last - 1) / n;
+                for (int i = 0; i < n; i++) {
+                    ts[i] = (long) Math.rint((n - i) * step); // linspace(0, last-1, n+1) reversed, minus its 0
+                }
+                if (n >= 1) {
+                    ts[0] = last - 1;
+                }
+            }
+            case "leading" -> {
+                int ratio = last / (n + 1);
+                ts = new long[n];
+                for (int i = 0; i < n; i++) {
+                    ts[i] = (long) (n - i) * ratio + config.stepsOffset();
+                }
+            }
+            default -> { // trailing
+                double ratio = (double) train / n;
+                int count = (int) Math.ceil(last / ratio);
+                ts = new long[count];
+                for (int i = 0; i < count; i++) {
+                    ts[i] = (long) Math.rint(last - i * ratio) - 1;
+                }
+            }
+        }
+        if (config.useKarrasSigmas()) {
+            double[] logSigmas = new double[sigmas.length];
+            for (int i = 0; i < logSigmas.length; i++) {
+                logSigmas[i] = Math.log(sigmas[i]);
+            }
+            // The reference feeds the whole training schedule to the Karras conversion.
+            double[] k = SigmaScheduler.karras(sigmas[sigmas.length - 1], sigmas[0], n);
+            ts = new long[n];
+            for (int i = 0; i < n; i++) {
+                ts[n - 1 - i] = (long) Math.rint(SigmaScheduler.sigmaToT(k[i], logSigmas));
+            }
+            sigmas = new float[n];
+            for (int i = 0; i < n; i++) {
+                sigmas[i] = (float) k[i];
+            }
+        }
+        // Unique, in first-seen order.
+        Set<Long> seen = new LinkedHashSet<>();
+        for (long t : ts) {
+            seen.add(t);
+        }
+        timesteps = seen.stream().mapToInt(Long::intValue).toArray();
+        numInferenceSteps = timesteps.length;
+        modelOutputs = new float[config.solverOrder()][];
+        lowerOrderNums = 0;
+    }
+
+    @Override
+    public double[] timesteps() {
+        return Arrays.stream(timesteps).asDoubleStream().toArray();
+    }
+
+    @Override
+    public boolean integerTimesteps() {
+        return true;
+    }
+
+    /** The reference keeps the training-schedule sigmas here (see FORMAT.md: length 1000). */
+    @Override
+    public float[] sigmas() {
+        return sigmas.clone();
+    }
+
+    @Override
+    public float[] step(float[] modelOutput, int index, float[] sample, NoiseSource noise) {
+        checkIndex(index, timesteps.length);
+        int t = timesteps[index];
+        int len = timesteps.length;
+        int prevT = index == len - 1 ? 0 : timesteps[index + 1];
+        boolean lowerFinal = index == len - 1 && config.lowerOrderFinal() && len < 15;
+        boolean lowerSecond = index == len - 2 && config.lowerOrderFinal() && len < 15;
+
+        float[] converted = convertModelOutput(modelOutput, t, sample);
+        int order = config.solverOrder();
+        for (int i = 0; i < order - 1; i++) {
+            modelOutputs[i] = modelOutputs[i + 1];
+        }
+        modelOutputs[order - 1] = converted;
+
+        float[] prev;
+        if (order == 1 || lowerOrderNums < 1 || lowerFinal) {
+            prev = firstOrder(converted, t, prevT, sample);
+        } else if (order == 2 || lowerOrderNums < 2 || lowerSecond) {
+            prev = secondOrder(timesteps[index - 1], t, prevT, sample);
+        } else {
+            prev = thirdOrder(timesteps[index - 2], timesteps[index - 1], t, prevT, sample);
+        }
+        if (lowerOrderNums < order) {
+            lowerOrderNums++;
+        }
+        return prev;
+    }
+
+    /** The data prediction x0 (dpmsolver++) or the noise prediction (dpmsolver). */
+    private float[] convertModelOutput(float[] mo, int t, float[] sample) {
+        float a = alphaT[t];
+        float s = sigmaT[t];
+        int n = mo.length;
+        float[] out = new float[n];
+        boolean dataPrediction = config.algorithmType().equals("dpmsolver++");
+        String pt = config.predictionType();
+        for (int i = 0; i < n; i++) {
+            if (dataPrediction) {
+                out[i] = switch (pt) {
+                    case "epsilon" -> (sample[i] - s * mo[i]) / a;
+                    case "sample" -> mo[i];
+                    default -> a * sample[i] - s * mo[i];
+                };
+            } else {
+                out[i] = switch (pt) {
+                    case "epsilon" -> mo[i];
+                    case "sample" -> (sample[i] - a * mo[i]) / s;
+                    default -> a * mo[i] + s * sample[i];
+                };
+            }
+        }
+        return out;
+    }
+
+    private float[] firstOrder(float[] m, int s0, int t, float[] sample) {
+        float h = lambdaT[t] - lambdaT[s0];
+        float[] out = new float[sample.length];
+        if (config.algorithmType().equals("dpmsolver++")) {
+            float c1 = sigmaT[t] / sigmaT[s0];
+            float c2 = alphaT[t] * (exp(-h) - 1.0f);
+            for (int i = 0; i < out.length; i++) {
+                out[i] = c1 * sample[i] - c2 * m[i];
+            }
+        } else {
+            float c1 = alphaT[t] / alphaT[s0];
+            float c2 = sigmaT[t] * (exp(h) - 1.0f);
+            for (int i = 0; i < out.length; i++) {
+                out[i] = c1 * sample[i] - c2 * m[i];
+            }
+        }
+        return out;
+    }
+
+    private float[] secondOrder(int s1, int s0, int t, float[] sample) {
+        float[] m0 = modelOutputs[modelOutputs.length - 1];
+        float[] m1 = modelOutputs[modelOutputs.length - 2];
+        float h = lambdaT[t] - lambdaT[s0];
+        float h0 = lambdaT[s0] - lambdaT[s1];
+        float r0 = h0 / h;
+        float invR0 = 1.0f / r0;
+        int n = sample.length;
+        float[] out = new float[n];
+        boolean plusPlus = config.algorithmType().equals("dpmsolver++");
+        boolean midpoint = config.solverType().equals("midpoint");
+        float c1;
+        float c2;
+        float c3;
+        if (plusPlus) {
+            c1 = sigmaT[t] / sigmaT[s0];
+            c2 = alphaT[t] * (exp(-h) - 1.0f);
+            c3 = midpoint ? 0.5f * c2 : alphaT[t] * ((exp(-h) - 1.0f) / h + 1.0f);
+        } else {
+            c1 = alphaT[t] / alphaT[s0];
+            c2 = sigmaT[t] * (exp(h) - 1.0f);
+            c3 = midpoint ? 0.5f * c2 : sigmaT[t] * ((exp(h) - 1.0f) / h - 1.0f);
+        }
+        for (int i = 0; i < n; i++) {
+            float d0 = m0[i];
+            float d1 = invR0 * (m0[i] - m1[i]);
+            // dpmsolver++/heun adds the D1 term; every other variant subtracts it.
+            out[i] = plusPlus && !midpoint
+                    ? c1 * sample[i] - c2 * d0 + c3 * d1
+                    : c1 * sample[i] - c2 * d0 - c3 * d1;
+        }
+        return out;
+    }
+
+    private float[] thirdOrder(int s2, int s1, int s0, int t, float[] sample) {
+        float[] m0 = modelOutputs[2];
+        float[] m1 = modelOutputs[1];
+        float[] m2 = modelOutputs[0];
+        float h = lambdaT[t] - lambdaT[s0];
+        float h0 = lambdaT[s0] - lambdaT[s1];
+        float h1 = lambdaT[s1] - lambdaT[s2];
+        float r0 = h0 / h;
+        float r1 = h1 / h;
+        float invR0 = 1.0f / r0;
+        float invR1 = 1.0f / r1;
+        float w = r0 / (r0 + r1);
+        float invSum = 1.0f / (r0 + r1);
+        boolean plusPlus = config.algorithmType().equals("dpmsolver++");
+        float c1;
+        float c2;
+        float c3;
+        float c4;
+        if (plusPlus) {
+            float e = exp(-h) - 1.0f;
+            c1 = sigmaT[t] / sigmaT[s0];
+            c2 = alphaT[t] * e;
+            c3 = alphaT[t] * (e / h + 1.0f);
+            c4 = alphaT[t] * ((e + h) / (h * h) - 0.5f);
+        } else {
+            float e = exp(h) - 1.0f;
+            c1 = alphaT[t] / alphaT[s0];
+            c2 = sigmaT[t] * e;
+            c3 = sigmaT[t] * (e / h - 1.0f);
+            c4 = sigmaT[t] * ((e - h) / (h * h) - 0.5f);
+        }
+        int n = sample.length;
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            float d10 = invR0 * (m0[i] - m1[i]);
+            float d11 = invR1 * (m1[i] - m2[i]);
+            float d1 = d10 + w * (d10 - d11);
+            float d2 = invSum * (d10 - d11);
+            out[i] = plusPlus
+                    ? c1 * sample[i] - c2 * m0[i] + c3 * d1 - c4 * d2
+                    : c1 * sample[i] - c2 * m0[i] - c3 * d1 - c4 * d2;
+        }
+        return out;
+    }
+
+    private static float exp(float x) {
+        return (float) Math.exp(x);
+    }
+}
