@@ -22,20 +22,21 @@ import org.euterpe.tensor.safetensors.SafetensorsFile;
  * printed; failures are collected and asserted together so one run reports every record.
  */
 public final class GoldenRecords implements AutoCloseable {
-    private final String caseName;
+    private final String label;
     private final SafetensorsFile file;
     private final JsonObject json;
     private final List<String> failures = new ArrayList<>();
 
-    private GoldenRecords(String caseName, SafetensorsFile file, JsonObject json) {
-        this.caseName = caseName;
+    private GoldenRecords(String label, SafetensorsFile file, JsonObject json) {
+        this.label = label;
         this.file = file;
         this.json = json;
     }
 
-    public static GoldenRecords open(Path caseDir) throws IOException {
+    /** @param label printed before every comparison, e.g. the case and backend */
+    public static GoldenRecords open(Path caseDir, String label) throws IOException {
         String text = java.nio.file.Files.readString(caseDir.resolve("golden.json"));
-        return new GoldenRecords(caseDir.getFileName().toString(),
+        return new GoldenRecords(label,
                 SafetensorsFile.open(caseDir.resolve("golden.safetensors")),
                 new JsonObject(Json.parseLenient(text), caseDir.resolve("golden.json").toString()));
     }
@@ -73,7 +74,7 @@ public final class GoldenRecords implements AutoCloseable {
         float[] ref = file.floats(name);
         double e = relError(actual, ref);
         boolean ok = e <= tol;
-        System.out.printf("  %-16s %-48s e=%.3e %s%n", caseName, name, e, ok ? "ok" : "FAIL (tol " + tol + ")");
+        System.out.printf("  %-24s %-48s e=%.3e %s%n", label, name, e, ok ? "ok" : "FAIL (tol " + tol + ")");
         if (!ok) {
             failures.add(name + " e=" + e + " > " + tol);
         }
@@ -99,7 +100,7 @@ public final class GoldenRecords implements AutoCloseable {
 
     /** Fails with every comparison above its tolerance. */
     public void assertAllPassed() {
-        assertTrue(failures.isEmpty(), caseName + ": " + failures);
+        assertTrue(failures.isEmpty(), label + ": " + failures);
     }
 
     @Override

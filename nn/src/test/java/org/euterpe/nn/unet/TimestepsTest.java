@@ -21,7 +21,7 @@ class TimestepsTest {
     @ValueSource(strings = {"tiny-audioldm", "tiny-musicldm"})
     void matchesRecordedTimeProj(String caseName) throws IOException {
         Path dir = TestData.conformanceCase(caseName);
-        try (GoldenRecords g = GoldenRecords.open(dir)) {
+        try (GoldenRecords g = GoldenRecords.open(dir, caseName)) {
             String call = "unet_call.0"; // the only call recorded with a trace
             int channels = g.json().getObject("tensors").getObject(call + ".trace.time_proj").getIntArray("shape")[1];
             Timesteps t = new Timesteps(channels, true, 0);

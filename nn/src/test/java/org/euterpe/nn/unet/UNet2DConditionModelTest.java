@@ -55,7 +55,7 @@ class UNet2DConditionModelTest {
         Path dir = TestData.conformanceCase(caseName);
         Backend backend = backend(backendName);
         try (ComponentFiles files = ComponentFiles.open(dir, "unet");
-                GoldenRecords g = GoldenRecords.open(dir);
+                GoldenRecords g = GoldenRecords.open(dir, caseName + "/" + backendName);
                 Scope scope = Scope.open()) {
             UNet2DConditionModel unet = UNet2DConditionModel.load(files, backend);
             boolean slow = caseName.startsWith("mini") && backendName.equals("scalar");
@@ -94,7 +94,7 @@ class UNet2DConditionModelTest {
         Backend backend = backend(backendName);
         String run = "run.dpmpp2m_oddlength_batch2";
         try (ComponentFiles files = ComponentFiles.open(dir, "unet");
-                GoldenRecords g = GoldenRecords.open(dir);
+                GoldenRecords g = GoldenRecords.open(dir, caseName + "/" + backendName);
                 Scope scope = Scope.open()) {
             UNet2DConditionModel unet = UNet2DConditionModel.load(files, backend);
             Tensor sample = g.tensor(backend, run + ".unet.0.sample");

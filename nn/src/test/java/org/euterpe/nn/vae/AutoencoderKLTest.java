@@ -41,7 +41,7 @@ class AutoencoderKLTest {
         Path dir = TestData.conformanceCase(caseName);
         Backend backend = backend(backendName);
         try (ComponentFiles files = AutoencoderKL.open(dir);
-                GoldenRecords g = GoldenRecords.open(dir);
+                GoldenRecords g = GoldenRecords.open(dir, caseName + "/" + backendName);
                 Scope scope = Scope.open()) {
             AutoencoderKL vae = AutoencoderKL.load(files, backend);
             double recorded = g.json().getObject("vae_decode").getDouble("scaling_factor");
