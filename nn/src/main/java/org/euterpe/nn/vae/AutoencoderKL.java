@@ -11,6 +11,7 @@ import org.euterpe.nn.ModelLoadException;
 import org.euterpe.nn.Weights;
 import org.euterpe.nn.blocks.Trace;
 import org.euterpe.nn.layers.Conv2d;
+import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.Scope;
 import org.euterpe.tensor.Tensor;
 
@@ -49,7 +50,7 @@ public final class AutoencoderKL {
         return ComponentFiles.open(pipelineDir, "vae");
     }
 
-    public static AutoencoderKL load(ComponentFiles files, org.euterpe.tensor.Backend backend) {
+    public static AutoencoderKL load(ComponentFiles files, Backend backend) {
         return load(files.config(), files.weights(backend));
     }
 

@@ -1,6 +1,5 @@
 package org.euterpe.nn.vae;
 
-import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 
 /**
@@ -43,7 +42,6 @@ public record DiagonalGaussianDistribution(Tensor mean, Tensor logvar) {
 
     /** A draw with noise from the backend's seeded generator. */
     public Tensor sample(long seed) {
-        Shape s = mean.shape();
-        return sample(mean.backend().randn(s, seed));
+        return sample(mean.backend().randn(mean.shape(), seed));
     }
 }

@@ -23,6 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Replays the recorded UNet calls of the conformance goldens (FORMAT.md section 5) and compares
  * the output and every recorded module output with e = max|x - ref| / max|ref|.
  */
+@SuppressWarnings("try") // the Scope only frees what the test allocates
 class UNet2DConditionModelTest {
     static final double TOL = 1e-5;
     static final double TOL_GUIDED = 2e-5;

@@ -21,6 +21,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** VAE decode against the goldens (FORMAT.md section 6), and the encoder's shapes and sampling. */
+@SuppressWarnings("try") // the Scope only frees what the test allocates
 class AutoencoderKLTest {
     static final double TOL = 2e-5;
 
