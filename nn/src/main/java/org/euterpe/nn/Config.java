@@ -101,6 +101,25 @@ public final class Config {
         return json.getStringList(key);
     }
 
+    /**
+     * An option diffusers accepts as one int for every block or as a list with one int per block:
+     * {@code count} values, {@code dflt} repeated when the key is absent.
+     */
+    public int[] intOrList(String key, int count, int dflt) {
+        read.add(key);
+        Object v = json.raw(key);
+        int[] out = new int[count];
+        if (v == null || v instanceof Number) {
+            java.util.Arrays.fill(out, v == null ? dflt : json.getInt(key));
+            return out;
+        }
+        int[] list = json.getIntArray(key);
+        if (list.length != count) {
+            throw new ModelLoadException(context() + ": " + key + " has " + list.length + " entries, expected " + count);
+        }
+        return list;
+    }
+
     /** The raw value (number, string, list, map, boolean or null). */
     public Object raw(String key) {
         read.add(key);
