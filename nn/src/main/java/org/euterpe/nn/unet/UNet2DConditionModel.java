@@ -10,7 +10,7 @@ import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.Config;
 import org.euterpe.nn.ModelLoadException;
 import org.euterpe.nn.Weights;
-import org.euterpe.nn.blocks.Trace;
+import org.euterpe.nn.Trace;
 import org.euterpe.nn.layers.Conv2d;
 import org.euterpe.nn.layers.GroupNorm;
 import org.euterpe.nn.layers.Linear;

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.euterpe.nn.Weights;
-import org.euterpe.nn.blocks.Trace;
+import org.euterpe.nn.Trace;
 import org.euterpe.nn.layers.Conv2d;
 import org.euterpe.nn.layers.GroupNorm;
 import org.euterpe.tensor.Scope;

@@ -1,5 +1,6 @@
 package org.euterpe.nn.blocks;
 
+import org.euterpe.nn.Trace;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

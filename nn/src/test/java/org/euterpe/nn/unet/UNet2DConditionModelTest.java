@@ -10,7 +10,7 @@ import java.util.stream.Stream;
 import org.euterpe.kernels.Backends;
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.blocks.GoldenRecords;
-import org.euterpe.nn.blocks.Trace;
+import org.euterpe.nn.Trace;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.Scope;
 import org.euterpe.tensor.Tensor;

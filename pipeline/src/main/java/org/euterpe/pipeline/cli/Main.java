@@ -33,6 +33,10 @@ public final class Main {
     Main(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
+        add("generate", "generate audio from a prompt (euterpe generate --help)",
+                args -> GenerateCommand.run(args, out, err));
+        add("conformance", "replay a reference conformance case (euterpe conformance --help)",
+                args -> ConformanceCommand.run(args, out, err));
         add("devices", "list the compute devices and backends this machine can use", this::devices);
         add("help", "show this help", args -> {
             usage(out);

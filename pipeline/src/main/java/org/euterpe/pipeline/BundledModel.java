@@ -1,0 +1,99 @@
+package org.euterpe.pipeline;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The model that ships inside the jar: the tiny AudioLDM of the conformance tests, with random
+ * weights. It makes noise, not sound; it exists so the engine runs end to end with no
+ * download. It is unpacked once into a cache folder, because weights are memory-mapped from files.
+ */
+public final class BundledModel {
+    public static final String NAME = "tiny-audioldm (bundled, random weights)";
+    private static final String ROOT = "/org/euterpe/bundled/tiny-audioldm/";
+    private static final List<String> FILES = List.of(
+            "model_index.json",
+            "scheduler/scheduler_config.json",
+            "text_encoder/config.json", "text_encoder/model.safetensors",
+            "tokenizer/merges.txt", "tokenizer/special_tokens_map.json", "tokenizer/tokenizer_config.json",
+            "tokenizer/vocab.json",
+            "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
+            "vae/config.json", "vae/diffusion_pytorch_model.safetensors",
+            "vocoder/config.json", "vocoder/model.safetensors");
+
+    private BundledModel() {
+    }
+
+    /** The unpacked folder, unpacking it first if needed (into {@code ~/.cache/euterpe} or $EUTERPE_CACHE). */
+    public static synchronized Path folder() throws IOException {
+        String env = System.getenv("EUTERPE_CACHE");
+        Path cache = env != null ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "euterpe");
+        Path target = cache.resolve("bundled-tiny-audioldm-" + fingerprint());
+        if (Files.isRegularFile(target.resolve("model_index.json"))) {
+            return target;
+        }
+        Files.createDirectories(cache);
+        Path tmp = Files.createTempDirectory(cache, ".unpack-");
+        try {
+            for (String f : FILES) {
+                try (InputStream in = BundledModel.class.getResourceAsStream(ROOT + f)) {
+                    if (in == null) {
+                        throw new IOException("the bundled model is missing " + f + " in this build");
+                    }
+                    Path out = tmp.resolve(f);
+                    Files.createDirectories(out.getParent());
+                    Files.copy(in, out);
+                }
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
+                if (!Files.isRegularFile(target.resolve("model_index.json"))) {
+                    throw e;
+                }
+            }
+        } finally {
+            deleteTree(tmp);
+        }
+        return target;
+    }
+
+    /** Changes when the bundled files change, so an old unpacked copy is never reused. */
+    private static String fingerprint() throws IOException {
+        long h = 1125899906842597L;
+        for (String f : FILES) {
+            try (InputStream in = BundledModel.class.getResourceAsStream(ROOT + f)) {
+                if (in == null) {
+                    throw new IOException("the bundled model is missing " + f + " in this build");
+                }
+                // Size and the first bytes identify a version cheaply.
+                byte[] head = in.readNBytes(4096);
+                long size = head.length + in.transferTo(java.io.OutputStream.nullOutputStream());
+                h = 31 * h + size;
+                for (byte b : head) {
+                    h = 31 * h + b;
+                }
+            }
+        }
+        return Long.toHexString(h);
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(q);
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package org.euterpe.pipeline;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+
+import org.euterpe.kernels.Backends;
+import org.euterpe.tensor.Backend;
+
+/**
+ * The entry point for embedding Euterpe:
+ *
+ * <pre>{@code
+ * try (TextToAudioPipeline pipe = Euterpe.load(Path.of("audioldm-s-full-v2"), Euterpe.Options.defaults())) {
+ *     GenerationResult r = pipe.generate(
+ *             GenerationRequest.builder("warm lo-fi piano over rain").seconds(5).seed(42).build(),
+ *             ProgressListener.NONE);
+ *     WavWriter.write(Path.of("out.wav"), r.waveforms()[0], r.sampleRate(), WavWriter.Format.PCM16, Map.of());
+ * }
+ * }</pre>
+ */
+public final class Euterpe {
+    private Euterpe() {
+    }
+
+    /**
+     * Load options.
+     *
+     * @param device {@code auto}, {@code cpu}, {@code scalar}, {@code opencl[:N]} or {@code cuda[:N]}
+     * @param log    receives notes such as a device fallback
+     */
+    public record Options(String device, Consumer<String> log) {
+        public static Options defaults() {
+            return new Options("auto", msg -> { });
+        }
+
+        public Options withDevice(String d) {
+            return new Options(d, log);
+        }
+
+        public Options withLog(Consumer<String> l) {
+            return new Options(device, l);
+        }
+    }
+
+    /**
+     * Loads a model: a diffusers pipeline folder, or null for the bundled tiny model. The
+     * pipeline must be closed to unmap the weights.
+     */
+    public static TextToAudioPipeline load(Path path, Options options) throws IOException {
+        Path dir = path != null ? path : BundledModel.folder();
+        if (!Files.exists(dir)) {
+            throw new IOException("model not found: " + dir);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new IOException(dir + " is not a model folder (one-file models arrive with the converter)");
+        }
+        Backend backend = Backends.open(options.device(), options.log());
+        return new TextToAudioPipeline(AudioModel.loadFolder(dir, backend));
+    }
+}

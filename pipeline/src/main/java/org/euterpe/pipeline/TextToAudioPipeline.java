@@ -1,0 +1,300 @@
+package org.euterpe.pipeline;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.euterpe.nn.vocoder.HifiGanConfig;
+import org.euterpe.pipeline.GenerationRequest.NoiseMode;
+import org.euterpe.pipeline.noise.TorchGenerator;
+import org.euterpe.pipeline.scheduler.DdimScheduler;
+import org.euterpe.pipeline.scheduler.NoiseSource;
+import org.euterpe.pipeline.scheduler.SamplerKind;
+import org.euterpe.pipeline.scheduler.Scheduler;
+import org.euterpe.pipeline.scheduler.SchedulerConfig;
+import org.euterpe.pipeline.tokenizer.BpeTokenizer;
+import org.euterpe.pipeline.tokenizer.Encoding;
+import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.NormalNoise;
+import org.euterpe.tensor.Scope;
+import org.euterpe.tensor.Shape;
+import org.euterpe.tensor.Tensor;
+
+/**
+ * Text to audio, as diffusers' AudioLDMPipeline and MusicLDMPipeline run it:
+ *
+ * <pre>
+ *   prompt ──tokenizer──▶ CLAP text encoder ──L2 norm──▶ class labels [2B, P] (uncond, cond)
+ *   noise [B, C, h, w] ──▶ for t in timesteps: U-Net(latents×2, t, class labels) ──CFG──▶ sampler step
+ *   latents / scaling_factor ──▶ VAE decoder ──▶ mel [B, 1, frames, bins] ──▶ HiFi-GAN ──▶ waveform
+ * </pre>
+ *
+ * <p>Thread safety: one generation runs at a time per pipeline; concurrent callers of
+ * {@link #generate} wait their turn (the method is synchronized). For parallel generation,
+ * load the model once per thread.
+ */
+public final class TextToAudioPipeline implements AutoCloseable {
+    private final AudioModel model;
+
+    public TextToAudioPipeline(AudioModel model) {
+        this.model = model;
+    }
+
+    public AudioModel model() {
+        return model;
+    }
+
+    /** Generates audio for {@code request}. */
+    public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+        return generate(request, listener, null, StepTrace.NONE);
+    }
+
+    /**
+     * Generates audio, optionally replacing the sampler's noise (to replay a recorded run) and
+     * tracing every intermediate.
+     *
+     * @param stepNoise noise for stochastic samplers, or null to draw it from the request's seed
+     */
+    public synchronized GenerationResult generate(GenerationRequest request, ProgressListener listener,
+            NoiseSource stepNoise, StepTrace trace) {
+        AudioModel m = model;
+        Backend backend = m.backend();
+        HifiGanConfig voc = m.vocoder().config();
+        int batch = request.prompts().size() * request.waveformsPerPrompt();
+        LatentGeometry geo = LatentGeometry.of(request.seconds(), batch, m.unet().inChannels(),
+                m.vae().vaeScaleFactor(), voc.modelInDim(), voc.upsampleRates(), voc.samplingRate(),
+                m.unetSampleSize());
+        double guidance = request.guidanceScale() != null ? request.guidanceScale() : m.family().defaultGuidance();
+        int steps = request.steps() != null ? request.steps() : m.family().defaultSteps();
+        boolean cfg = guidance > 1.0;
+
+        // 1. Text conditioning.
+        long t0 = System.nanoTime();
+        float[] classLabels = encodePrompt(request.prompts(), request.waveformsPerPrompt(), cfg,
+                request.negativePrompt());
+        int projection = classLabels.length / (cfg ? 2 * batch : batch);
+        trace.record("prompt_embeds", classLabels);
+        listener.onStage("encode", seconds(t0));
+
+        // 2. Sampler and initial noise.
+        Scheduler scheduler = scheduler(request);
+        scheduler.setTimesteps(steps);
+        double[] timesteps = scheduler.timesteps();
+        int n = geo.latentSize();
+        TorchGenerator torch = request.noise() == NoiseMode.TORCH ? new TorchGenerator(request.seed()) : null;
+        float[] latents;
+        if (request.initialLatents() != null) {
+            latents = request.initialLatents();
+            if (latents.length != n) {
+                throw new IllegalArgumentException("initial latents have " + latents.length + " values, the shape "
+                        + java.util.Arrays.toString(geo.latentShape()) + " needs " + n);
+            }
+        } else {
+            latents = torch != null ? torch.randn(geo.latentShape()) : NormalNoise.sample(request.seed(), n);
+        }
+        float sigma0 = scheduler.initNoiseSigma();
+        for (int i = 0; i < n; i++) {
+            latents[i] = latents[i] * sigma0;
+        }
+        NoiseSource noise = stepNoise != null ? stepNoise : drawNoise(request, torch);
+
+        // 3. Denoising loop.
+        long t1 = System.nanoTime();
+        int[] shape = geo.latentShape();
+        Shape unetShape = Shape.of(cfg ? 2 * batch : batch, shape[1], shape[2], shape[3]);
+        try (Scope scope = Scope.open()) {
+            Tensor labels = backend.fromArray(classLabels, Shape.of(cfg ? 2 * batch : batch, projection));
+            for (int k = 0; k < timesteps.length; k++) {
+                float[] scaled = scheduler.scaleModelInput(latents, k);
+                float[] unetIn = cfg ? twice(scaled) : scaled;
+                trace.record("unet." + k + ".sample", unetIn);
+                float[] out;
+                try (Scope step = Scope.open()) {
+                    Tensor x = backend.fromArray(unetIn, unetShape);
+                    out = m.unet().forward(x, (float) timesteps[k], null, labels).toFloatArray();
+                }
+                trace.record("unet." + k + ".out", out);
+                float[] guided = cfg ? guide(out, n, (float) guidance) : out;
+                trace.record("step." + k + ".model_output", guided);
+                latents = scheduler.step(guided, k, latents, noise);
+                trace.record("step." + k + ".prev_sample", latents);
+                checkFinite(latents, "latents after step " + (k + 1));
+                if (!listener.onStep(k + 1, timesteps.length)) {
+                    throw new GenerationCancelledException(k + 1, timesteps.length);
+                }
+            }
+        }
+        listener.onStage("denoise", seconds(t1));
+
+        // 4. Latents to mel to waveform.
+        long t2 = System.nanoTime();
+        float invScale = (float) (1.0 / m.vae().scalingFactor().orElse(1.0));
+        float[] z = new float[n];
+        for (int i = 0; i < n; i++) {
+            z[i] = invScale * latents[i];
+        }
+        trace.record("vae_decode_in", z);
+        float[] mel;
+        int frames;
+        int bins;
+        Tensor melTensor;
+        try (Scope scope = Scope.open()) {
+            Tensor decoded = m.vae().decode(backend.fromArray(z, Shape.of(shape)));
+            frames = decoded.dim(2);
+            bins = decoded.dim(3);
+            mel = decoded.toFloatArray();
+            melTensor = scope.keep(decoded.reshape(batch, frames, bins));
+            checkFinite(mel, "mel spectrogram");
+            trace.record("mel", mel);
+            listener.onStage("decode", seconds(t2));
+
+            long t3 = System.nanoTime();
+            float[] wave = m.vocoder().forward(melTensor).toFloatArray();
+            trace.record("waveform_full", wave);
+            int full = wave.length / batch;
+            int keep = Math.min(geo.originalWaveformLength(), full);
+            float[][] waveforms = new float[batch][];
+            float[][] mels = new float[batch][];
+            float[] cut = new float[batch * keep];
+            for (int b = 0; b < batch; b++) {
+                waveforms[b] = java.util.Arrays.copyOfRange(wave, b * full, b * full + keep);
+                mels[b] = java.util.Arrays.copyOfRange(mel, b * frames * bins, (b + 1) * frames * bins);
+                System.arraycopy(waveforms[b], 0, cut, b * keep, keep);
+            }
+            checkFinite(cut, "waveform");
+            trace.record("audio", cut);
+            listener.onStage("vocode", seconds(t3));
+            melTensor.close();
+            return new GenerationResult(waveforms, mels, frames, bins, voc.samplingRate(), request.seed());
+        }
+    }
+
+    /**
+     * The class labels the U-Net gets, as diffusers' {@code _encode_prompt}: each prompt's
+     * normalised CLAP embedding repeated per waveform, preceded (with CFG) by the negative or
+     * empty prompt's, which the reference tokenizes with max_length = the projection width.
+     *
+     * @return {@code [(cfg ? 2 : 1) * prompts * n, P]} row-major
+     */
+    public float[] encodePrompt(List<String> prompts, int n, boolean cfg, String negative) {
+        BpeTokenizer tok = model.tokenizer();
+        int projection = model.textEncoder().config().projectionDim();
+        float[] cond = embed(prompts, tok.modelMaxLength());
+        List<float[]> parts = new ArrayList<>();
+        if (cfg) {
+            List<String> uncondText = new ArrayList<>();
+            for (int i = 0; i < prompts.size(); i++) {
+                uncondText.add(negative == null ? "" : negative);
+            }
+            parts.add(repeatRows(embed(uncondText, projection), prompts.size(), n));
+        }
+        parts.add(repeatRows(cond, prompts.size(), n));
+        int total = 0;
+        for (float[] p : parts) {
+            total += p.length;
+        }
+        float[] out = new float[total];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+
+    private float[] embed(List<String> texts, int maxLength) {
+        BpeTokenizer tok = model.tokenizer();
+        long[][] ids = new long[texts.size()][];
+        long[][] mask = new long[texts.size()][];
+        for (int i = 0; i < texts.size(); i++) {
+            Encoding e = tok.encode(texts.get(i), maxLength, true, true);
+            ids[i] = e.inputIds();
+            mask[i] = e.attentionMask();
+        }
+        try (Scope scope = Scope.open()) {
+            return model.textEncoder().promptEmbeds(ids, mask).toFloatArray();
+        }
+    }
+
+    /** Each of {@code rows} rows repeated {@code n} times in place (repeat_interleave order). */
+    private static float[] repeatRows(float[] x, int rows, int n) {
+        int width = x.length / rows;
+        float[] out = new float[x.length * n];
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < n; k++) {
+                System.arraycopy(x, r * width, out, (r * n + k) * width, width);
+            }
+        }
+        return out;
+    }
+
+    private Scheduler scheduler(GenerationRequest request) {
+        SamplerKind kind = request.sampler() != null ? request.sampler()
+                : samplerOf(model.schedulerConfig().optString("_class_name", "DDIMScheduler"));
+        Map<String, Object> overrides = request.karras() ? Map.of("use_karras_sigmas", true) : Map.of();
+        Scheduler s = Scheduler.create(kind, SchedulerConfig.read(model.schedulerConfig(), kind, overrides));
+        if (s instanceof DdimScheduler ddim) {
+            ddim.setEta(request.eta());
+        }
+        return s;
+    }
+
+    /** The sampler for a diffusers scheduler class name. */
+    public static SamplerKind samplerOf(String schedulerClass) {
+        return switch (schedulerClass) {
+            case "DDIMScheduler" -> SamplerKind.DDIM;
+            case "PNDMScheduler" -> SamplerKind.PNDM;
+            case "LMSDiscreteScheduler" -> SamplerKind.LMS;
+            case "EulerDiscreteScheduler" -> SamplerKind.EULER;
+            case "EulerAncestralDiscreteScheduler" -> SamplerKind.EULER_ANCESTRAL;
+            case "HeunDiscreteScheduler" -> SamplerKind.HEUN;
+            case "DPMSolverMultistepScheduler" -> SamplerKind.DPMPP_2M;
+            default -> throw new IllegalArgumentException("unsupported scheduler class " + schedulerClass);
+        };
+    }
+
+    /** Step noise from the request's seed: torch's generator continues after the latents. */
+    private static NoiseSource drawNoise(GenerationRequest request, TorchGenerator torch) {
+        if (torch != null) {
+            return count -> torch.randn(count);
+        }
+        long[] draws = {0};
+        return count -> NormalNoise.sample(request.seed() * 0x9E3779B97F4A7C15L + (++draws[0]), count);
+    }
+
+    private static float[] twice(float[] x) {
+        float[] out = new float[2 * x.length];
+        System.arraycopy(x, 0, out, 0, x.length);
+        System.arraycopy(x, 0, out, x.length, x.length);
+        return out;
+    }
+
+    /** {@code u + g * (c - u)} with u, c the two halves of the CFG batch, in float32 as the reference. */
+    static float[] guide(float[] out, int n, float g) {
+        float[] r = new float[n];
+        for (int i = 0; i < n; i++) {
+            float u = out[i];
+            float c = out[n + i];
+            r[i] = u + g * (c - u);
+        }
+        return r;
+    }
+
+    private static void checkFinite(float[] x, String what) {
+        for (float v : x) {
+            if (!Float.isFinite(v)) {
+                throw new IllegalStateException("the " + what + " contain NaN or infinity; stopping instead of "
+                        + "writing a broken result");
+            }
+        }
+    }
+
+    private static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}

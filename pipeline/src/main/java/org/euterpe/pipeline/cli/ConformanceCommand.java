@@ -1,0 +1,72 @@
+package org.euterpe.pipeline.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.euterpe.kernels.Backends;
+import org.euterpe.pipeline.conformance.ConformanceRunner;
+import org.euterpe.tensor.Backend;
+
+/**
+ * {@code euterpe conformance CASE_DIR [--device D] [--dtype f32] [--only KINDS] [--model PATH]}:
+ * replays a reference case and prints one line per record and a final "N passed, M failed".
+ */
+final class ConformanceCommand {
+    static final String HELP = String.join("\n",
+            "usage: euterpe conformance CASE_DIR [options]",
+            "",
+            "  --device D       cpu|scalar|opencl[:N]|cuda[:N] (default cpu)",
+            "  --dtype T        weight precision; f32 (the other precisions arrive with the converter)",
+            "  --only KINDS     comma-separated: models,tokenizer,text,unet,vae,vocoder,runs",
+            "  --model PATH     read the weights from PATH instead of the folder the case names");
+
+    private ConformanceCommand() {
+    }
+
+    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
+        Args a = new Args(argv, Set.of("--device", "--dtype", "--only", "--model"), Set.of("--help", "-h"));
+        if (a.has("--help") || a.has("-h")) {
+            out.println(HELP);
+            return 0;
+        }
+        if (a.positional().size() != 1) {
+            throw new Main.UsageException("give one case folder; see --help");
+        }
+        Path dir = Path.of(a.positional().get(0));
+        if (!Files.isDirectory(dir)) {
+            throw new Main.UsageException("no such case folder: " + dir);
+        }
+        String dtype = a.get("--dtype", "f32");
+        if (!dtype.equals("f32")) {
+            throw new Main.UsageException("--dtype " + dtype + " is not available yet (only f32)");
+        }
+        Set<String> only = new LinkedHashSet<>();
+        if (a.has("--only")) {
+            only.addAll(List.of(a.get("--only", "").split(",")));
+        }
+        String device = a.get("--device", "cpu");
+        Backends.Probe probe = Backends.probe(device);
+        if (!probe.available()) {
+            err.println("euterpe conformance: device " + device + " unavailable: " + probe.reason());
+            return 1;
+        }
+        Backend backend = probe.backend();
+        Path model = a.has("--model") ? Path.of(a.get("--model", null)) : null;
+        ConformanceRunner runner;
+        try {
+            runner = new ConformanceRunner(dir, model, backend, only, out);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
+        out.println("case " + dir + " on " + backend.description());
+        var results = runner.run();
+        long passed = results.stream().filter(ConformanceRunner.Result::pass).count();
+        long failed = results.size() - passed;
+        out.println(passed + " passed, " + failed + " failed");
+        return failed == 0 ? 0 : 1;
+    }
+}

@@ -1,0 +1,62 @@
+package org.euterpe.pipeline.cli;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+import org.euterpe.pipeline.ProgressListener;
+
+/**
+ * Progress on stderr: a redrawn bar with step, iterations per second and ETA when stderr is a
+ * terminal, plain lines otherwise; and one line per stage with its time.
+ */
+final class Progress implements ProgressListener {
+    private final PrintStream err;
+    private final boolean terminal;
+    private long stepStart;
+    private long lastStep;
+    private int lastPrintedPercent = -1;
+
+    Progress(PrintStream err, boolean terminal) {
+        this.err = err;
+        this.terminal = terminal;
+    }
+
+    @Override
+    public void onStage(String stage, double seconds) {
+        if (terminal) {
+            err.print("\r\033[K");
+        }
+        err.printf(Locale.ROOT, "%-8s %8.3f s%n", stage, seconds);
+        stepStart = 0;
+    }
+
+    @Override
+    public boolean onStep(int step, int total) {
+        long now = System.nanoTime();
+        if (stepStart == 0) {
+            stepStart = now - Math.max(1, now - lastStepOr(now));
+        }
+        lastStep = now;
+        double elapsed = (now - stepStart) / 1e9;
+        double rate = step / Math.max(elapsed, 1e-9);
+        double eta = (total - step) / rate;
+        if (terminal) {
+            int width = 30;
+            int filled = (int) Math.round((double) step / total * width);
+            err.printf(Locale.ROOT, "\r\033[Kdenoise  [%s%s] %d/%d  %.2f it/s  ETA %.1f s", "#".repeat(filled),
+                    ".".repeat(width - filled), step, total, rate, eta);
+            err.flush();
+        } else {
+            int percent = step * 100 / total;
+            if (percent / 10 != lastPrintedPercent / 10 || step == total) {
+                err.printf(Locale.ROOT, "step %d/%d  %.2f it/s  ETA %.1f s%n", step, total, rate, eta);
+                lastPrintedPercent = percent;
+            }
+        }
+        return true;
+    }
+
+    private long lastStepOr(long now) {
+        return lastStep == 0 ? now - 1 : lastStep;
+    }
+}
