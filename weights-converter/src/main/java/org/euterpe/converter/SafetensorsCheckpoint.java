@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.euterpe.tensor.safetensors.SafetensorsException;
 import org.euterpe.tensor.safetensors.SafetensorsFile;
 
 /** A {@code .safetensors} weights file as a {@link CheckpointReader}. */
@@ -17,8 +18,14 @@ final class SafetensorsCheckpoint implements CheckpointReader {
         this.names = List.copyOf(file.names());
     }
 
+    /** Opens {@code path}; a file the safetensors reader rejects becomes a {@link CheckpointException}. */
     static SafetensorsCheckpoint open(Path path) throws IOException {
-        return new SafetensorsCheckpoint(SafetensorsFile.open(path));
+        try {
+            return new SafetensorsCheckpoint(SafetensorsFile.open(path));
+        } catch (SafetensorsException e) {
+            throw new CheckpointException(path, "neither a torch.save ZIP nor a valid safetensors file: "
+                    + e.getMessage(), e);
+        }
     }
 
     @Override
