@@ -135,9 +135,19 @@ public final class ZipArchive implements AutoCloseable {
                 throw corrupt("the ZIP64 locator points to offset " + eocd64
                         + ", where there is no ZIP64 end of central directory record");
             }
-            count = u64(eocd64 + 32);
-            cdSize = u64(eocd64 + 40);
-            cdOffset = u64(eocd64 + 48);
+            long[] narrow = {count, cdSize, cdOffset};
+            long[] wide = {u64(eocd64 + 32), u64(eocd64 + 40), u64(eocd64 + 48)};
+            long[] saturated = {0xFFFF, U32_MAX, U32_MAX};
+            for (int k = 0; k < 3; k++) {
+                // A field that is not saturated must agree with its ZIP64 twin; disagreement means tampering.
+                if (narrow[k] != saturated[k] && narrow[k] != wide[k]) {
+                    throw corrupt("the end of central directory record and its ZIP64 twin disagree ("
+                            + narrow[k] + " vs " + wide[k] + "): the file is corrupt");
+                }
+            }
+            count = wide[0];
+            cdSize = wide[1];
+            cdOffset = wide[2];
         }
         if (cdOffset < 0 || cdSize < 0 || cdOffset > eocd || cdSize > eocd - cdOffset) {
             throw corrupt("the central directory (offset " + cdOffset + ", " + cdSize
