@@ -69,11 +69,36 @@ public final class JsonObject {
     }
 
     public int getInt(String key) {
-        Number n = as(key, require(key), Number.class, "an integer");
-        if (n.doubleValue() != Math.rint(n.doubleValue())) {
-            throw new IllegalArgumentException(context + ": \"" + key + "\" should be an integer, got " + n);
+        long v = getLong(key);
+        if (v != (int) v) {
+            throw new IllegalArgumentException(context + ": \"" + key + "\" = " + v + " does not fit an int");
         }
-        return Math.toIntExact(n.longValue());
+        return (int) v;
+    }
+
+    /** An integer value; integral doubles such as {@code 2.0} are accepted. */
+    public long getLong(String key) {
+        Object v = require(key);
+        Long l = exactLong(v);
+        if (l == null) {
+            throw new IllegalArgumentException(context + ": \"" + key + "\" should be an integer, got " + v);
+        }
+        return l;
+    }
+
+    public long optLong(String key, long dflt) {
+        return has(key) ? getLong(key) : dflt;
+    }
+
+    /** {@code v} as a long when it is a number with an exact long value, else null. */
+    private static Long exactLong(Object v) {
+        if (v instanceof Long l) {
+            return l;
+        }
+        if (v instanceof Double d && d == Math.rint(d) && Math.abs(d) < 0x1p63) {
+            return d.longValue();
+        }
+        return null;
     }
 
     public int optInt(String key, int dflt) {
@@ -101,10 +126,12 @@ public final class JsonObject {
         List<Object> l = getList(key);
         int[] out = new int[l.size()];
         for (int i = 0; i < out.length; i++) {
-            if (!(l.get(i) instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) {
-                throw new IllegalArgumentException(context + ": \"" + key + "\"[" + i + "] should be an integer");
+            Long v = exactLong(l.get(i));
+            if (v == null || v != v.intValue()) {
+                throw new IllegalArgumentException(context + ": \"" + key + "\"[" + i + "] should be an int, got "
+                        + l.get(i));
             }
-            out[i] = n.intValue();
+            out[i] = v.intValue();
         }
         return out;
     }

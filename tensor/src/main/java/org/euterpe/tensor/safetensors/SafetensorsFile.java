@@ -4,13 +4,12 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -18,7 +17,6 @@ import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.DType;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
-import org.euterpe.tensor.json.Json;
 
 /**
  * A safetensors file, memory-mapped read-only with {@code java.lang.foreign} (no 2 GB limit).
@@ -27,6 +25,16 @@ import org.euterpe.tensor.json.Json;
  * <p>Format: an unsigned 64-bit little-endian header length N, N bytes of UTF-8 JSON mapping
  * each tensor name to {@code {"dtype", "shape", "data_offsets": [begin, end]}} (offsets relative
  * to the data area at 8 + N), and an optional {@code "__metadata__"} string map.
+ *
+ * <p>{@link #open} validates the whole header before returning, so every later read stays inside
+ * the file. Problems reaching the file (missing, a directory, unreadable) are {@link IOException}s;
+ * problems with its content are {@link SafetensorsException} subclasses naming the file, the
+ * tensor and the problem. Unlike the reference implementation, gaps between tensors and bytes
+ * after the last one are tolerated: they cannot make a read go wrong.
+ *
+ * <p>After {@link #close()}, the header queries ({@link #names}, {@link #entry}, {@link #metadata})
+ * still answer, while data access throws IllegalStateException, as do tensors loaded zero-copy.
+ * Like any mapping, the file must not be truncated by another process while it is open.
  */
 public final class SafetensorsFile implements AutoCloseable {
     /** One tensor's header entry. {@code begin}/{@code end} are relative to the data area. */
@@ -36,67 +44,40 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private final Path path;
     private final Arena arena;
     private final MemorySegment mapping;
-    private final long dataStart;
-    private final Map<String, Entry> entries;
-    private final Map<String, String> metadata;
+    private final SafetensorsHeader header;
+    private volatile boolean closed;
 
-    private SafetensorsFile(Path path, Arena arena, MemorySegment mapping, long dataStart,
-            Map<String, Entry> entries, Map<String, String> metadata) {
+    private SafetensorsFile(Path path, Arena arena, MemorySegment mapping, SafetensorsHeader header) {
         this.path = path;
         this.arena = arena;
         this.mapping = mapping;
-        this.dataStart = dataStart;
-        this.entries = entries;
-        this.metadata = metadata;
+        this.header = header;
     }
 
-    /** Maps and validates {@code path}. */
+    /**
+     * Maps and validates {@code path}.
+     *
+     * @throws java.nio.file.NoSuchFileException when the file does not exist
+     * @throws FileSystemException               when it is a directory
+     * @throws SafetensorsException              (a subclass) when its content is not a valid safetensors file
+     */
     public static SafetensorsFile open(Path path) throws IOException {
+        if (Files.isDirectory(path)) {
+            throw new FileSystemException(path.toString(), null, "is a directory, not a safetensors file");
+        }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = ch.size();
-            MemorySegment map = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            if (size < 8) {
-                throw new SafetensorsException(path, null, "file of " + size + " bytes is too short for a header");
-            }
-            long n = map.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
-            if (n < 0 || n > size - 8) {
-                throw new SafetensorsException(path, null, "header length " + Long.toUnsignedString(n)
-                        + " exceeds the file size " + size);
-            }
-            byte[] header = map.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
-            String json = new String(header, StandardCharsets.UTF_8);
-            Object parsed = Json.parse(json);
-            @SuppressWarnings("unchecked")
-            Map<String, Object> top = (Map<String, Object>) parsed;
-            Map<String, Entry> entries = new LinkedHashMap<>();
-            Map<String, String> metadata = new LinkedHashMap<>();
-            for (Map.Entry<String, Object> e : top.entrySet()) {
-                if (e.getKey().equals("__metadata__")) {
-                    @SuppressWarnings("unchecked")
-                    Map<String, Object> m = (Map<String, Object>) e.getValue();
-                    m.forEach((k, v) -> metadata.put(k, (String) v));
-                    continue;
-                }
-                @SuppressWarnings("unchecked")
-                Map<String, Object> t = (Map<String, Object>) e.getValue();
-                DType dtype = DType.fromSafetensorsName((String) t.get("dtype"));
-                List<?> shapeList = (List<?>) t.get("shape");
-                long[] dims = new long[shapeList.size()];
-                for (int i = 0; i < dims.length; i++) {
-                    dims[i] = ((Number) shapeList.get(i)).longValue();
-                }
-                List<?> off = (List<?>) t.get("data_offsets");
-                long begin = ((Number) off.get(0)).longValue();
-                long end = ((Number) off.get(1)).longValue();
-                entries.put(e.getKey(), new Entry(e.getKey(), dtype, Shape.of(dims), begin, end));
-            }
-            return new SafetensorsFile(path, arena, map, 8 + n, Collections.unmodifiableMap(entries),
-                    Collections.unmodifiableMap(metadata));
-        } catch (IOException | RuntimeException e) {
+            MemorySegment map = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            return new SafetensorsFile(path, arena, map, SafetensorsHeader.read(path, map));
+        } catch (IOException | RuntimeException | Error e) {
             arena.close();
             throw e;
         }
@@ -108,23 +89,23 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** The {@code __metadata__} map (empty when absent). */
     public Map<String, String> metadata() {
-        return metadata;
+        return header.metadata();
     }
 
     /** Tensor names in header order. */
     public Set<String> names() {
-        return entries.keySet();
+        return header.entries().keySet();
     }
 
     public boolean contains(String name) {
-        return entries.containsKey(name);
+        return header.entries().containsKey(name);
     }
 
-    /** The header entry of {@code name}; throws naming the file and tensor when absent. */
+    /** The header entry of {@code name}; throws {@link NoSuchTensorException} when absent. */
     public Entry entry(String name) {
-        Entry e = entries.get(name);
+        Entry e = header.entries().get(name);
         if (e == null) {
-            throw new SafetensorsException(path, name, "no such tensor");
+            throw new NoSuchTensorException(path, name, "no such tensor");
         }
         return e;
     }
@@ -132,7 +113,10 @@ public final class SafetensorsFile implements AutoCloseable {
     /** The tensor's bytes in the mapping. */
     public MemorySegment bytes(String name) {
         Entry e = entry(name);
-        return mapping.asSlice(dataStart + e.begin(), e.byteSize());
+        if (closed) {
+            throw new IllegalStateException(path + " was closed; cannot read tensor \"" + name + "\"");
+        }
+        return mapping.asSlice(header.dataStart() + e.begin(), e.byteSize());
     }
 
     /** The tensor on {@code backend}: a zero-copy view on CPU backends, an upload elsewhere. */
@@ -141,60 +125,73 @@ public final class SafetensorsFile implements AutoCloseable {
         return backend.fromHost(bytes(name), e.dtype(), e.shape(), null);
     }
 
-    /** The tensor's values as floats (F32/F16/BF16 widened). For tests and small tensors. */
+    /** The tensor's values as floats (F32/F16/BF16 widened, integers converted). For tests and small tensors. */
     public float[] floats(String name) {
         Entry e = entry(name);
         MemorySegment b = bytes(name);
-        int n = Math.toIntExact(e.shape().numel());
+        int n = arrayLength(e);
         float[] out = new float[n];
         switch (e.dtype()) {
-            case F32 -> MemorySegment.copy(b, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, out, 0, n);
-            case F16 -> {
+            case F32 -> MemorySegment.copy(b, F32_LE, 0, out, 0, n);
+            case F16, BF16 -> {
+                short[] bits = new short[n];
+                MemorySegment.copy(b, I16_LE, 0, bits, 0, n);
                 for (int i = 0; i < n; i++) {
-                    out[i] = Float.float16ToFloat(b.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
+                    out[i] = e.dtype() == DType.F16 ? Float.float16ToFloat(bits[i]) : DType.bf16ToF32(bits[i]);
                 }
             }
-            case BF16 -> {
+            case I32, I64 -> {
+                long[] values = longs(name);
                 for (int i = 0; i < n; i++) {
-                    out[i] = DType.bf16ToF32(b.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
+                    out[i] = values[i];
                 }
             }
-            case I64 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i);
-                }
-            }
-            case I32 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = b.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i);
-                }
-            }
-            default -> throw new SafetensorsException(path, name, "cannot read " + e.dtype() + " as floats");
+            case I8 -> throw new SafetensorsException(path, name,
+                    "cannot read I8 as floats without its scales; use longs() for the raw values");
         }
         return out;
     }
 
-    /** The values of an I64 or I32 tensor. */
+    /** The values of an integer tensor (I64, I32, or the raw I8 values). */
     public long[] longs(String name) {
         Entry e = entry(name);
         MemorySegment b = bytes(name);
-        int n = Math.toIntExact(e.shape().numel());
+        int n = arrayLength(e);
         long[] out = new long[n];
         switch (e.dtype()) {
-            case I64 -> MemorySegment.copy(b, ValueLayout.JAVA_LONG_UNALIGNED, 0, out, 0, n);
+            case I64 -> MemorySegment.copy(b, I64_LE, 0, out, 0, n);
             case I32 -> {
+                int[] values = new int[n];
+                MemorySegment.copy(b, I32_LE, 0, values, 0, n);
                 for (int i = 0; i < n; i++) {
-                    out[i] = b.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i);
+                    out[i] = values[i];
                 }
             }
-            default -> throw new SafetensorsException(path, name, "not an integer tensor: " + e.dtype());
+            case I8 -> {
+                byte[] values = b.toArray(ValueLayout.JAVA_BYTE);
+                for (int i = 0; i < n; i++) {
+                    out[i] = values[i];
+                }
+            }
+            case F32, F16, BF16 -> throw new SafetensorsException(path, name, "not an integer tensor: " + e.dtype());
         }
         return out;
     }
 
-    /** Unmaps the file; tensors loaded zero-copy from it must not be used afterwards. */
+    private int arrayLength(Entry e) {
+        long n = e.shape().numel();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new SafetensorsException(path, e.name(), n + " elements do not fit a Java array; use bytes()");
+        }
+        return (int) n;
+    }
+
+    /** Unmaps the file; tensors loaded zero-copy from it fail with IllegalStateException afterwards. Idempotent. */
     @Override
-    public void close() {
-        arena.close();
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            arena.close();
+        }
     }
 }
