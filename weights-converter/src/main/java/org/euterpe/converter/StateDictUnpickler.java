@@ -149,6 +149,11 @@ final class StateDictUnpickler {
         String name = line();
         String qualified = module + "." + name;
         Global g = Global.byName(qualified);
+        if (g == null && module.equals("torch") && name.endsWith("Storage")) {
+            // Harmless, but no engine dtype matches (float64, uint8, bool, int16, complex...).
+            throw malformed("storage type " + qualified + " is not supported; the engine reads float, half,"
+                    + " bfloat16, long, int and char storages (convert the checkpoint to float32 first)");
+        }
         if (g == null) {
             throw new UnsafePickleException(file, qualified, opAt,
                     "global is not on the state-dict allow-list (collections.OrderedDict, "

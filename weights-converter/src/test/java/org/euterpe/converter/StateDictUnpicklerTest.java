@@ -52,8 +52,15 @@ class StateDictUnpicklerTest {
     @Test
     void refusesGlobalsOutsideTheAllowList() {
         assertEquals("torch.load", refused(new Fixtures.Pickle().proto(2).global("torch", "load").bytes()).refused());
-        assertEquals("torch.DoubleStorage",
-                refused(new Fixtures.Pickle().proto(2).global("torch", "DoubleStorage").bytes()).refused());
+        assertEquals("os.system", refused(new Fixtures.Pickle().proto(2).global("os", "system").bytes()).refused());
+    }
+
+    @Test
+    void namesStorageTypesWithoutAnEngineDtype() {
+        byte[] pickle = new Fixtures.Pickle().proto(2).global("torch", "DoubleStorage").bytes();
+        CheckpointException e = assertThrows(CheckpointException.class, () -> load(pickle));
+        assertFalse(e instanceof UnsafePickleException);
+        assertTrue(e.getMessage().contains("storage type torch.DoubleStorage is not supported"), e.getMessage());
     }
 
     @Test
