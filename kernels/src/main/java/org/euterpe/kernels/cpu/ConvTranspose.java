@@ -42,7 +42,7 @@ record ConvTranspose(FloatSource x, FloatSource weight, float[] bias, float[] ou
             Arrays.fill(cols, 0, rows * n, 0f);
             PanelPacker bBlock = new PanelPacker.Strided(x, t0, (long) inC * len, 1, len);
             GemmDriver.block(b, 0, rows, 0, n, inC, a, bBlock,
-                    new GemmDriver.Output(cols, 0, 0, n, 1f, null, null));
+                    new GemmDriver.Output(cols, 0, 0, n, null, null));
             overlapAdd(cols, b, o0, o1, t0, n);
         }
     }

@@ -71,7 +71,7 @@ final class Convolution {
                 : new Im2col(xs, 0, channels, h, w, kh, kw, outW, stride, pad, dil);
         PanelPacker filters = new PanelPacker.Strided(FloatSource.of(weight), 0, 0, depth, 1);
         GemmDriver.gemm(batch, outC, spatial, depth, filters, input,
-                new GemmDriver.Output(CpuBackendBase.heapArray(out), 0, outC * spatial, spatial, 1f, null, rowBias));
+                new GemmDriver.Output(CpuBackendBase.heapArray(out), 0, outC * spatial, spatial, null, rowBias));
         return out;
     }
 

@@ -58,14 +58,14 @@ final class Gemm {
         }
         long mk = (long) m * k;
         PanelPacker pa = transA
-                ? new PanelPacker.Strided(FloatSource.of(a), 0, mk, 1, m)
-                : new PanelPacker.Strided(FloatSource.of(a), 0, mk, k, 1);
+                ? new PanelPacker.Strided(FloatSource.of(a), 0, mk, 1, m, alpha)
+                : new PanelPacker.Strided(FloatSource.of(a), 0, mk, k, 1, alpha);
         long bBatch = sharedB ? 0 : (long) k * n;
         PanelPacker pb = transB
                 ? new PanelPacker.Strided(FloatSource.of(b), 0, bBatch, k, 1)
                 : new PanelPacker.Strided(FloatSource.of(b), 0, bBatch, 1, n);
         GemmDriver.gemm(batches, m, n, k, pa, pb,
-                new GemmDriver.Output(o, 0, m * n, n, alpha, colBias, null));
+                new GemmDriver.Output(o, 0, m * n, n, colBias, null));
         return out;
     }
 

@@ -16,7 +16,7 @@ import static org.euterpe.kernels.cpu.GemmKernel.NR;
 final class GemmDriver {
     // Block sizes (tunable for experiments with -Deuterpe.gemm.kc/mc/nc): KC x NR of packed B
     // is the L1-resident micro-panel, MC x KC of packed A stays in L2, KC x NC of packed B in L2/L3.
-    static final int KC = Integer.getInteger("euterpe.gemm.kc", 256);
+    static final int KC = Integer.getInteger("euterpe.gemm.kc", 128);
     static final int MC = GemmKernel.MR * Math.max(1, Integer.getInteger("euterpe.gemm.mc", 128) / GemmKernel.MR);
     static final int NC = NR * Math.max(1, Integer.getInteger("euterpe.gemm.nc", 1024) / NR);
 
@@ -26,12 +26,12 @@ final class GemmDriver {
     /**
      * Where results go: element {@code (batch, m, n)} of C at
      * {@code c[off + batch * batchStride + m * ldc + n]}, updated as
-     * {@code C += alpha * op(A) op(B) + colBias[n] + rowBias[m]}.
+     * {@code C += op(A) op(B) + colBias[n] + rowBias[m]}.
      *
      * @param colBias per-column bias ({@code [N]}) or null
      * @param rowBias per-row bias ({@code [M]}) or null
      */
-    record Output(float[] c, int off, int batchStride, int ldc, float alpha, float[] colBias, float[] rowBias) {
+    record Output(float[] c, int off, int batchStride, int ldc, float[] colBias, float[] rowBias) {
     }
 
     /** Per-thread packing buffers, sized once for the largest blocks. */
@@ -84,7 +84,7 @@ final class GemmDriver {
         float[][] buf = BUFFERS.get();
         float[] packA = buf[0];
         float[] packB = buf[1];
-        float[] acc = buf[2];
+        float[] scratch = buf[2];
         float[] c = out.c();
         int cBase = out.off() + batch * out.batchStride();
         int ldc = out.ldc();
@@ -94,24 +94,40 @@ final class GemmDriver {
             int pc = 0;
             do {
                 int kc = Math.min(KC, k - pc);
-                boolean first = pc == 0;
-                float[] colBias = first ? out.colBias() : null;
-                float[] rowBias = first ? out.rowBias() : null;
                 b.pack(batch, jc, nc, pc, kc, NR, packB);
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
                     a.pack(batch, ic, mc, pc, kc, MR, packA);
                     for (int jr = 0; jr < nc; jr += NR) {
                         int cols = Math.min(NR, nc - jr);
+                        if (pc == 0) {
+                            // The bias joins C just before the first tiles of this panel, while cache-hot.
+                            addBias(out, c, cBase, ic, mc, jc + jr, cols);
+                        }
                         for (int ir = 0; ir < mc; ir += MR) {
-                            GemmKernel.tile(kc, packA, ir * kc, packB, jr * kc, acc, c,
-                                    cBase + (ic + ir) * ldc + jc + jr, ldc, Math.min(MR, mc - ir), cols,
-                                    out.alpha(), colBias, jc + jr, rowBias, ic + ir);
+                            GemmKernel.tile(kc, packA, ir * kc, packB, jr * kc, c,
+                                    cBase + (ic + ir) * ldc + jc + jr, ldc, Math.min(MR, mc - ir), cols, scratch);
                         }
                     }
                 }
                 pc += KC;
             } while (pc < k);
+        }
+    }
+
+    /** {@code C[m][n] += colBias[n] + rowBias[m]} over rows {@code [m0, m0 + rows)}, columns {@code [n0, n0 + cols)}. */
+    private static void addBias(Output out, float[] c, int cBase, int m0, int rows, int n0, int cols) {
+        float[] colBias = out.colBias();
+        float[] rowBias = out.rowBias();
+        if (colBias == null && rowBias == null) {
+            return;
+        }
+        for (int m = m0; m < m0 + rows; m++) {
+            int row = cBase + m * out.ldc();
+            float rb = rowBias == null ? 0f : rowBias[m];
+            for (int n = n0; n < n0 + cols; n++) {
+                c[row + n] += rb + (colBias == null ? 0f : colBias[n]);
+            }
         }
     }
 

@@ -1,12 +1,11 @@
 package org.euterpe.kernels.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The GEMM micro-kernel: a {@code MR x NR} tile of C ({@code 4} rows by 3 vectors) from a packed
- * A panel ({@code [kc][MR]}) and a packed B panel ({@code [kc][NR]}).
+ * The GEMM micro-kernel: {@code C += A B} on a {@code MR x NR} tile of C (4 rows by 3 vectors)
+ * from a packed A panel ({@code [kc][MR]}) and a packed B panel ({@code [kc][NR]}).
  *
  * <p>Why 4x3 vectors: 12 accumulators plus 3 B vectors and a broadcast fit the 32 vector
  * registers with room to spare; larger tiles (8x3) made C2 spill accumulators and ran several
@@ -22,43 +21,44 @@ final class GemmKernel {
     }
 
     /**
-     * {@code C[r][j] += alpha * sum_k A[k][r] * B[k][j] + colBias[j] + rowBias[r]} for
-     * {@code r < rows}, {@code j < cols}.
-     *
-     * @param acc     scratch of {@code MR * NR} floats for the accumulators
-     * @param c       output, element {@code (r, j)} at {@code ci + r * ldc + j}
-     * @param colBias per-column bias from {@code colBiasOff}, or null
-     * @param rowBias per-row bias from {@code rowBiasOff}, or null
+     * {@code C[r][j] += sum_k A[k][r] * B[k][j]} for {@code r < rows}, {@code j < cols}; C
+     * element {@code (r, j)} at {@code ci + r * ldc + j}. Edge tiles go through {@code scratch}
+     * ({@code MR * NR} floats) so the hot loop always runs on a full tile.
      */
-    static void tile(int kc, float[] a, int ai, float[] b, int bi, float[] acc, float[] c, int ci, int ldc, int rows,
-            int cols, float alpha, float[] colBias, int colBiasOff, float[] rowBias, int rowBiasOff) {
-        multiply(kc, a, ai, b, bi, acc);
-        FloatVector al = FloatVector.broadcast(S, alpha);
-        for (int r = 0; r < rows; r++) {
-            float rb = rowBias == null ? 0f : rowBias[rowBiasOff + r];
-            int off = ci + r * ldc;
-            for (int v = 0; v < NR; v += L) {
-                VectorMask<Float> m = S.indexInRange(v, cols);
-                FloatVector bias = FloatVector.broadcast(S, rb);
-                if (colBias != null) {
-                    bias = bias.add(FloatVector.fromArray(S, colBias, colBiasOff + v, m));
-                }
-                FloatVector sum = FloatVector.fromArray(S, acc, r * NR + v);
-                if (cols == NR) {
-                    sum.fma(al, FloatVector.fromArray(S, c, off + v).add(bias)).intoArray(c, off + v);
-                } else if (v < cols) {
-                    sum.fma(al, FloatVector.fromArray(S, c, off + v, m).add(bias)).intoArray(c, off + v, m);
-                }
+    static void tile(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc, int rows, int cols,
+            float[] scratch) {
+        if (rows == MR && cols == NR) {
+            multiply(kc, a, ai, b, bi, c, ci, ldc);
+            return;
+        }
+        for (int r = 0; r < MR; r++) {
+            if (r < rows) {
+                System.arraycopy(c, ci + r * ldc, scratch, r * NR, cols);
             }
+        }
+        multiply(kc, a, ai, b, bi, scratch, 0, NR);
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(scratch, r * NR, c, ci + r * ldc, cols);
         }
     }
 
-    /** {@code acc[r][j] = sum_k A[k][r] * B[k][j]}: the hot loop, kept free of anything else. */
-    private static void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] acc) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00;
-        FloatVector c10 = c00, c11 = c00, c12 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00;
-        FloatVector c30 = c00, c31 = c00, c32 = c00;
+    /** The hot loop on a full tile: accumulators start from C and go back to C. */
+    private static void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc) {
+        int r1 = ci + ldc;
+        int r2 = r1 + ldc;
+        int r3 = r2 + ldc;
+        FloatVector c00 = FloatVector.fromArray(S, c, ci);
+        FloatVector c01 = FloatVector.fromArray(S, c, ci + L);
+        FloatVector c02 = FloatVector.fromArray(S, c, ci + 2 * L);
+        FloatVector c10 = FloatVector.fromArray(S, c, r1);
+        FloatVector c11 = FloatVector.fromArray(S, c, r1 + L);
+        FloatVector c12 = FloatVector.fromArray(S, c, r1 + 2 * L);
+        FloatVector c20 = FloatVector.fromArray(S, c, r2);
+        FloatVector c21 = FloatVector.fromArray(S, c, r2 + L);
+        FloatVector c22 = FloatVector.fromArray(S, c, r2 + 2 * L);
+        FloatVector c30 = FloatVector.fromArray(S, c, r3);
+        FloatVector c31 = FloatVector.fromArray(S, c, r3 + L);
+        FloatVector c32 = FloatVector.fromArray(S, c, r3 + 2 * L);
         for (int k = 0; k < kc; k++, ai += MR, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
@@ -80,17 +80,17 @@ final class GemmKernel {
             c31 = b1.fma(av, c31);
             c32 = b2.fma(av, c32);
         }
-        c00.intoArray(acc, 0);
-        c01.intoArray(acc, L);
-        c02.intoArray(acc, 2 * L);
-        c10.intoArray(acc, NR);
-        c11.intoArray(acc, NR + L);
-        c12.intoArray(acc, NR + 2 * L);
-        c20.intoArray(acc, 2 * NR);
-        c21.intoArray(acc, 2 * NR + L);
-        c22.intoArray(acc, 2 * NR + 2 * L);
-        c30.intoArray(acc, 3 * NR);
-        c31.intoArray(acc, 3 * NR + L);
-        c32.intoArray(acc, 3 * NR + 2 * L);
+        c00.intoArray(c, ci);
+        c01.intoArray(c, ci + L);
+        c02.intoArray(c, ci + 2 * L);
+        c10.intoArray(c, r1);
+        c11.intoArray(c, r1 + L);
+        c12.intoArray(c, r1 + 2 * L);
+        c20.intoArray(c, r2);
+        c21.intoArray(c, r2 + L);
+        c22.intoArray(c, r2 + 2 * L);
+        c30.intoArray(c, r3);
+        c31.intoArray(c, r3 + L);
+        c32.intoArray(c, r3 + 2 * L);
     }
 }

@@ -14,6 +14,11 @@ interface PanelPacker {
 
     void pack(int batch, int i0, int count, int k0, int kc, int r, float[] dst);
 
+    /** {@code count} rounded up to a multiple of {@code r}. */
+    private static int padded(int count, int r) {
+        return (count + r - 1) / r * r;
+    }
+
     /** Zeroes the rows of the last panel beyond {@code count}. */
     static void zeroTail(int count, int kc, int r, float[] dst) {
         int rem = count % r;
@@ -30,9 +35,14 @@ interface PanelPacker {
      * A strided matrix view over a tensor's elements: element {@code (i, k)} of batch entry
      * {@code b} is at {@code base + b * batchStride + i * rowStride + k * depthStride}. One of the
      * two strides must be 1 (a row-major matrix or its transpose), so reads are contiguous runs.
+     * Packed values are multiplied by {@code scale} (matmul's alpha rides on A this way).
      */
-    record Strided(FloatSource src, long base, long batchStride, long rowStride, long depthStride)
+    record Strided(FloatSource src, long base, long batchStride, long rowStride, long depthStride, float scale)
             implements PanelPacker {
+
+        Strided(FloatSource src, long base, long batchStride, long rowStride, long depthStride) {
+            this(src, base, batchStride, rowStride, depthStride, 1f);
+        }
 
         public Strided {
             if (rowStride != 1 && depthStride != 1) {
@@ -50,15 +60,20 @@ interface PanelPacker {
                     src.read(origin + i * rowStride, kc, dst, (i / r) * r * kc + i % r, r);
                 }
             } else {
-                // Columns are contiguous along rows: one run per (panel, depth step).
-                for (int p = 0; p < count; p += r) {
-                    int rows = Math.min(r, count - p);
-                    for (int k = 0; k < kc; k++) {
-                        src.read(origin + k * depthStride + p, rows, dst, p * kc + k * r, 1);
+                // Columns are contiguous along rows: walk each source row once, one run per panel.
+                for (int k = 0; k < kc; k++) {
+                    for (int p = 0; p < count; p += r) {
+                        src.read(origin + k * depthStride + p, Math.min(r, count - p), dst, p * kc + k * r, 1);
                     }
                 }
             }
             zeroTail(count, kc, r, dst);
+            if (scale != 1f) {
+                int n = padded(count, r) * kc;
+                for (int i = 0; i < n; i++) {
+                    dst[i] *= scale;
+                }
+            }
         }
     }
 }
