@@ -69,9 +69,8 @@ final class VectorOps {
         Parallel.forRange(tasks, Math.max(1, GRAIN / perGroup), (from, to) -> {
             for (int t = from; t < to; t++) {
                 int base = t * perGroup;
-                float mean = (float) (sum(in.a(), in.off() + base, perGroup) / perGroup);
-                double var = sumSquares(in.a(), in.off() + base, perGroup, mean) / perGroup;
-                float rstd = (float) (1 / Math.sqrt(var + eps));
+                double mean = sum(in.a(), in.off() + base, perGroup) / perGroup;
+                float rstd = (float) (1 / Math.sqrt(variance(in.a(), in.off() + base, perGroup, mean) + eps));
                 int firstChannel = (t % groups) * (channels / groups);
                 for (int c = 0; c < channels / groups; c++) {
                     int ch = firstChannel + c;
@@ -86,13 +85,15 @@ final class VectorOps {
     }
 
     /** {@code y = (x - mean) * scale + shift}, then SiLU if asked, over one run of {@code n} elements. */
-    private static void normalizeRow(float[] x, int xo, float[] y, int yo, int n, float mean, float scale,
+    private static void normalizeRow(float[] x, int xo, float[] y, int yo, int n, double mean, float scale,
             float shift, boolean silu) {
         FloatVector vs = FloatVector.broadcast(S, scale);
         FloatVector vb = FloatVector.broadcast(S, shift);
+        float meanHi = (float) mean;
+        float meanLo = (float) (mean - meanHi);
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = FloatVector.fromArray(S, x, xo + i, m).sub(mean).fma(vs, vb);
+            FloatVector v = centre(FloatVector.fromArray(S, x, xo + i, m), meanHi, meanLo).fma(vs, vb);
             if (silu) {
                 v = VectorMath.silu(v);
             }
@@ -119,13 +120,15 @@ final class VectorOps {
         forRows(x, d, (from, to) -> {
             for (int r = from; r < to; r++) {
                 int xo = in.off() + r * d;
-                float mean = (float) (sum(in.a(), xo, d) / d);
-                float rstd = (float) (1 / Math.sqrt(sumSquares(in.a(), xo, d, mean) / d + eps));
+                double mean = sum(in.a(), xo, d) / d;
+                float rstd = (float) (1 / Math.sqrt(variance(in.a(), xo, d, mean) + eps));
+                float meanHi = (float) mean;
+                float meanLo = (float) (mean - meanHi);
                 for (int i = 0; i < d; i += L) {
                     VectorMask<Float> m = S.indexInRange(i, d);
                     FloatVector gv = FloatVector.fromArray(S, g.a(), g.off() + i, m);
                     FloatVector bv = FloatVector.fromArray(S, b.a(), b.off() + i, m);
-                    FloatVector.fromArray(S, in.a(), xo + i, m).sub(mean).mul(rstd).fma(gv, bv)
+                    centre(FloatVector.fromArray(S, in.a(), xo + i, m), meanHi, meanLo).mul(rstd).fma(gv, bv)
                             .intoArray(o, r * d + i, m);
                 }
             }
@@ -165,7 +168,7 @@ final class VectorOps {
         forRows(x, d, (from, to) -> {
             for (int r = from; r < to; r++) {
                 int xo = in.off() + r * d;
-                float norm = Math.max((float) Math.sqrt(sumSquares(in.a(), xo, d, 0f)), eps);
+                float norm = Math.max((float) Math.sqrt(sumSquares(in.a(), xo, d)), eps);
                 for (int i = 0; i < d; i += L) {
                     VectorMask<Float> m = S.indexInRange(i, d);
                     FloatVector.fromArray(S, in.a(), xo + i, m).div(norm).intoArray(o, r * d + i, m);
@@ -329,22 +332,33 @@ final class VectorOps {
 
     // ---------------------------------------------------------------- row helpers (also used by FlashAttention)
 
-    /** Sum of {@code a[off .. off+n)}, accurate to a few ulp (float chunks added into a double). */
+    /**
+     * Sum of {@code a[off .. off+n)}, accurate to a few ulp of the spread of the values even
+     * when they share a large common part: deviations from the first element are summed.
+     */
     static double sum(float[] a, int off, int n) {
-        double total = 0;
-        for (int c = 0; c < n; c += CHUNK) {
-            int end = Math.min(n, c + CHUNK);
-            FloatVector acc = FloatVector.zero(S);
-            for (int i = c; i < end; i += L) {
-                acc = acc.add(FloatVector.fromArray(S, a, off + i, S.indexInRange(i, end)));
-            }
-            total += acc.reduceLanes(VectorOperators.ADD);
-        }
-        return total;
+        float pivot = n > 0 && Float.isFinite(a[off]) ? a[off] : 0f;
+        return (double) pivot * n + sumDeviations(a, off, n, pivot, false);
     }
 
-    /** Sum of {@code (a[i] - centre)^2} over {@code a[off .. off+n)}. */
-    static double sumSquares(float[] a, int off, int n, float centre) {
+    /** Biased variance of {@code a[off .. off+n)} around its mean {@code mean}. */
+    private static double variance(float[] a, int off, int n, double mean) {
+        // Deviations are taken from the float nearest the mean; the remainder of the mean
+        // corrects the result by its square.
+        float centre = (float) mean;
+        return sumDeviations(a, off, n, centre, true) / n - (mean - centre) * (mean - centre);
+    }
+
+    /** Sum of squares of {@code a[off .. off+n)}. */
+    private static double sumSquares(float[] a, int off, int n) {
+        return sumDeviations(a, off, n, 0f, true);
+    }
+
+    /**
+     * Sum of {@code a[i] - centre}, or of its square, over {@code a[off .. off+n)}: float
+     * partial sums of at most {@link #CHUNK} elements, added into a double.
+     */
+    private static double sumDeviations(float[] a, int off, int n, float centre, boolean squared) {
         double total = 0;
         for (int c = 0; c < n; c += CHUNK) {
             int end = Math.min(n, c + CHUNK);
@@ -353,11 +367,19 @@ final class VectorOps {
                 VectorMask<Float> m = S.indexInRange(i, end);
                 // Masked-off lanes load as 0 and must stay 0, not become -centre.
                 FloatVector dev = FloatVector.fromArray(S, a, off + i, m).sub(centre, m);
-                acc = dev.fma(dev, acc);
+                acc = squared ? dev.fma(dev, acc) : acc.add(dev);
             }
             total += acc.reduceLanes(VectorOperators.ADD);
         }
         return total;
+    }
+
+    /**
+     * {@code x - mean} with the mean given as float {@code hi + lo}: x - hi is exact for x near
+     * the mean, so the result keeps its relative accuracy even when |mean| >> spread.
+     */
+    private static FloatVector centre(FloatVector x, float hi, float lo) {
+        return x.sub(hi).sub(lo);
     }
 
     /** Largest of {@code a[off .. off+n)} (-inf when n is 0). */
