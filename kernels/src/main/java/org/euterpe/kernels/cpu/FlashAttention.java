@@ -7,6 +7,7 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 
+import org.euterpe.tensor.BinaryOp;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 
@@ -232,9 +233,8 @@ final class FlashAttention {
                 Arrays.fill(p, row, row + width, 0f);
                 return;
             }
-            for (int j = 0; j < width; j += L) {
-                VectorMath.exp(FloatVector.fromArray(S, p, row + j).sub(mNew)).intoArray(p, row + j);
-            }
+            VectorOps.scalarRun(BinaryOp.SUB, p, row, mNew, p, row, width);
+            VectorMath.exp(p, row, p, row, width);
             double alpha = Math.exp((double) mOld - mNew); // 0 on the first block, where mOld is -inf
             s.l[r] = s.l[r] * alpha + VectorOps.sum(p, row, width);
             s.m[r] = mNew;

@@ -93,11 +93,10 @@ final class VectorOps {
         float meanLo = (float) (mean - meanHi);
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = centre(FloatVector.fromArray(S, x, xo + i, m), meanHi, meanLo).fma(vs, vb);
-            if (silu) {
-                v = VectorMath.silu(v);
-            }
-            v.intoArray(y, yo + i, m);
+            centre(FloatVector.fromArray(S, x, xo + i, m), meanHi, meanLo).fma(vs, vb).intoArray(y, yo + i, m);
+        }
+        if (silu) { // a second pass while the run is in L1 (see VectorMath on why not fused)
+            VectorMath.silu(y, yo, y, yo, n);
         }
     }
 
@@ -149,10 +148,8 @@ final class VectorOps {
             for (int r = from; r < to; r++) {
                 int xo = in.off() + r * d;
                 float max = max(in.a(), xo, d);
-                for (int i = 0; i < d; i += L) {
-                    VectorMask<Float> m = S.indexInRange(i, d);
-                    VectorMath.exp(FloatVector.fromArray(S, in.a(), xo + i, m).sub(max)).intoArray(o, r * d + i, m);
-                }
+                scalarRun(BinaryOp.SUB, in.a(), xo, max, o, r * d, d);
+                VectorMath.exp(o, r * d, o, r * d, d);
                 scale(o, r * d, d, (float) (1 / sum(o, r * d, d)));
             }
         });
@@ -185,28 +182,35 @@ final class VectorOps {
         HostFloats in = HostFloats.of(x);
         Tensor out = be.newF32(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
-        int n = Math.toIntExact(x.numel());
-        forChunks(1, n, (row, from, to) -> {
-            for (int i = from; i < to; i += L) {
-                VectorMask<Float> m = S.indexInRange(i, to);
-                apply(op, FloatVector.fromArray(S, in.a(), in.off() + i, m), param).intoArray(o, i, m);
+        float[] a = in.a();
+        int ao = in.off();
+        forChunks(1, Math.toIntExact(x.numel()), (row, from, to) -> {
+            switch (op) { // transcendental functions each have their own loop (see VectorMath)
+                case SILU -> VectorMath.silu(a, ao + from, o, from, to - from);
+                case GELU -> VectorMath.gelu(a, ao + from, o, from, to - from);
+                case TANH -> VectorMath.tanh(a, ao + from, o, from, to - from);
+                case EXP -> VectorMath.exp(a, ao + from, o, from, to - from);
+                case SIGMOID -> VectorMath.sigmoid(a, ao + from, o, from, to - from);
+                case RELU, LEAKY_RELU, NEG, SQRT -> piecewise(op, param, a, ao + from, o, from, to - from);
             }
         });
         return out;
     }
 
-    private static FloatVector apply(UnaryOp op, FloatVector v, float param) {
-        return switch (op) {
-            case SILU -> VectorMath.silu(v);
-            case GELU -> VectorMath.gelu(v);
-            case RELU -> v.max(0f);
-            case LEAKY_RELU -> v.blend(v.mul(param), v.lt(0f));
-            case TANH -> VectorMath.tanh(v);
-            case EXP -> VectorMath.exp(v);
-            case SIGMOID -> VectorMath.sigmoid(v);
-            case NEG -> v.neg();
-            case SQRT -> v.sqrt();
-        };
+    /** The cheap unary ops, sharing one loop. */
+    private static void piecewise(UnaryOp op, float param, float[] x, int xo, float[] y, int yo, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(S, x, xo + i, m);
+            FloatVector r = switch (op) {
+                case RELU -> v.max(0f);
+                case LEAKY_RELU -> v.blend(v.mul(param), v.lt(0f));
+                case NEG -> v.neg();
+                case SQRT -> v.sqrt();
+                default -> throw new IllegalStateException("not a piecewise op: " + op);
+            };
+            r.intoArray(y, yo + i, m);
+        }
     }
 
     /** {@code a op b} with numpy broadcasting. */
@@ -232,10 +236,14 @@ final class VectorOps {
         HostFloats in = HostFloats.of(x);
         Tensor out = be.newF32(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
-        float[] sv = {s};
-        forChunks(1, Math.toIntExact(x.numel()), (row, from, to) -> binaryRun(op, in.a(), in.off() + from, true,
-                sv, 0, false, o, from, to - from));
+        forChunks(1, Math.toIntExact(x.numel()), (row, from, to) -> scalarRun(op, in.a(), in.off() + from, s, o, from,
+                to - from));
         return out;
+    }
+
+    /** {@code y[yo + i] = x[xo + i] op s} for {@code i < n}; x and y may be the same array. */
+    static void scalarRun(BinaryOp op, float[] x, int xo, float s, float[] y, int yo, int n) {
+        binaryRun(op, x, xo, true, new float[] {s}, 0, false, y, yo, n);
     }
 
     /**
