@@ -126,6 +126,11 @@ public final class OpenClBackend implements Backend {
         return rt.liveBuffers();
     }
 
+    /** The device runtime (tests: allocation limits). */
+    ClRuntime runtime() {
+        return rt;
+    }
+
     /** Whether the kernels were loaded from the binary cache rather than compiled. */
     boolean programFromCache() {
         return rt.fromCache;
