@@ -253,6 +253,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
             case "EulerAncestralDiscreteScheduler" -> SamplerKind.EULER_ANCESTRAL;
             case "HeunDiscreteScheduler" -> SamplerKind.HEUN;
             case "DPMSolverMultistepScheduler" -> SamplerKind.DPMPP_2M;
+            case "UniPCMultistepScheduler" -> SamplerKind.UNIPC;
             default -> throw new IllegalArgumentException("unsupported scheduler class " + schedulerClass);
         };
     }
