@@ -44,27 +44,44 @@ final class VectorMath {
     private VectorMath() {
     }
 
+    /** e^r on |r| <= ln2 / 2: Taylor series to degree 7 (truncation error below 6e-9). */
+    private static final float[] EXP_POLY = {1f / 5040, 1f / 720, 1f / 120, 1f / 24, 1f / 6, 0.5f, 1f, 1f};
+    /** (tanh(x) - x) / x^3 as a polynomial in x^2 on |x| <= 0.625. */
+    private static final float[] TANH_POLY = {-0.006097147f, 0.02099754f, -0.05385101f, 0.13332771f, -0.33333328f};
+    /** log(erfc(a)) as a polynomial in a - 2.5 on [1, 3.92]. */
+    private static final float[] ERF_TAIL_POLY = {1.6319661e-06f, -1.3278305e-05f, 7.733255e-05f, -0.00042024677f,
+        0.0021652249f, -0.010858423f, -0.9438937f, -5.3526807f, -7.806815f};
+    /** erf(x) / x as a polynomial in x^2 on |x| <= 1. */
+    private static final float[] ERF_SMALL_POLY = {7.8540244e-05f, -0.0008010247f, 0.0051883343f, -0.026853817f,
+        0.112835854f, -0.37612626f, 1.1283791f};
+
+    /**
+     * Horner's rule, highest coefficient first. A loop over the coefficients rather than an
+     * unrolled chain: C2 parses the loop body once, which keeps the compile under its inlining
+     * node budget (an unrolled chain of Vector-API calls per polynomial exhausts it, and then
+     * vectors are boxed); the loop is unrolled later, after inlining.
+     */
+    private static FloatVector poly(FloatVector t, float[] c) {
+        FloatVector p = FloatVector.broadcast(S, c[0]);
+        for (int k = 1; k < c.length; k++) {
+            p = p.fma(t, FloatVector.broadcast(S, c[k]));
+        }
+        return p;
+    }
+
     /** e^x; exact 0 below -104, +inf above 89, NaN for NaN, subnormal results where due. */
     static FloatVector exp(FloatVector x) {
         FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
         FloatVector fn = xc.fma(LOG2E, ROUND_MAGIC).sub(ROUND_MAGIC); // round(x / ln 2)
         FloatVector r = fn.fma(FloatVector.broadcast(S, -LN2_HI), xc);
         r = fn.fma(FloatVector.broadcast(S, -LN2_LO), r); // r = x - n ln 2, |r| <= ln2 / 2
-        // e^r by its Taylor series to degree 7: truncation error below 6e-9 on |r| <= ln2 / 2.
-        FloatVector p = r.fma(1f / 5040, 1f / 720);
-        p = p.fma(r, FloatVector.broadcast(S, 1f / 120));
-        p = p.fma(r, FloatVector.broadcast(S, 1f / 24));
-        p = p.fma(r, FloatVector.broadcast(S, 1f / 6));
-        p = p.fma(r, FloatVector.broadcast(S, 0.5f));
-        p = p.fma(r, FloatVector.broadcast(S, 1f));
-        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        FloatVector p = poly(r, EXP_POLY);
         // 2^n as two factors so that both stay normal floats for n in [-150, 129]; the product
-        // then over- or underflows (to inf or subnormals) exactly as e^x does.
+        // then over- or underflows (to inf or subnormals) exactly as e^x does. Each factor is
+        // built as float exponent bits.
         IntVector n = (IntVector) fn.convert(VectorOperators.F2I, 0);
         IntVector n1 = n.lanewise(VectorOperators.ASHR, 1);
         IntVector n2 = n.sub(n1);
-        // 2^n1 and 2^n2 built as float exponent bits. (No helper methods here: C2 stops
-        // inlining small non-intrinsic calls once a compilation is large, and then boxes vectors.)
         FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return p.mul(s1).mul(s2);
@@ -80,64 +97,27 @@ final class VectorMath {
         return x.div(exp(x.neg()).add(1f));
     }
 
-    /** tanh(x). */
+    /** tanh(x). Both pieces are computed for every vector: cheaper than branching on mixed vectors. */
     static FloatVector tanh(FloatVector x) {
         FloatVector a = x.abs();
         // tanh|x| = 1 - 2 / (e^{2|x|} + 1): no cancellation once |x| >= 0.625.
         FloatVector t = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(a.add(a)).add(1f)));
         FloatVector large = t.blend(t.neg(), x.lt(0f));
-        // tanh x = x + x^3 P(x^2), fitted on |x| <= 0.625.
+        // tanh x = x + x^3 P(x^2) below 0.625.
         FloatVector x2 = x.mul(x);
-        FloatVector p = x2.fma(-0.006097147f, 0.02099754f);
-        p = p.fma(x2, FloatVector.broadcast(S, -0.05385101f));
-        p = p.fma(x2, FloatVector.broadcast(S, 0.13332771f));
-        p = p.fma(x2, FloatVector.broadcast(S, -0.33333328f));
-        return large.blend(p.mul(x2).fma(x, x), a.lt(TANH_POLY_LIMIT));
+        return large.blend(poly(x2, TANH_POLY).mul(x2).fma(x, x), a.lt(TANH_POLY_LIMIT));
     }
 
-    /** erf(x). */
+    /** erf(x). Both pieces for every vector, as tanh. */
     static FloatVector erf(FloatVector x) {
-        VectorMask<Float> small = x.abs().lt(ERF_POLY_LIMIT);
-        FloatVector result = FloatVector.broadcast(S, 0f);
-        if (!small.allTrue()) {
-            FloatVector e = erfTail(x.abs());
-            result = e.blend(e.neg(), x.lt(0f));
-        }
-        if (small.anyTrue()) {
-            result = result.blend(erfSmall(x), small);
-        }
-        return result;
-    }
-
-    // erf is split in two so that each part stays under C2's size limit for inlining hot methods.
-
-    /**
-     * erf(a) for a >= 1: 1 - exp(Q(a - 2.5)), Q fitted to log(erfc) on [1, 3.92]; clamping at
-     * 3.92 gives exactly 1 beyond, where erf is 1 in float.
-     */
-    private static FloatVector erfTail(FloatVector a) {
-        FloatVector t = a.min(ERF_ONE).sub(ERF_TAIL_CENTRE);
-        FloatVector q = t.fma(1.6319661e-06f, -1.3278305e-05f);
-        q = q.fma(t, FloatVector.broadcast(S, 7.733255e-05f));
-        q = q.fma(t, FloatVector.broadcast(S, -0.00042024677f));
-        q = q.fma(t, FloatVector.broadcast(S, 0.0021652249f));
-        q = q.fma(t, FloatVector.broadcast(S, -0.010858423f));
-        q = q.fma(t, FloatVector.broadcast(S, -0.9438937f));
-        q = q.fma(t, FloatVector.broadcast(S, -5.3526807f));
-        q = q.fma(t, FloatVector.broadcast(S, -7.806815f));
-        return FloatVector.broadcast(S, 1f).sub(exp(q));
-    }
-
-    /** erf(x) for |x| < 1: x P(x^2), fitted on |x| <= 1. */
-    private static FloatVector erfSmall(FloatVector x) {
-        FloatVector x2 = x.mul(x);
-        FloatVector p = x2.fma(7.8540244e-05f, -0.0008010247f);
-        p = p.fma(x2, FloatVector.broadcast(S, 0.0051883343f));
-        p = p.fma(x2, FloatVector.broadcast(S, -0.026853817f));
-        p = p.fma(x2, FloatVector.broadcast(S, 0.112835854f));
-        p = p.fma(x2, FloatVector.broadcast(S, -0.37612626f));
-        p = p.fma(x2, FloatVector.broadcast(S, 1.1283791f));
-        return p.mul(x);
+        FloatVector a = x.abs();
+        // |x| >= 1: 1 - exp(Q(|x| - 2.5)), Q fitted to log(erfc); clamping |x| at 3.92 gives
+        // exactly 1 beyond, where erf is 1 in float.
+        FloatVector q = poly(a.min(ERF_ONE).sub(ERF_TAIL_CENTRE), ERF_TAIL_POLY);
+        FloatVector tail = FloatVector.broadcast(S, 1f).sub(exp(q));
+        tail = tail.blend(tail.neg(), x.lt(0f));
+        // |x| < 1: x P(x^2).
+        return tail.blend(poly(x.mul(x), ERF_SMALL_POLY).mul(x), a.lt(ERF_POLY_LIMIT));
     }
 
     /** Exact GELU, {@code x/2 (1 + erf(x / sqrt 2))}, in torch's order of operations. */

@@ -182,19 +182,26 @@ final class VectorOps {
         HostFloats in = HostFloats.of(x);
         Tensor out = be.newF32(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
-        float[] a = in.a();
-        int ao = in.off();
-        forChunks(1, Math.toIntExact(x.numel()), (row, from, to) -> {
-            switch (op) { // transcendental functions each have their own loop (see VectorMath)
-                case SILU -> VectorMath.silu(a, ao + from, o, from, to - from);
-                case GELU -> VectorMath.gelu(a, ao + from, o, from, to - from);
-                case TANH -> VectorMath.tanh(a, ao + from, o, from, to - from);
-                case EXP -> VectorMath.exp(a, ao + from, o, from, to - from);
-                case SIGMOID -> VectorMath.sigmoid(a, ao + from, o, from, to - from);
-                case RELU, LEAKY_RELU, NEG, SQRT -> piecewise(op, param, a, ao + from, o, from, to - from);
-            }
-        });
+        // Each transcendental function has its own loop (see VectorMath), called through an
+        // interface so that the loops compile on their own rather than all inlined into this
+        // lambda, where C2's node budget would run out and vectors would be boxed.
+        ArrayFunction f = switch (op) {
+            case SILU -> VectorMath::silu;
+            case GELU -> VectorMath::gelu;
+            case TANH -> VectorMath::tanh;
+            case EXP -> VectorMath::exp;
+            case SIGMOID -> VectorMath::sigmoid;
+            case RELU, LEAKY_RELU, NEG, SQRT -> (a, ao, y, yo, n) -> piecewise(op, param, a, ao, y, yo, n);
+        };
+        forChunks(1, Math.toIntExact(x.numel()), (row, from, to) -> f.apply(in.a(), in.off() + from, o, from,
+                to - from));
         return out;
+    }
+
+    /** {@code y[yo + i] = f(x[xo + i])} for {@code i < n}. */
+    @FunctionalInterface
+    private interface ArrayFunction {
+        void apply(float[] x, int xo, float[] y, int yo, int n);
     }
 
     /** The cheap unary ops, sharing one loop. */
