@@ -6,8 +6,8 @@ import java.util.Arrays;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
-import org.euterpe.tensor.BinaryOp;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 
@@ -215,6 +215,7 @@ final class FlashAttention {
             int row = r * KEY_BLOCK;
             int maskRow = mask == null ? 0
                     : mask.off() + (bh / heads) * maskStrides[0] + (bh % heads) * maskStrides[1] + i * maskStrides[2];
+            FloatVector rowMax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
             for (int j = 0; j < valid; j += L) {
                 VectorMask<Float> m = S.indexInRange(j, valid);
                 FloatVector sc = FloatVector.fromArray(S, p, row + j).mul(scale);
@@ -223,20 +224,19 @@ final class FlashAttention {
                             : FloatVector.fromArray(S, mask.a(), maskRow + (j0 + j) * maskStrides[3], m));
                 }
                 sc.intoArray(p, row + j, m);
+                rowMax = rowMax.lanewise(VectorOperators.MAX, sc, m);
             }
-            Arrays.fill(p, row + valid, row + width, Float.NEGATIVE_INFINITY);
-            float blockMax = VectorOps.max(p, row, width);
+            Arrays.fill(p, row + valid, row + width, Float.NEGATIVE_INFINITY); // padded keys
             float mOld = s.m[r];
-            float mNew = Math.max(mOld, blockMax);
+            float mNew = Math.max(mOld, rowMax.reduceLanes(VectorOperators.MAX));
             if (mNew == Float.NEGATIVE_INFINITY) {
                 // Every key so far is -inf: contribute nothing (exp(-inf - -inf) would be NaN).
                 Arrays.fill(p, row, row + width, 0f);
                 return;
             }
-            VectorOps.scalarRun(BinaryOp.SUB, p, row, mNew, p, row, width);
-            VectorMath.exp(p, row, p, row, width);
+            double blockSum = VectorMath.expShiftedSum(p, row, width, mNew);
             double alpha = Math.exp((double) mOld - mNew); // 0 on the first block, where mOld is -inf
-            s.l[r] = s.l[r] * alpha + VectorOps.sum(p, row, width);
+            s.l[r] = s.l[r] * alpha + blockSum;
             s.m[r] = mNew;
             if (alpha != 1) {
                 VectorOps.scale(s.o, r * ldv, ldv, (float) alpha);

@@ -141,6 +141,22 @@ final class VectorMath {
         }
     }
 
+    /**
+     * {@code a[off + i] = exp(a[off + i] - shift)} in place for {@code i < n}, returning the sum
+     * of the results (float partial sums of one run, added in double): softmax's numerator and
+     * denominator in one pass.
+     */
+    static double expShiftedSum(float[] a, int off, int n, float shift) {
+        FloatVector acc = FloatVector.zero(S);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector e = exp(FloatVector.fromArray(S, a, off + i, m).sub(shift));
+            e.intoArray(a, off + i, m);
+            acc = acc.add(e, m);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
     /** {@code y = sigmoid(x)} over a run, as {@link #exp(float[], int, float[], int, int)}. */
     static void sigmoid(float[] x, int xo, float[] y, int yo, int n) {
         for (int i = 0; i < n; i += S.length()) {

@@ -147,10 +147,9 @@ final class VectorOps {
         forRows(x, d, (from, to) -> {
             for (int r = from; r < to; r++) {
                 int xo = in.off() + r * d;
-                float max = max(in.a(), xo, d);
-                scalarRun(BinaryOp.SUB, in.a(), xo, max, o, r * d, d);
-                VectorMath.exp(o, r * d, o, r * d, d);
-                scale(o, r * d, d, (float) (1 / sum(o, r * d, d)));
+                System.arraycopy(in.a(), xo, o, r * d, d);
+                double sum = VectorMath.expShiftedSum(o, r * d, d, max(o, r * d, d));
+                scale(o, r * d, d, (float) (1 / sum));
             }
         });
         return out;
