@@ -20,8 +20,9 @@ import org.euterpe.tensor.Tensor;
  *
  * <p>Both products are the same register-tiled kernel, {@link #tile}, "C[4 rows] += A[4 rows]
  * B" with A's entries broadcast and B's rows vectorised: scores = Q K^T over the head dim (K is
- * packed transposed, {@code [d, lk]}, once per head so that keys are contiguous), and
- * output += P V over the keys.
+ * packed transposed, {@code [d, lk]}, once per head so that keys are contiguous; this copy is
+ * as large as k), and output += P V over the keys. Work is split over (batch, head, query
+ * block).
  *
  * <p>A query row whose scores are all -inf (every key masked by -inf) comes out NaN, as torch's
  * softmax over all -inf does; a finite large negative mask (e.g. -1e9 or -FLT_MAX) instead gives
@@ -29,7 +30,10 @@ import org.euterpe.tensor.Tensor;
  */
 final class FlashAttention {
     private static final int L = S.length();
-    /** Query rows per task: the tile height (4) times a block that amortises packing. */
+    /**
+     * Query rows per task, a multiple of the tile height: each key block streamed from L2 is
+     * reused by this many rows, and the task's scores and output stay in L1/L2.
+     */
     static final int QUERY_BLOCK = 64;
     /** Keys per online-softmax step; a multiple of the tile width (2 vectors). */
     static final int KEY_BLOCK = 128;
