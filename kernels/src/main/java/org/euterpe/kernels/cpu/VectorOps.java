@@ -248,7 +248,7 @@ final class VectorOps {
     }
 
     /** {@code y[yo + i] = x[xo + i] op s} for {@code i < n}; x and y may be the same array. */
-    static void scalarRun(BinaryOp op, float[] x, int xo, float s, float[] y, int yo, int n) {
+    private static void scalarRun(BinaryOp op, float[] x, int xo, float s, float[] y, int yo, int n) {
         binaryRun(op, x, xo, true, new float[] {s}, 0, false, y, yo, n);
     }
 
@@ -344,13 +344,13 @@ final class VectorOps {
         return Shape.of(r);
     }
 
-    // ---------------------------------------------------------------- row helpers (also used by FlashAttention)
+    // ---------------------------------------------------------------- row helpers
 
     /**
      * Sum of {@code a[off .. off+n)}, accurate to a few ulp of the spread of the values even
      * when they share a large common part: deviations from the first element are summed.
      */
-    static double sum(float[] a, int off, int n) {
+    private static double sum(float[] a, int off, int n) {
         float pivot = n > 0 && Float.isFinite(a[off]) ? a[off] : 0f;
         return (double) pivot * n + sumDeviations(a, off, n, pivot, false);
     }
@@ -397,7 +397,7 @@ final class VectorOps {
     }
 
     /** Largest of {@code a[off .. off+n)} (-inf when n is 0). */
-    static float max(float[] a, int off, int n) {
+    private static float max(float[] a, int off, int n) {
         FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
