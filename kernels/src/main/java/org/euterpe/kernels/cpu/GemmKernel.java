@@ -55,23 +55,26 @@ final class GemmKernel {
         FloatVector c10 = c00, c11 = c00, c12 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00;
         FloatVector c30 = c00, c31 = c00, c32 = c00;
-        for (int k = 0; k < kc; k++, ai += MR, bi += NR) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
-            FloatVector b2 = FloatVector.fromArray(S, b, bi + 2 * L);
-            FloatVector av = FloatVector.broadcast(S, a[ai]);
+        // Indices linear in k (not separately stepped pointers) so C2 hoists the bounds checks.
+        for (int k = 0; k < kc; k++) {
+            int bk = bi + k * NR;
+            int ak = ai + k * MR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
+            FloatVector b2 = FloatVector.fromArray(S, b, bk + 2 * L);
+            FloatVector av = FloatVector.broadcast(S, a[ak]);
             c00 = b0.fma(av, c00);
             c01 = b1.fma(av, c01);
             c02 = b2.fma(av, c02);
-            av = FloatVector.broadcast(S, a[ai + 1]);
+            av = FloatVector.broadcast(S, a[ak + 1]);
             c10 = b0.fma(av, c10);
             c11 = b1.fma(av, c11);
             c12 = b2.fma(av, c12);
-            av = FloatVector.broadcast(S, a[ai + 2]);
+            av = FloatVector.broadcast(S, a[ak + 2]);
             c20 = b0.fma(av, c20);
             c21 = b1.fma(av, c21);
             c22 = b2.fma(av, c22);
-            av = FloatVector.broadcast(S, a[ai + 3]);
+            av = FloatVector.broadcast(S, a[ak + 3]);
             c30 = b0.fma(av, c30);
             c31 = b1.fma(av, c31);
             c32 = b2.fma(av, c32);
