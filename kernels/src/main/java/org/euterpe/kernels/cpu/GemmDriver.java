@@ -8,7 +8,8 @@ import static org.euterpe.kernels.cpu.GemmKernel.NR;
  * column block and KC-deep slice, B is packed once and stays in L2, reused by every MC-tall
  * block of packed A. Innermost, one small A micro-panel ({@code KC x 4}) stays in L1 while the
  * B micro-panels stream past it from L2 and the C tiles advance along the rows (contiguous,
- * prefetch-friendly). Measured on AVX-512 this order beat keeping the wide B micro-panel in L1.
+ * prefetch-friendly). On the AVX-512 test machine this order measured a little faster than
+ * keeping the wide B micro-panel in L1 instead (the classic BLIS order).
  *
  * <p>Work is split over threads as independent (batch entry, row range, column range) units,
  * each packing its own operands into per-thread buffers, so threads never wait on each other
