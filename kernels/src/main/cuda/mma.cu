@@ -16,6 +16,9 @@ template <> __device__ __forceinline__ __nv_bfloat16 to16<__nv_bfloat16>(float v
 // d += a (16x16, row-major fragment) * b (16x8, column-major fragment).
 template <typename T>
 __device__ __forceinline__ void mma16816(float* d, const unsigned* a, const unsigned* b) {
+#ifdef EUTERPE_EMULATED_MMA // the CPU emulator's stand-in (kernels/src/test/cuda); never set for nvcc
+    EUTERPE_EMULATED_MMA(T, d, a, b);
+#else
     if constexpr (__is_same(T, __half)) {
         asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
                      "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
@@ -27,6 +30,7 @@ __device__ __forceinline__ void mma16816(float* d, const unsigned* a, const unsi
                      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
     }
+#endif
 }
 
 // Two adjacent 16-bit elements as one register (k-contiguous in shared memory, 4-byte aligned).
