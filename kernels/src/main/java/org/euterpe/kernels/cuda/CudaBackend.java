@@ -36,11 +36,15 @@ public final class CudaBackend implements Backend {
     private static final int MAX_HEAD_DIM = 256;
     private static final int MAX_GRID_X = 1 << 20; // grid-stride kernels need no more blocks than this
 
-    private final CudaContext ctx;
+    /** Why JCuda's native library failed to load, once it has; later attempts report the same. */
+    private static volatile String driverFailure;
+
+    private final CudaDevice ctx;
     private final String name;
     private final boolean tensorCores;
 
-    private CudaBackend(CudaContext ctx, String name, boolean tensorCores) {
+    /** A backend on {@code device}; {@code tensorCores} only where the device has them loaded. */
+    CudaBackend(CudaDevice ctx, String name, boolean tensorCores) {
         this.ctx = ctx;
         this.name = name;
         this.tensorCores = tensorCores;
@@ -54,13 +58,17 @@ public final class CudaBackend implements Backend {
      */
     public static CudaBackend open(String device) {
         int ordinal = ordinal(device);
+        if (driverFailure != null) {
+            throw new IllegalStateException(driverFailure);
+        }
         CudaContext ctx;
         try {
             ctx = CudaContext.open(ordinal);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
             // JCuda's native library links against libcuda.so.1, which only an NVIDIA driver installs.
-            throw new IllegalStateException("no NVIDIA driver (libcuda.so not found; JCuda could not load: "
-                    + firstLine(e.getMessage()) + ")", e);
+            driverFailure = "no NVIDIA driver (libcuda.so not found; JCuda could not load: "
+                    + firstLine(e.getMessage()) + ")";
+            throw new IllegalStateException(driverFailure, e);
         } catch (CudaException e) {
             throw new IllegalStateException("CUDA device " + ordinal + " cannot start: " + e.getMessage(), e);
         }
@@ -94,9 +102,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String description() {
-        return String.format("CUDA device %d: %s (compute %d.%d, %.1f GiB), GEMM %s", ctx.ordinal, ctx.deviceName,
-                ctx.ccMajor, ctx.ccMinor, ctx.totalMemory / 1073741824.0,
-                tensorCores ? "on tensor cores for F16/BF16 weights" : "exact f32");
+        return ctx.describe() + ", GEMM " + (tensorCores ? "on tensor cores for F16/BF16 weights" : "exact f32");
     }
 
     // ---------------------------------------------------------------- memory
@@ -111,7 +117,7 @@ public final class CudaBackend implements Backend {
 
     private CUdeviceptr address(Tensor t) {
         CudaStorage s = storage(t);
-        if (s.context() != ctx) {
+        if (s.device() != ctx) {
             throw new IllegalArgumentException(t + " belongs to another CUDA backend than " + name);
         }
         return s.at(t.byteOffset());

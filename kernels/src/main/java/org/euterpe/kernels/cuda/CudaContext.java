@@ -48,7 +48,7 @@ import jcuda.driver.CUresult;
  * <p>Driver calls bind the context to the calling thread first, so the backend may be used from
  * any thread (one at a time per op).
  */
-final class CudaContext implements AutoCloseable {
+final class CudaContext implements CudaDevice {
     /** The kernel modules every device loads: resources {@code <name>.ptx}, built for compute_75. */
     static final List<String> MODULES = List.of("attention", "elementwise", "gemm", "movement", "norm");
     /** The tensor-core module: {@code mma.sm80.ptx}, loaded on compute capability 8.0 and newer. */
@@ -57,11 +57,11 @@ final class CudaContext implements AutoCloseable {
     private static final String RESOURCES = "/org/euterpe/kernels/cuda/";
     private static final long STAGING_BYTES = 64L << 20;
 
-    final int ordinal;
-    final String deviceName;
-    final int ccMajor;
-    final int ccMinor;
-    final long totalMemory;
+    private final int ordinal;
+    private final String deviceName;
+    private final int ccMajor;
+    private final int ccMinor;
+    private final long totalMemory;
     private final CUcontext context;
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final BufferPool pool;
@@ -113,7 +113,8 @@ final class CudaContext implements AutoCloseable {
     }
 
     /** Whether the m16n8k16 tensor-core kernels run here (compute capability 8.0+). */
-    boolean hasTensorCores() {
+    @Override
+    public boolean hasTensorCores() {
         return ccMajor >= 8;
     }
 
@@ -176,7 +177,8 @@ final class CudaContext implements AutoCloseable {
      * Device memory of {@code bytes} (at least 1), from the pool when a buffer of that size is
      * free. Out of memory: the pool is returned to the driver and the allocation tried once more.
      */
-    CUdeviceptr allocate(long bytes) {
+    @Override
+    public CUdeviceptr allocate(long bytes) {
         long size = Math.max(bytes, 1);
         CUdeviceptr p = pool.take(size);
         if (p != null) {
@@ -198,8 +200,9 @@ final class CudaContext implements AutoCloseable {
         return p;
     }
 
-    /** Called by a closing {@link CudaStorage}. After {@link #close} the context already freed everything. */
-    void release(CUdeviceptr p, long bytes) {
+    /** After {@link #close} the context has already freed everything, so this does nothing then. */
+    @Override
+    public void release(CUdeviceptr p, long bytes) {
         if (!closed && !pool.give(p, Math.max(bytes, 1))) {
             bind();
             free(p);
@@ -210,13 +213,15 @@ final class CudaContext implements AutoCloseable {
         cuMemFree(p); // best effort: a failing free leaves nothing to recover
     }
 
-    void upload(CUdeviceptr dst, Pointer src, long bytes) {
+    @Override
+    public void upload(CUdeviceptr dst, Pointer src, long bytes) {
         bind();
         check(cuMemcpyHtoD(dst, src, bytes), "cuMemcpyHtoD of " + bytes + " bytes");
     }
 
     /** Uploads host memory of any kind (heap, native, mapped, above 2 GB) through a staging buffer. */
-    void upload(CUdeviceptr dst, MemorySegment src) {
+    @Override
+    public void upload(CUdeviceptr dst, MemorySegment src) {
         long n = src.byteSize();
         if (n == 0) {
             return;
@@ -232,7 +237,8 @@ final class CudaContext implements AutoCloseable {
         }
     }
 
-    void download(Pointer dst, CUdeviceptr src, long bytes) {
+    @Override
+    public void download(Pointer dst, CUdeviceptr src, long bytes) {
         bind();
         check(cuMemcpyDtoH(dst, src, bytes), "cuMemcpyDtoH of " + bytes + " bytes (or an earlier kernel)");
     }
@@ -240,7 +246,8 @@ final class CudaContext implements AutoCloseable {
     // ---------------------------------------------------------------- launches
 
     /** Launches kernel {@code name} on the default stream. */
-    void launch(String name, int[] grid, int block, KernelArgs args) {
+    @Override
+    public void launch(String name, int[] grid, int block, KernelArgs args) {
         CUfunction f = functions.get(name);
         if (f == null) {
             throw new IllegalStateException("no CUDA kernel " + name + " is loaded on device " + ordinal);
@@ -254,8 +261,15 @@ final class CudaContext implements AutoCloseable {
                 "launching " + name);
     }
 
-    long pooledBytes() {
+    @Override
+    public long pooledBytes() {
         return pool.heldBytes();
+    }
+
+    @Override
+    public String describe() {
+        return String.format("CUDA device %d: %s (compute %d.%d, %.1f GiB)", ordinal, deviceName, ccMajor, ccMinor,
+                totalMemory / 1073741824.0);
     }
 
     @Override

@@ -3,14 +3,14 @@ package org.euterpe.kernels.cuda;
 import jcuda.driver.CUdeviceptr;
 import org.euterpe.tensor.Storage;
 
-/** Device memory of one tensor; closing hands it back to the context's {@link BufferPool}. */
+/** Device memory of one tensor; closing hands it back to its device (whose pool may reuse it). */
 final class CudaStorage implements Storage {
-    private final CudaContext context;
+    private final CudaDevice device;
     private final long byteSize;
     private CUdeviceptr pointer;
 
-    CudaStorage(CudaContext context, CUdeviceptr pointer, long byteSize) {
-        this.context = context;
+    CudaStorage(CudaDevice device, CUdeviceptr pointer, long byteSize) {
+        this.device = device;
         this.pointer = pointer;
         this.byteSize = byteSize;
     }
@@ -24,8 +24,8 @@ final class CudaStorage implements Storage {
         return byteOffset == 0 ? p : p.withByteOffset(byteOffset);
     }
 
-    CudaContext context() {
-        return context;
+    CudaDevice device() {
+        return device;
     }
 
     @Override
@@ -41,7 +41,7 @@ final class CudaStorage implements Storage {
     @Override
     public synchronized void close() {
         if (pointer != null) {
-            context.release(pointer, byteSize);
+            device.release(pointer, byteSize);
             pointer = null;
         }
     }
