@@ -49,8 +49,4 @@ final class BufferPool {
         free.clear();
         held = 0;
     }
-
-    synchronized long heldBytes() {
-        return held;
-    }
 }

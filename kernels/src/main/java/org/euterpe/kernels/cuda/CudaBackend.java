@@ -920,11 +920,6 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Bytes held for reuse by the buffer pool (for tests and reports). */
-    long pooledBytes() {
-        return ctx.pooledBytes();
-    }
-
     @Override
     public void close() {
         ctx.close();

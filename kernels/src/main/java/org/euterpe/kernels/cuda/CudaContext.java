@@ -262,11 +262,6 @@ final class CudaContext implements CudaDevice {
     }
 
     @Override
-    public long pooledBytes() {
-        return pool.heldBytes();
-    }
-
-    @Override
     public String describe() {
         return String.format("CUDA device %d: %s (compute %d.%d, %.1f GiB)", ordinal, deviceName, ccMajor, ccMinor,
                 totalMemory / 1073741824.0);

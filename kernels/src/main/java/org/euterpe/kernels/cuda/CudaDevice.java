@@ -33,9 +33,6 @@ interface CudaDevice extends AutoCloseable {
     /** The device, for {@link CudaBackend#description()}. */
     String describe();
 
-    /** Bytes held for reuse by the buffer pool. */
-    long pooledBytes();
-
     @Override
     void close();
 }

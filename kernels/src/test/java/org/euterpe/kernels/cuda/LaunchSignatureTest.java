@@ -148,11 +148,6 @@ class LaunchSignatureTest {
         }
 
         @Override
-        public long pooledBytes() {
-            return 0;
-        }
-
-        @Override
         public void close() {
         }
     }
