@@ -1,0 +1,141 @@
+package org.euterpe.kernels.cpu;
+
+import static org.euterpe.kernels.cpu.GemmKernel.MR;
+import static org.euterpe.kernels.cpu.GemmKernel.NR;
+
+/**
+ * The blocked GEMM loops around {@link GemmKernel} (GotoBLAS/BLIS order): for each NC-wide
+ * column block and KC-deep slice, B is packed once (it stays in L2/L3) and reused by every
+ * MC-tall block of packed A (L2); inside, each packed B micro-panel stays in L1 while the A
+ * micro-panels stream past it.
+ *
+ * <p>Work is split over threads as independent (batch entry, row range, column range) units,
+ * each packing its own operands into per-thread buffers, so threads never wait on each other
+ * and steady-state calls allocate nothing large.
+ */
+final class GemmDriver {
+    // Block sizes (tunable for experiments with -Deuterpe.gemm.kc/mc/nc): KC x NR of packed B
+    // is the L1-resident micro-panel, MC x KC of packed A stays in L2, KC x NC of packed B in L2/L3.
+    static final int KC = Integer.getInteger("euterpe.gemm.kc", 128);
+    static final int MC = GemmKernel.MR * Math.max(1, Integer.getInteger("euterpe.gemm.mc", 128) / GemmKernel.MR);
+    static final int NC = NR * Math.max(1, Integer.getInteger("euterpe.gemm.nc", 1024) / NR);
+
+    private GemmDriver() {
+    }
+
+    /**
+     * Where results go: element {@code (batch, m, n)} of C at
+     * {@code c[off + batch * batchStride + m * ldc + n]}, updated as
+     * {@code C += op(A) op(B) + colBias[n] + rowBias[m]}.
+     *
+     * @param colBias per-column bias ({@code [N]}) or null
+     * @param rowBias per-row bias ({@code [M]}) or null
+     */
+    record Output(float[] c, int off, int batchStride, int ldc, float[] colBias, float[] rowBias) {
+    }
+
+    /** Per-thread packing buffers, sized once for the largest blocks. */
+    private static final ThreadLocal<float[][]> BUFFERS =
+            ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[KC * NC], new float[MR * NR]});
+
+    /**
+     * C += op(A) op(B) for {@code batches} independent problems of {@code [m, k] x [k, n]},
+     * multi-threaded.
+     *
+     * @param a packs op(A), {@code [m, k]}
+     * @param b packs op(B) transposed, {@code [n, k]}
+     */
+    static void gemm(int batches, int m, int n, int k, PanelPacker a, PanelPacker b, Output out) {
+        if (batches == 0 || m == 0 || n == 0) {
+            return;
+        }
+        int threads = Parallel.threads();
+        double flops = 2.0 * batches * m * n * Math.max(k, 1);
+        int perBatch = 1;
+        if (threads > 1 && flops > 2e6) {
+            // Enough units that every thread gets the same number: lcm(batches, threads).
+            perBatch = threads / gcd(batches, threads);
+        }
+        int mTiles = ceilDiv(m, MR);
+        int nTiles = ceilDiv(n, NR);
+        // Split the dimension with more tiles; the other stays whole within a unit.
+        int mSplit = mTiles >= nTiles ? Math.min(perBatch, mTiles) : 1;
+        int nSplit = mTiles >= nTiles ? 1 : Math.min(perBatch, nTiles);
+        int units = batches * mSplit * nSplit;
+        Parallel.forRange(units, 1, (from, to) -> {
+            for (int u = from; u < to; u++) {
+                int batch = u / (mSplit * nSplit);
+                int mi = (u / nSplit) % mSplit;
+                int ni = u % nSplit;
+                int m0 = MR * (int) ((long) mTiles * mi / mSplit);
+                int m1 = Math.min(m, MR * (int) ((long) mTiles * (mi + 1) / mSplit));
+                int n0 = NR * (int) ((long) nTiles * ni / nSplit);
+                int n1 = Math.min(n, NR * (int) ((long) nTiles * (ni + 1) / nSplit));
+                block(batch, m0, m1, n0, n1, k, a, b, out);
+            }
+        });
+    }
+
+    /**
+     * The serial blocked loops over rows {@code [m0, m1)} and columns {@code [n0, n1)} of one
+     * batch entry, in the calling thread.
+     */
+    static void block(int batch, int m0, int m1, int n0, int n1, int k, PanelPacker a, PanelPacker b, Output out) {
+        float[][] buf = BUFFERS.get();
+        float[] packA = buf[0];
+        float[] packB = buf[1];
+        float[] scratch = buf[2];
+        float[] c = out.c();
+        int cBase = out.off() + batch * out.batchStride();
+        int ldc = out.ldc();
+        for (int jc = n0; jc < n1; jc += NC) {
+            int nc = Math.min(NC, n1 - jc);
+            // At least one slice, so that k == 0 still writes the bias.
+            int pc = 0;
+            do {
+                int kc = Math.min(KC, k - pc);
+                b.pack(batch, jc, nc, pc, kc, NR, packB);
+                for (int ic = m0; ic < m1; ic += MC) {
+                    int mc = Math.min(MC, m1 - ic);
+                    a.pack(batch, ic, mc, pc, kc, MR, packA);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int cols = Math.min(NR, nc - jr);
+                        if (pc == 0) {
+                            // The bias joins C just before the first tiles of this panel, while cache-hot.
+                            addBias(out, c, cBase, ic, mc, jc + jr, cols);
+                        }
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            GemmKernel.tile(kc, packA, ir * kc, packB, jr * kc, c,
+                                    cBase + (ic + ir) * ldc + jc + jr, ldc, Math.min(MR, mc - ir), cols, scratch);
+                        }
+                    }
+                }
+                pc += KC;
+            } while (pc < k);
+        }
+    }
+
+    /** {@code C[m][n] += colBias[n] + rowBias[m]} over rows {@code [m0, m0 + rows)}, columns {@code [n0, n0 + cols)}. */
+    private static void addBias(Output out, float[] c, int cBase, int m0, int rows, int n0, int cols) {
+        float[] colBias = out.colBias();
+        float[] rowBias = out.rowBias();
+        if (colBias == null && rowBias == null) {
+            return;
+        }
+        for (int m = m0; m < m0 + rows; m++) {
+            int row = cBase + m * out.ldc();
+            float rb = rowBias == null ? 0f : rowBias[m];
+            for (int n = n0; n < n0 + cols; n++) {
+                c[row + n] += rb + (colBias == null ? 0f : colBias[n]);
+            }
+        }
+    }
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static int gcd(int a, int b) {
+        return b == 0 ? a : gcd(b, a % b);
+    }
+}

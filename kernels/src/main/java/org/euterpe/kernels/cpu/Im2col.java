@@ -1,0 +1,54 @@
+package org.euterpe.kernels.cpu;
+
+/**
+ * The right GEMM operand of a convolution, packed straight from the input image: the implicit
+ * im2col matrix, whose row {@code n} is an output position {@code (oy, ox)} and whose depth
+ * index is {@code (c, ky, kx)}. Only the block being packed is ever built, never the whole
+ * matrix, so a large activation is not copied {@code kh * kw} times.
+ *
+ * @param x      the input {@code [batch, channels, h, w]}, from element {@code xOff}
+ * @param stride {@code {strideH, strideW}}, likewise {@code pad} and {@code dil}
+ */
+record Im2col(float[] x, int xOff, int channels, int h, int w, int kh, int kw, int outW, int[] stride, int[] pad,
+        int[] dil) implements PanelPacker {
+
+    @Override
+    public void pack(int batch, int i0, int count, int k0, int kc, int r, float[] dst) {
+        int image = xOff + batch * channels * h * w;
+        int sh = stride[0], sw = stride[1];
+        for (int p = 0; p < count; p += r) {
+            int rows = Math.min(r, count - p);
+            int oy0 = (i0 + p) / outW;
+            int ox0 = (i0 + p) % outW;
+            // Depth index k0 + kk decoded incrementally as (c, ky, kx).
+            int kx = k0 % kw;
+            int ky = (k0 / kw) % kh;
+            int c = k0 / (kw * kh);
+            for (int kk = 0; kk < kc; kk++) {
+                int plane = image + c * h * w;
+                int dy = ky * dil[0] - pad[0];
+                int dx = kx * dil[1] - pad[1];
+                int out = p * kc + kk * r;
+                int oy = oy0;
+                int ox = ox0;
+                for (int t = 0; t < rows; t++) {
+                    int iy = oy * sh + dy;
+                    int ix = ox * sw + dx;
+                    dst[out + t] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[plane + iy * w + ix] : 0f;
+                    if (++ox == outW) {
+                        ox = 0;
+                        oy++;
+                    }
+                }
+                if (++kx == kw) {
+                    kx = 0;
+                    if (++ky == kh) {
+                        ky = 0;
+                        c++;
+                    }
+                }
+            }
+        }
+        PanelPacker.zeroTail(count, kc, r, dst);
+    }
+}
