@@ -31,7 +31,7 @@ class PipelineReliabilityTest {
     }
 
     static Euterpe.Options options() {
-        return Euterpe.Options.defaults().withDevice(System.getProperty("euterpe.test.device", "scalar"));
+        return Euterpe.Options.defaults().withDevice(System.getProperty("euterpe.test.device", "cpu"));
     }
 
     private static TextToAudioPipeline pipe;
@@ -64,6 +64,16 @@ class PipelineReliabilityTest {
         // A leak of even one result per generation (a waveform is ~4 KiB, the model's activations more) over 15
         // generations would pass 4 MiB; GC noise stays far below.
         assertTrue(after.heapBytes() - before.heapBytes() < 4L << 20, () -> "heap grew: " + before + " -> " + after);
+    }
+
+    @Test
+    void theSameRequestGivesTheSameBitsEveryTime() {
+        // From a cold start: interpreted, C1- and C2-compiled kernels must all compute the same floats.
+        GenerationRequest r = request("determinism", 5);
+        GenerationResult first = pipe.generate(r, ProgressListener.NONE);
+        for (int i = 0; i < 8; i++) {
+            assertBitIdentical(first, pipe.generate(r, ProgressListener.NONE), "run " + (i + 2));
+        }
     }
 
     @Test

@@ -68,7 +68,7 @@ class BadInputTest {
 
     private Outcome generate(String... extra) {
         List<String> args = new ArrayList<>(List.of("generate", "a quiet bell", "--seconds", "0.064", "--steps", "2",
-                "--seed", "1", "--device", "scalar", "-o", outDir.resolve("out.wav").toString()));
+                "--seed", "1", "--device", "cpu", "-o", outDir.resolve("out.wav").toString()));
         args.addAll(Arrays.asList(extra));
         return run(args.toArray(String[]::new));
     }
@@ -194,7 +194,7 @@ class BadInputTest {
     @Test
     void veryLongPromptIsTruncatedWithANote() throws IOException {
         String prompt = "rain ".repeat(20_000); // 100,000 characters
-        Outcome o = run("generate", prompt, "--seconds", "0.064", "--steps", "1", "--seed", "1", "--device", "scalar",
+        Outcome o = run("generate", prompt, "--seconds", "0.064", "--steps", "1", "--seed", "1", "--device", "cpu",
                 "--model", model.toString(), "-o", outDir.resolve("long.wav").toString());
         assertEquals(0, o.exit(), () -> o.err().toString());
         assertTrue(o.err().stream().anyMatch(l -> l.matches("note: the prompt has 200[0-9][0-9] tokens; .*")
