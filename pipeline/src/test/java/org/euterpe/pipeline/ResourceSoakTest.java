@@ -31,7 +31,7 @@ class ResourceSoakTest {
                 pipe.generate(r, ProgressListener.NONE);
                 ResourceProbe p = ResourceProbe.take();
                 probes.add(p);
-                System.out.println("soak " + (i + 1) + ": " + p);
+                System.out.println("soak " + (i + 1) + ": " + p + nativeCommitted());
             }
         }
         List<ResourceProbe> first = probes.subList(0, 10);
@@ -46,6 +46,18 @@ class ResourceSoakTest {
         assertEquals(a.weightMappings(), b.weightMappings(), "weight mappings");
         assertEquals(a.directBytes(), b.directBytes(), "direct memory");
         assertTrue(mean(last, true) - mean(first, true) < 4 << 20, "heap grew by 4 MiB or more");
+    }
+
+    /** The JVM's committed native memory when run with -XX:NativeMemoryTracking=summary, else nothing. */
+    private static String nativeCommitted() {
+        try {
+            javax.management.ObjectName dcmd = new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand");
+            String nmt = (String) java.lang.management.ManagementFactory.getPlatformMBeanServer().invoke(dcmd,
+                    "vmNativeMemory", new Object[] {new String[] {"summary"}}, new String[] {String[].class.getName()});
+            return nmt.lines().filter(l -> l.startsWith("Total:")).findFirst().map(l -> ", NMT " + l.strip()).orElse("");
+        } catch (javax.management.JMException e) {
+            return "";
+        }
     }
 
     private static double mean(List<ResourceProbe> ps, boolean heap) {

@@ -121,6 +121,9 @@ class WavWriterFuzzTest {
                     assertEquals((long) rate * bytesPerSample, Integer.toUnsignedLong(b.getInt()), "byte rate");
                     assertEquals(bytesPerSample, b.getShort(), "block align");
                     assertEquals(8 * bytesPerSample, b.getShort(), "bits per sample");
+                    if (!pcm) {
+                        assertEquals(0, b.getShort(), "cbSize of a WAVE_FORMAT_IEEE_FLOAT fmt chunk");
+                    }
                 }
                 case "fact" -> assertEquals(samples.length, b.getInt(), "fact sample count");
                 case "LIST" -> {
