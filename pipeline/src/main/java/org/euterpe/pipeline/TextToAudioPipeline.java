@@ -140,13 +140,13 @@ public final class TextToAudioPipeline implements AutoCloseable {
         float[] mel;
         int frames;
         int bins;
-        Tensor melTensor;
         try (Scope scope = Scope.open()) {
             Tensor decoded = m.vae().decode(backend.fromArray(z, Shape.of(shape)));
             frames = decoded.dim(2);
             bins = decoded.dim(3);
             mel = decoded.toFloatArray();
-            melTensor = scope.keep(decoded.reshape(batch, frames, bins));
+            // Stays in the scope, so it is freed however the vocoder stage ends.
+            Tensor melTensor = decoded.reshape(batch, frames, bins);
             checkFinite(mel, "mel spectrogram");
             trace.record("mel", mel);
             listener.onStage("decode", seconds(t2));
@@ -168,7 +168,6 @@ public final class TextToAudioPipeline implements AutoCloseable {
             checkFinite(cut, "waveform");
             trace.record("audio", cut);
             listener.onStage("vocode", seconds(t3));
-            melTensor.close();
             return new GenerationResult(waveforms, mels, frames, bins, voc.samplingRate(), request.seed());
         }
     }

@@ -25,17 +25,23 @@ public final class WavWriter {
     public static final String COMMENT = "ICMT";
     public static final String SOFTWARE = "ISFT";
 
+    /** The largest rate whose byte rate (rate × 4 for float samples) fits the header's 32-bit field. */
+    public static final int MAX_SAMPLE_RATE = Integer.MAX_VALUE / 4;
+
     private WavWriter() {
     }
 
     /**
      * @param samples mono samples, nominally in [-1, 1]; NaN or infinite values are refused
-     * @param info    INFO tags by four-character id (may be empty)
+     * @param info    INFO tags by four-character id (printable ASCII; may be empty)
+     * @throws IllegalArgumentException for a rate outside [1, {@link #MAX_SAMPLE_RATE}], a non-finite
+     *                                  sample or a malformed INFO id; nothing is written then
      */
     public static void write(Path path, float[] samples, int sampleRate, Format format, Map<String, String> info)
             throws IOException {
-        if (sampleRate <= 0) {
-            throw new IllegalArgumentException("sample rate must be positive, got " + sampleRate);
+        if (sampleRate <= 0 || sampleRate > MAX_SAMPLE_RATE) {
+            throw new IllegalArgumentException("sample rate must be between 1 and " + MAX_SAMPLE_RATE + " Hz, got "
+                    + sampleRate);
         }
         for (int i = 0; i < samples.length; i++) {
             if (!Float.isFinite(samples[i])) {
@@ -103,8 +109,10 @@ public final class WavWriter {
         Map<String, byte[]> values = new LinkedHashMap<>();
         int size = 4; // "INFO"
         for (Map.Entry<String, String> e : info.entrySet()) {
-            if (e.getKey().length() != 4) {
-                throw new IllegalArgumentException("INFO ids have four characters: " + e.getKey());
+            // One byte per character, or the chunk sizes computed here would not match what is written.
+            if (e.getKey().length() != 4 || !e.getKey().chars().allMatch(c -> c >= 0x20 && c < 0x7F)) {
+                throw new IllegalArgumentException("INFO ids are four printable ASCII characters, got \""
+                        + e.getKey() + "\"");
             }
             byte[] v = (e.getValue() + "\0").getBytes(StandardCharsets.UTF_8);
             values.put(e.getKey(), v);

@@ -17,6 +17,7 @@ import org.euterpe.pipeline.TextToAudioPipeline;
 import org.euterpe.pipeline.audio.SpectrogramPng;
 import org.euterpe.pipeline.audio.WavWriter;
 import org.euterpe.pipeline.scheduler.SamplerKind;
+import org.euterpe.pipeline.tokenizer.BpeTokenizer;
 
 /** {@code euterpe generate "PROMPT" [options]}: a prompt in, a WAV (and optionally a PNG) out. */
 final class GenerateCommand {
@@ -126,6 +127,7 @@ final class GenerateCommand {
         try (TextToAudioPipeline pipe = Euterpe.load(modelPath, opts)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + pipe.model().backend().description());
+            noteTruncation(prompt, pipe, err);
             GenerationResult r = pipe.generate(request, progress);
             long t1 = System.nanoTime();
             String modelName = modelPath == null ? BundledModel.NAME : modelPath.toAbsolutePath().toString();
@@ -154,6 +156,17 @@ final class GenerateCommand {
             progress.onStage("write", (System.nanoTime() - t1) / 1e9);
         }
         return 0;
+    }
+
+    /** Says so when the text encoder will see only the start of the prompt (as in diffusers, which warns too). */
+    private static void noteTruncation(String prompt, TextToAudioPipeline pipe, PrintStream err) {
+        BpeTokenizer tok = pipe.model().tokenizer();
+        int room = tok.modelMaxLength() - 2; // <s> and </s>
+        int tokens = tok.tokenIds(prompt).length;
+        if (tokens > room) {
+            err.println("note: the prompt has " + tokens + " tokens; the text encoder reads only the first " + room
+                    + ", the rest is ignored");
+        }
     }
 
     /** out.wav -> out-2.wav */
