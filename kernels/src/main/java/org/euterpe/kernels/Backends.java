@@ -65,7 +65,7 @@ public final class Backends {
      */
     public static Backend open(String device, Consumer<String> log) {
         if (device.equalsIgnoreCase("auto")) {
-            for (String d : List.of("cuda", "opencl")) {
+            for (String d : List.of("cuda", "opencl:gpu")) {
                 Probe p = probe(d);
                 if (p.available()) {
                     return p.backend();

@@ -43,7 +43,9 @@ public final class OpenClBackend implements Backend {
     }
 
     /**
-     * The backend for {@code device} ("opencl" or "opencl:N"), opened once per device and shared.
+     * The backend for {@code device}, opened once per device and shared: "opencl" (the first GPU,
+     * else the first device), "opencl:N" (the N-th device over all platforms) or "opencl:gpu" (the
+     * first GPU, or an error).
      *
      * @throws IllegalStateException when there is no OpenCL platform or no such device
      */
@@ -76,6 +78,11 @@ public final class OpenClBackend implements Backend {
         }
         if (d.equals("opencl")) {
             return all.stream().filter(ClDevice::gpu).findFirst().orElse(all.getFirst());
+        }
+        if (d.equals("opencl:gpu")) {
+            // What `auto` asks for: a CPU OpenCL device (e.g. POCL) is slower than the Vector-API backend.
+            return all.stream().filter(ClDevice::gpu).findFirst().orElseThrow(() -> new IllegalStateException(
+                    "no OpenCL GPU (only CPU devices: " + all.size() + ")"));
         }
         int n;
         try {
