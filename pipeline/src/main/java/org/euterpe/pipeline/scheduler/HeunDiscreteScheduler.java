@@ -39,11 +39,7 @@ public final class HeunDiscreteScheduler extends SigmaScheduler {
 
     @Override
     public double[] timesteps() {
-        double[] d = new double[callTimesteps.length];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = callTimesteps[i];
-        }
-        return d;
+        return widen(callTimesteps);
     }
 
     @Override

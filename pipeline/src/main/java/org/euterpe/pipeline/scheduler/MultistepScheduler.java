@@ -104,7 +104,7 @@ abstract class MultistepScheduler extends Scheduler {
 
     @Override
     public double[] timesteps() {
-        return Arrays.stream(timesteps).asDoubleStream().toArray();
+        return widen(timesteps);
     }
 
     @Override

@@ -85,11 +85,7 @@ public final class PndmScheduler extends Scheduler {
 
     @Override
     public double[] timesteps() {
-        double[] d = new double[timesteps.length];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = timesteps[i];
-        }
-        return d;
+        return widen(timesteps);
     }
 
     @Override

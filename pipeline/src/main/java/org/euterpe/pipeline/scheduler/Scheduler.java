@@ -204,6 +204,19 @@ public abstract class Scheduler {
         return t;
     }
 
+    /** Integer or float32 timesteps as the doubles {@link #timesteps()} returns. */
+    protected static double[] widen(int[] t) {
+        return java.util.Arrays.stream(t).asDoubleStream().toArray();
+    }
+
+    protected static double[] widen(float[] t) {
+        double[] d = new double[t.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = t[i];
+        }
+        return d;
+    }
+
     /** Float32 sqrt, as torch's {@code x ** 0.5}. */
     protected static float sqrt(float x) {
         return (float) Math.sqrt(x);

@@ -124,11 +124,7 @@ abstract class SigmaScheduler extends Scheduler {
 
     @Override
     public double[] timesteps() {
-        double[] d = new double[timesteps.length];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = timesteps[i];
-        }
-        return d;
+        return widen(timesteps);
     }
 
     @Override
