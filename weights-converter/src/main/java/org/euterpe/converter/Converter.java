@@ -40,6 +40,8 @@ public final class Converter {
     public static final String WEIGHT_DTYPE_KEY = "euterpe.weight_dtype";
     public static final String OVERRIDES_KEY = "euterpe.weight_dtype_overrides";
     public static final String SOURCES_KEY = "euterpe.sources";
+    /** Suffix of the F32 per-row scales tensor that goes with an I8 weight. */
+    public static final String SCALE_SUFFIX = WeightEncoder.SCALE_SUFFIX;
 
     /** One source file read, with its hash and, if it is one, the published file it matches. */
     public record SourceFile(String path, long bytes, String sha256, Optional<PublishedWeights.File> published) {

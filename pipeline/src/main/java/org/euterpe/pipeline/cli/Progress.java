@@ -7,18 +7,23 @@ import org.euterpe.pipeline.ProgressListener;
 
 /**
  * Progress on stderr: a redrawn bar with step, iterations per second and ETA when stderr is a
- * terminal, plain lines otherwise; and one line per stage with its time.
+ * terminal, plain lines otherwise; one line per stage with its time; and the time from the start
+ * (before loading) to the end of the first denoising step.
  */
 final class Progress implements ProgressListener {
     private final PrintStream err;
     private final boolean terminal;
+    private final long start;
+    private boolean firstStepSeen;
     private long stepStart;
     private long lastStep;
     private int lastPrintedPercent = -1;
 
-    Progress(PrintStream err, boolean terminal) {
+    /** @param start {@link System#nanoTime()} when the command started (before loading the model) */
+    Progress(PrintStream err, boolean terminal, long start) {
         this.err = err;
         this.terminal = terminal;
+        this.start = start;
     }
 
     @Override
@@ -33,6 +38,13 @@ final class Progress implements ProgressListener {
     @Override
     public boolean onStep(int step, int total) {
         long now = System.nanoTime();
+        if (!firstStepSeen) {
+            firstStepSeen = true;
+            if (terminal) {
+                err.print("\r\033[K");
+            }
+            err.printf(Locale.ROOT, "first step done %.3f s after start%n", (now - start) / 1e9);
+        }
         if (stepStart == 0) {
             stepStart = now - Math.max(1, now - lastStepOr(now));
         }
