@@ -24,8 +24,8 @@ final class ConformanceCommand {
             "  --dtype T        f32|f16|bf16|int8: convert the model folder to this weight precision in",
             "                   memory; below f32 each record is judged by its SNR against the float32",
             "                   reference (>= 40 dB for f16/bf16, >= 25 dB for int8) instead of the f32",
-            "                   tolerances. int8 keeps the vocoder f32 (see the converter's notes). Default:",
-            "                   the weights as stored",
+            "                   tolerances. bf16 keeps the VAE in f16, as convert does. Default: the",
+            "                   weights as stored",
             "  --only KINDS     comma-separated: models,tokenizer,text,unet,vae,vocoder,runs",
             "  --model PATH     a model folder or one-file model to use instead of the folder the case names");
 

@@ -23,8 +23,8 @@ final class ConvertCommand {
             "                       or torch .bin, fp32 or fp16)",
             "  DST                  the .safetensors file to write (atomically; never inside SRC)",
             "  --dtype T            f32|f16|bf16|int8: precision of the weight matrices and kernels (norms,",
-            "                       biases and embeddings stay f32). Default: as stored. int8 keeps the",
-            "                       vocoder f32, which loses too much at 8 bits",
+            "                       biases and embeddings stay f32). Default: as stored. bf16 keeps the",
+            "                       VAE in f16, whose decoder loses too much with bf16's 8-bit mantissa",
             "  --keep-f32 NAMES     comma-separated components to keep f32 whatever --dtype says",
             "  --force              replace DST if it exists");
 
