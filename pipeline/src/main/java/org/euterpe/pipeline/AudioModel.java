@@ -213,7 +213,8 @@ public final class AudioModel implements AutoCloseable {
                 tensors.names().stream().filter(n -> n.startsWith(name + "."))
                         .forEach(n -> d.add(tensors.entry(n).dtype()));
                 if (d.isEmpty()) {
-                    throw new ModelLoadException(path + ": no weights for component " + name);
+                    throw new ModelLoadException(path + ": no weights for component " + name
+                            + " (expected " + name + "/diffusion_pytorch_model.safetensors, model.safetensors or a .bin)");
                 }
                 dtypes.put(name, Collections.unmodifiableSet(d));
                 c.put(name, ComponentFiles.of(name, text(path, metadata, config), path + ": " + config, tensors,

@@ -126,6 +126,9 @@ final class PipelineFolder {
             if (Files.isRegularFile(p)) {
                 return p;
             }
+            if (Files.exists(p)) {
+                throw new CheckpointException(p, "is not a regular file (a folder?), so it cannot be read as weights");
+            }
         }
         try (Stream<Path> files = Files.list(dir)) {
             Optional<Path> index = files.filter(p -> p.getFileName().toString().endsWith(".index.json")).findFirst();

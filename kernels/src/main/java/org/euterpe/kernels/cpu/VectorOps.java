@@ -383,21 +383,9 @@ final class VectorOps {
                 FloatVector dev = FloatVector.fromArray(S, a, off + i, m).sub(centre, m);
                 acc = squared ? dev.fma(dev, acc) : acc.add(dev);
             }
-            total += laneSum(acc);
+            total += VectorMath.laneSum(acc);
         }
         return total;
-    }
-
-    /**
-     * The lanes added in lane order. {@code reduceLanes(ADD)} leaves the order unspecified, and the
-     * interpreted and JIT-compiled forms differ, so the same input gave different bits from run to run.
-     */
-    private static float laneSum(FloatVector v) {
-        float s = 0f;
-        for (int i = 0; i < L; i++) {
-            s += v.lane(i);
-        }
-        return s;
     }
 
     /**
