@@ -36,6 +36,7 @@ class ConformanceCasesTest {
                 Arguments.of("tiny-musicldm", "opencl"),
                 Arguments.of("mini-audioldm-s", "opencl"),
                 Arguments.of("tiny-audioldm", "cuda"),
+                Arguments.of("tiny-musicldm", "cuda"),
                 Arguments.of("mini-audioldm-s", "cuda"));
     }
 
