@@ -4,7 +4,6 @@ import java.util.stream.Stream;
 
 import org.euterpe.kernels.Backends;
 import org.euterpe.tensor.Backend;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.provider.Arguments;
 
 /** The backends model tests run on: the scalar reference and the fast CPU backend. */
@@ -20,18 +19,5 @@ public final class TestBackends {
     public static Stream<Arguments> conformanceCases() {
         return cpuBackends().flatMap(b -> Stream.of("tiny-audioldm", "tiny-musicldm", "mini-audioldm-s")
                 .map(c -> Arguments.of(c, b)));
-    }
-
-    /** A check that needs ops; skipped, naming the backend, while that backend lacks an op. */
-    public interface Check {
-        void run() throws Exception;
-    }
-
-    public static void onBackend(Backend backend, Check check) throws Exception {
-        try {
-            check.run();
-        } catch (UnsupportedOperationException e) {
-            Assumptions.abort("backend " + backend.name() + " lacks an op: " + e.getMessage());
-        }
     }
 }
