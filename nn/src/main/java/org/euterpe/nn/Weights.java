@@ -6,7 +6,9 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.BinaryOp;
 import org.euterpe.tensor.DType;
+import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.safetensors.SafetensorsFile;
 
@@ -18,19 +20,28 @@ import org.euterpe.tensor.safetensors.SafetensorsFile;
  * same names as the reference module's attributes. Every key read is recorded, so after
  * construction {@link #checkAllUsed()} reports weights in the file that no layer wanted (a
  * wrong or mismatched checkpoint), and {@link #get} reports a missing one by its full name.
+ *
+ * <p>{@link #random} stands in for a checkpoint with seeded random parameters of whatever shape
+ * the layers ask for, so a model can be built from its config alone (benchmarks at full size).
  */
 public final class Weights {
     private final Backend backend;
-    private final SafetensorsFile file;
+    private final SafetensorsFile file; // null for random weights
+    private final RandomInit random; // null for a checkpoint
     private final String filePrefix; // e.g. "unet." inside a one-file model, "" for a diffusers folder
     private final String component;
     private final String prefix;
     private final Set<String> used;
 
-    private Weights(Backend backend, SafetensorsFile file, String filePrefix, String component, String prefix,
-            Set<String> used) {
+    /** Seeded random parameters: matrices ~ N(0, 1/fan_in), norm scales 1, biases 0. */
+    private record RandomInit(long seed, DType dtype) {
+    }
+
+    private Weights(Backend backend, SafetensorsFile file, RandomInit random, String filePrefix, String component,
+            String prefix, Set<String> used) {
         this.backend = backend;
         this.file = file;
+        this.random = random;
         this.filePrefix = filePrefix;
         this.component = component;
         this.prefix = prefix;
@@ -42,7 +53,20 @@ public final class Weights {
      * The file stays open (mapped) for as long as the tensors are used.
      */
     public static Weights of(Backend backend, SafetensorsFile file, String filePrefix, String component) {
-        return new Weights(backend, file, filePrefix, component, "", new HashSet<>());
+        return new Weights(backend, file, null, filePrefix, component, "", new HashSet<>());
+    }
+
+    /**
+     * Random weights for {@code component}: every parameter ({@code *weight}, {@code *bias}) a
+     * layer asks for exists with the shape it asks for, and no buffer does. Matrices and filters
+     * (rank >= 2) are drawn from N(0, 1/fan_in) with a seed derived from {@code seed} and the key,
+     * and stored as {@code dtype}; rank-1 weights (norm scales) are 1, biases 0.
+     */
+    public static Weights random(Backend backend, String component, long seed, DType dtype) {
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
+            throw new IllegalArgumentException("random weights can be F32, F16 or BF16, not " + dtype);
+        }
+        return new Weights(backend, null, new RandomInit(seed, dtype), "", component, "", new HashSet<>());
     }
 
     public Backend backend() {
@@ -51,7 +75,7 @@ public final class Weights {
 
     /** The weights under {@code name + "."}. */
     public Weights child(String name) {
-        return new Weights(backend, file, filePrefix, component, prefix + name + ".", used);
+        return new Weights(backend, file, random, filePrefix, component, prefix + name + ".", used);
     }
 
     /** The weights under {@code name + "." + index + "."}, e.g. {@code child("resnets", 0)}. */
@@ -65,11 +89,15 @@ public final class Weights {
     }
 
     public boolean has(String name) {
+        if (random != null) {
+            return name.endsWith("weight") || name.endsWith("bias");
+        }
         return file.contains(filePrefix + prefix + name);
     }
 
     /** The dims of a weight without loading it. */
     public int[] shape(String name) {
+        requireFile(name);
         return file.entry(fileKey(name)).shape().dims();
     }
 
@@ -78,6 +106,9 @@ public final class Weights {
      * (-1 matches any size).
      */
     public Tensor get(String name, int... expectedShape) {
+        if (random != null) {
+            return randomTensor(name, expectedShape);
+        }
         String k = fileKey(name);
         SafetensorsFile.Entry e = file.entry(k);
         int[] dims = e.shape().dims();
@@ -102,6 +133,7 @@ public final class Weights {
 
     /** The weight as an F32 host array (small tensors: embeddings tables for host math, scalars). */
     public float[] floats(String name) {
+        requireFile(name);
         String k = fileKey(name);
         used.add(k);
         return file.floats(k);
@@ -109,6 +141,7 @@ public final class Weights {
 
     /** An integer weight or buffer (I64/I32) as a host array. */
     public long[] longs(String name) {
+        requireFile(name);
         String k = fileKey(name);
         used.add(k);
         return file.longs(k);
@@ -119,6 +152,9 @@ public final class Weights {
      * engine derives itself, say. Absent keys are fine (older checkpoints omit buffers).
      */
     public void ignore(String name) {
+        if (file == null) {
+            return;
+        }
         String k = filePrefix + prefix + name;
         if (file.contains(k)) {
             used.add(k);
@@ -130,11 +166,40 @@ public final class Weights {
      * checkpoint that the engine does not run.
      */
     public void ignoreChild(String name) {
+        if (file == null) {
+            return;
+        }
         String p = filePrefix + prefix + name + ".";
         for (String n : file.names()) {
             if (n.startsWith(p)) {
                 used.add(n);
             }
+        }
+    }
+
+    private Tensor randomTensor(String name, int[] shape) {
+        for (int d : shape) {
+            if (d < 1) {
+                throw new IllegalStateException(component + ": random weight \"" + prefix + name
+                        + "\" needs a full shape, got " + Arrays.toString(shape));
+            }
+        }
+        Shape s = Shape.of(shape);
+        if (shape.length < 2) {
+            Tensor zeros = backend.zeros(DType.F32, s);
+            return name.endsWith("bias") ? zeros : backend.scalar(BinaryOp.ADD, zeros, 1f);
+        }
+        long fanIn = s.numel() / shape[0];
+        String key = prefix + name;
+        Tensor t = backend.scalar(BinaryOp.MUL, backend.randn(s, random.seed() * 31 + key.hashCode()),
+                (float) (1 / Math.sqrt(fanIn)));
+        return random.dtype() == DType.F32 ? t : backend.cast(t, random.dtype());
+    }
+
+    private void requireFile(String name) {
+        if (file == null) {
+            throw new UnsupportedOperationException(component + ": random weights have no stored tensor \""
+                    + prefix + name + "\"");
         }
     }
 
@@ -160,6 +225,9 @@ public final class Weights {
 
     /** Throws when the file holds weights of this component that no layer read. */
     public void checkAllUsed() {
+        if (file == null) {
+            return;
+        }
         Set<String> extra = new TreeSet<>();
         for (String n : file.names()) {
             if (n.startsWith(filePrefix) && !used.contains(n)) {

@@ -59,7 +59,7 @@ public final class AudioModel implements AutoCloseable {
     private final int unetSampleSize;
     private final List<AutoCloseable> open;
 
-    private AudioModel(Path source, Family family, Backend backend, BpeTokenizer tokenizer,
+    AudioModel(Path source, Family family, Backend backend, BpeTokenizer tokenizer,
             ClapTextEncoder textEncoder, UNet2DConditionModel unet, AutoencoderKL vae, SpeechT5HifiGan vocoder,
             JsonObject schedulerConfig, int unetSampleSize, List<AutoCloseable> open) {
         this.source = source;
@@ -82,17 +82,7 @@ public final class AudioModel implements AutoCloseable {
             throw new ModelLoadException(dir + " is not a diffusers pipeline folder (no model_index.json)");
         }
         JsonObject modelIndex = new JsonObject(Json.parseLenient(Files.readString(index)), index.toString());
-        String cls = modelIndex.getString("_class_name");
-        Family family = null;
-        for (Family f : Family.values()) {
-            if (f.className.equals(cls)) {
-                family = f;
-            }
-        }
-        if (family == null) {
-            throw new ModelLoadException(index + ": unsupported pipeline " + cls
-                    + " (supported: AudioLDMPipeline, MusicLDMPipeline)");
-        }
+        Family family = familyOf(modelIndex.getString("_class_name"), index);
         List<AutoCloseable> open = new ArrayList<>();
         try {
             BpeTokenizer tokenizer = BpeTokenizer.load(dir.resolve("tokenizer"));
@@ -116,6 +106,17 @@ public final class AudioModel implements AutoCloseable {
             closeAll(open);
             throw e;
         }
+    }
+
+    /** The family of model_index.json's {@code _class_name}. */
+    static Family familyOf(String className, Path index) {
+        for (Family f : Family.values()) {
+            if (f.className.equals(className)) {
+                return f;
+            }
+        }
+        throw new ModelLoadException(index + ": unsupported pipeline " + className
+                + " (supported: AudioLDMPipeline, MusicLDMPipeline)");
     }
 
     private static <T extends AutoCloseable> T track(List<AutoCloseable> open, T c) {

@@ -37,6 +37,8 @@ public final class Main {
                 args -> GenerateCommand.run(args, out, err));
         add("conformance", "replay a reference conformance case (euterpe conformance --help)",
                 args -> ConformanceCommand.run(args, out, err));
+        add("bench", "time each stage and the whole clip, e.g. of a full-size model with random weights",
+                args -> BenchCommand.run(args, out, err));
         add("devices", "list the compute devices and backends this machine can use", this::devices);
         add("help", "show this help", args -> {
             usage(out);
