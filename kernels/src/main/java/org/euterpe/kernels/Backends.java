@@ -91,6 +91,20 @@ public final class Backends {
         return out;
     }
 
+    /**
+     * One line per OpenCL device (name, memory, extensions) for {@code euterpe devices}, or a line
+     * saying why there are none; loaded reflectively like the backend itself.
+     */
+    @SuppressWarnings("unchecked")
+    public static List<String> openClDevices() {
+        try {
+            Class<?> cls = Class.forName("org.euterpe.kernels.opencl.OpenClBackend");
+            return (List<String>) cls.getMethod("describeDevices").invoke(null);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return List.of("OpenCL unavailable: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
     private static Probe openReflective(String device, String className) {
         Class<?> cls;
         try {

@@ -72,6 +72,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
         boolean cfg = guidance > 1.0;
 
         // 1. Text conditioning.
+        listener.onStageStart("encode");
         long t0 = System.nanoTime();
         float[] classLabels = encodePrompt(request.prompts(), request.waveformsPerPrompt(), cfg,
                 request.negativePrompt());
@@ -102,6 +103,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
         NoiseSource noise = stepNoise != null ? stepNoise : drawNoise(request, torch);
 
         // 3. Denoising loop.
+        listener.onStageStart("denoise");
         long t1 = System.nanoTime();
         int[] shape = geo.latentShape();
         Shape unetShape = Shape.of(cfg ? 2 * batch : batch, shape[1], shape[2], shape[3]);
@@ -130,6 +132,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
         listener.onStage("denoise", seconds(t1));
 
         // 4. Latents to mel to waveform.
+        listener.onStageStart("decode");
         long t2 = System.nanoTime();
         float invScale = (float) (1.0 / m.vae().scalingFactor().orElse(1.0));
         float[] z = new float[n];
@@ -151,6 +154,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
             trace.record("mel", mel);
             listener.onStage("decode", seconds(t2));
 
+            listener.onStageStart("vocode");
             long t3 = System.nanoTime();
             float[] wave = m.vocoder().forward(melTensor).toFloatArray();
             trace.record("waveform_full", wave);
@@ -251,6 +255,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
             case "EulerAncestralDiscreteScheduler" -> SamplerKind.EULER_ANCESTRAL;
             case "HeunDiscreteScheduler" -> SamplerKind.HEUN;
             case "DPMSolverMultistepScheduler" -> SamplerKind.DPMPP_2M;
+            case "UniPCMultistepScheduler" -> SamplerKind.UNIPC;
             default -> throw new IllegalArgumentException("unsupported scheduler class " + schedulerClass);
         };
     }

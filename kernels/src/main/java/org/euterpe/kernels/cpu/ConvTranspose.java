@@ -15,8 +15,12 @@ import java.util.Arrays;
 record ConvTranspose(FloatSource x, FloatSource weight, float[] bias, float[] out, int inC, int len, int outC, int k,
         int outLen, int stride, int padding, int dilation) {
 
-    /** Scratch floats per thread for one block of cols; time blocks shrink to fit. */
-    private static final int SCRATCH = 1 << 18;
+    /**
+     * Scratch floats per thread for one block of cols (4 MB); time blocks shrink to fit, but not
+     * below {@link #MIN_BLOCK} steps, since the weight is repacked for every block.
+     */
+    private static final int SCRATCH = 1 << 20;
+    private static final int MIN_BLOCK = 4 * GemmKernel.NR;
     private static final ThreadLocal<float[]> COLS = ThreadLocal.withInitial(() -> new float[SCRATCH]);
 
     /** Output channels {@code [o0, o1)} of image {@code b}, in the calling thread. */
@@ -29,7 +33,7 @@ record ConvTranspose(FloatSource x, FloatSource weight, float[] bias, float[] ou
             Arrays.fill(out, row, row + outLen, bias == null ? 0f : bias[o]);
         }
         int rows = (o1 - o0) * k;
-        int tb = Math.max(GemmKernel.NR, SCRATCH / rows / GemmKernel.NR * GemmKernel.NR);
+        int tb = Math.max(MIN_BLOCK, SCRATCH / rows / GemmKernel.NR * GemmKernel.NR);
         float[] cols = COLS.get();
         if (cols.length < rows * tb) {
             cols = new float[rows * tb];

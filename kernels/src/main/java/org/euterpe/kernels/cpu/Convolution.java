@@ -60,7 +60,12 @@ final class Convolution {
         }
         float[] rowBias = Gemm.biasVector(bias, outC, op);
         Tensor out = be.newF32(Shape.of(batch, outC, outH, outW));
-        float[] xs = CpuBackendBase.floats(x);
+        float[] xs = CpuBackendBase.heapArray(x);
+        int xOff = CpuBackendBase.heapOffset(x);
+        if (xs == null) {
+            xs = CpuBackendBase.floats(x);
+            xOff = 0;
+        }
         int depth = channels * kh * kw;
         int spatial = outH * outW;
         boolean pointwise = kh == 1 && kw == 1 && Arrays.equals(stride, new int[] {1, 1})
@@ -68,7 +73,7 @@ final class Convolution {
         // A 1x1 convolution is a plain GEMM: the image's [c, h*w] is already op(B).
         PanelPacker input = pointwise
                 ? new PanelPacker.Strided(FloatSource.of(x), 0, (long) channels * h * w, 1, (long) h * w)
-                : new Im2col(xs, 0, channels, h, w, kh, kw, outW, stride, pad, dil);
+                : new Im2col(xs, xOff, channels, h, w, kh, kw, outW, stride, pad, dil);
         PanelPacker filters = new PanelPacker.Strided(FloatSource.of(weight), 0, 0, depth, 1);
         GemmDriver.gemm(batch, outC, spatial, depth, filters, input,
                 new GemmDriver.Output(CpuBackendBase.heapArray(out), 0, outC * spatial, spatial, null, rowBias));

@@ -6,8 +6,8 @@ import java.util.Arrays;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
-import org.euterpe.tensor.BinaryOp;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 
@@ -20,8 +20,9 @@ import org.euterpe.tensor.Tensor;
  *
  * <p>Both products are the same register-tiled kernel, {@link #tile}, "C[4 rows] += A[4 rows]
  * B" with A's entries broadcast and B's rows vectorised: scores = Q K^T over the head dim (K is
- * packed transposed, {@code [d, lk]}, once per head so that keys are contiguous), and
- * output += P V over the keys.
+ * packed transposed, {@code [d, lk]}, once per head so that keys are contiguous; this copy is
+ * as large as k), and output += P V over the keys. Work is split over (batch, head, query
+ * block).
  *
  * <p>A query row whose scores are all -inf (every key masked by -inf) comes out NaN, as torch's
  * softmax over all -inf does; a finite large negative mask (e.g. -1e9 or -FLT_MAX) instead gives
@@ -29,7 +30,10 @@ import org.euterpe.tensor.Tensor;
  */
 final class FlashAttention {
     private static final int L = S.length();
-    /** Query rows per task: the tile height (4) times a block that amortises packing. */
+    /**
+     * Query rows per task, a multiple of the tile height: each key block streamed from L2 is
+     * reused by this many rows, and the task's scores and output stay in L1/L2.
+     */
     static final int QUERY_BLOCK = 64;
     /** Keys per online-softmax step; a multiple of the tile width (2 vectors). */
     static final int KEY_BLOCK = 128;
@@ -215,6 +219,7 @@ final class FlashAttention {
             int row = r * KEY_BLOCK;
             int maskRow = mask == null ? 0
                     : mask.off() + (bh / heads) * maskStrides[0] + (bh % heads) * maskStrides[1] + i * maskStrides[2];
+            FloatVector rowMax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
             for (int j = 0; j < valid; j += L) {
                 VectorMask<Float> m = S.indexInRange(j, valid);
                 FloatVector sc = FloatVector.fromArray(S, p, row + j).mul(scale);
@@ -223,20 +228,19 @@ final class FlashAttention {
                             : FloatVector.fromArray(S, mask.a(), maskRow + (j0 + j) * maskStrides[3], m));
                 }
                 sc.intoArray(p, row + j, m);
+                rowMax = rowMax.lanewise(VectorOperators.MAX, sc, m);
             }
-            Arrays.fill(p, row + valid, row + width, Float.NEGATIVE_INFINITY);
-            float blockMax = VectorOps.max(p, row, width);
+            Arrays.fill(p, row + valid, row + width, Float.NEGATIVE_INFINITY); // padded keys
             float mOld = s.m[r];
-            float mNew = Math.max(mOld, blockMax);
+            float mNew = Math.max(mOld, rowMax.reduceLanes(VectorOperators.MAX));
             if (mNew == Float.NEGATIVE_INFINITY) {
                 // Every key so far is -inf: contribute nothing (exp(-inf - -inf) would be NaN).
                 Arrays.fill(p, row, row + width, 0f);
                 return;
             }
-            VectorOps.scalarRun(BinaryOp.SUB, p, row, mNew, p, row, width);
-            VectorMath.exp(p, row, p, row, width);
+            double blockSum = VectorMath.expShiftedSum(p, row, width, mNew);
             double alpha = Math.exp((double) mOld - mNew); // 0 on the first block, where mOld is -inf
-            s.l[r] = s.l[r] * alpha + VectorOps.sum(p, row, width);
+            s.l[r] = s.l[r] * alpha + blockSum;
             s.m[r] = mNew;
             if (alpha != 1) {
                 VectorOps.scale(s.o, r * ldv, ldv, (float) alpha);

@@ -37,6 +37,16 @@ abstract sealed class FloatSource {
      */
     abstract void read(long index, int count, float[] dst, int dstOff, int dstStride);
 
+    /**
+     * A run dealt into panels: element {@code index + i} goes to
+     * {@code dst[dstOff + (i / r) * panelStride + i % r]}. Same run rule as {@link #read}.
+     */
+    void readPanels(long index, int count, float[] dst, int dstOff, int r, int panelStride) {
+        for (int p = 0; p < count; p += r) {
+            read(index + p, Math.min(r, count - p), dst, dstOff + p / r * panelStride, 1);
+        }
+    }
+
     private static final class F32Array extends FloatSource {
         private final float[] a;
         private final int off;
@@ -55,6 +65,19 @@ abstract sealed class FloatSource {
             }
             for (int i = 0; i < count; i++) {
                 dst[dstOff + i * dstStride] = a[src + i];
+            }
+        }
+
+        @Override
+        void readPanels(long index, int count, float[] dst, int dstOff, int r, int panelStride) {
+            // One call per run instead of one per panel: packing a transposed activation into
+            // 4-row panels is otherwise dominated by call overhead.
+            int src = off + (int) index;
+            for (int p = 0; p < count; p += r, dstOff += panelStride) {
+                int n = Math.min(r, count - p);
+                for (int i = 0; i < n; i++) {
+                    dst[dstOff + i] = a[src + p + i];
+                }
             }
         }
     }

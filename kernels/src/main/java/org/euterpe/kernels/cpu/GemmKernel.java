@@ -42,55 +42,53 @@ final class GemmKernel {
         }
     }
 
-    /** The hot loop on a full tile: accumulators start from C and go back to C. */
+    /**
+     * The hot loop on a full tile. Accumulators start at zero and C is added only at the end, so
+     * a C tile that misses the caches does not stall the FMA chains (the next tile's loop
+     * overlaps the wait).
+     */
     private static void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc) {
         int r1 = ci + ldc;
         int r2 = r1 + ldc;
         int r3 = r2 + ldc;
-        FloatVector c00 = FloatVector.fromArray(S, c, ci);
-        FloatVector c01 = FloatVector.fromArray(S, c, ci + L);
-        FloatVector c02 = FloatVector.fromArray(S, c, ci + 2 * L);
-        FloatVector c10 = FloatVector.fromArray(S, c, r1);
-        FloatVector c11 = FloatVector.fromArray(S, c, r1 + L);
-        FloatVector c12 = FloatVector.fromArray(S, c, r1 + 2 * L);
-        FloatVector c20 = FloatVector.fromArray(S, c, r2);
-        FloatVector c21 = FloatVector.fromArray(S, c, r2 + L);
-        FloatVector c22 = FloatVector.fromArray(S, c, r2 + 2 * L);
-        FloatVector c30 = FloatVector.fromArray(S, c, r3);
-        FloatVector c31 = FloatVector.fromArray(S, c, r3 + L);
-        FloatVector c32 = FloatVector.fromArray(S, c, r3 + 2 * L);
-        for (int k = 0; k < kc; k++, ai += MR, bi += NR) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
-            FloatVector b2 = FloatVector.fromArray(S, b, bi + 2 * L);
-            FloatVector av = FloatVector.broadcast(S, a[ai]);
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00;
+        // Indices linear in k (not separately stepped pointers) so C2 hoists the bounds checks.
+        for (int k = 0; k < kc; k++) {
+            int bk = bi + k * NR;
+            int ak = ai + k * MR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bk);
+            FloatVector b1 = FloatVector.fromArray(S, b, bk + L);
+            FloatVector b2 = FloatVector.fromArray(S, b, bk + 2 * L);
+            FloatVector av = FloatVector.broadcast(S, a[ak]);
             c00 = b0.fma(av, c00);
             c01 = b1.fma(av, c01);
             c02 = b2.fma(av, c02);
-            av = FloatVector.broadcast(S, a[ai + 1]);
+            av = FloatVector.broadcast(S, a[ak + 1]);
             c10 = b0.fma(av, c10);
             c11 = b1.fma(av, c11);
             c12 = b2.fma(av, c12);
-            av = FloatVector.broadcast(S, a[ai + 2]);
+            av = FloatVector.broadcast(S, a[ak + 2]);
             c20 = b0.fma(av, c20);
             c21 = b1.fma(av, c21);
             c22 = b2.fma(av, c22);
-            av = FloatVector.broadcast(S, a[ai + 3]);
+            av = FloatVector.broadcast(S, a[ak + 3]);
             c30 = b0.fma(av, c30);
             c31 = b1.fma(av, c31);
             c32 = b2.fma(av, c32);
         }
-        c00.intoArray(c, ci);
-        c01.intoArray(c, ci + L);
-        c02.intoArray(c, ci + 2 * L);
-        c10.intoArray(c, r1);
-        c11.intoArray(c, r1 + L);
-        c12.intoArray(c, r1 + 2 * L);
-        c20.intoArray(c, r2);
-        c21.intoArray(c, r2 + L);
-        c22.intoArray(c, r2 + 2 * L);
-        c30.intoArray(c, r3);
-        c31.intoArray(c, r3 + L);
-        c32.intoArray(c, r3 + 2 * L);
+        addInto(c, ci, c00, c01, c02);
+        addInto(c, r1, c10, c11, c12);
+        addInto(c, r2, c20, c21, c22);
+        addInto(c, r3, c30, c31, c32);
+    }
+
+    /** {@code c[off ..< off + NR] += (v0, v1, v2)}. */
+    private static void addInto(float[] c, int off, FloatVector v0, FloatVector v1, FloatVector v2) {
+        v0.add(FloatVector.fromArray(S, c, off)).intoArray(c, off);
+        v1.add(FloatVector.fromArray(S, c, off + L)).intoArray(c, off + L);
+        v2.add(FloatVector.fromArray(S, c, off + 2 * L)).intoArray(c, off + 2 * L);
     }
 }

@@ -1,5 +1,7 @@
 package org.euterpe.kernels.cpu;
 
+import java.util.Arrays;
+
 /**
  * The right GEMM operand of a convolution, packed straight from the input image: the implicit
  * im2col matrix, whose row {@code n} is an output position {@code (oy, ox)} and whose depth
@@ -31,14 +33,18 @@ record Im2col(float[] x, int xOff, int channels, int h, int w, int kh, int kw, i
                 int out = p * kc + kk * r;
                 int oy = oy0;
                 int ox = ox0;
-                for (int t = 0; t < rows; t++) {
+                // Segments of the panel that lie in one output row: one input row each.
+                for (int t = 0; t < rows; ) {
+                    int seg = Math.min(rows - t, outW - ox);
                     int iy = oy * sh + dy;
-                    int ix = ox * sw + dx;
-                    dst[out + t] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[plane + iy * w + ix] : 0f;
-                    if (++ox == outW) {
-                        ox = 0;
-                        oy++;
+                    if (iy < 0 || iy >= h) {
+                        Arrays.fill(dst, out + t, out + t + seg, 0f);
+                    } else {
+                        copyRow(plane + iy * w, ox * sw + dx, sw, seg, dst, out + t);
                     }
+                    t += seg;
+                    ox = 0;
+                    oy++;
                 }
                 if (++kx == kw) {
                     kx = 0;
@@ -50,5 +56,21 @@ record Im2col(float[] x, int xOff, int channels, int h, int w, int kh, int kw, i
             }
         }
         PanelPacker.zeroTail(count, kc, r, dst);
+    }
+
+    /** {@code dst[at + q] = x[row + ix0 + q * sw]} for {@code q < n}, zero where the column is outside the image. */
+    private void copyRow(int row, int ix0, int sw, int n, float[] dst, int at) {
+        // Columns in range: 0 <= ix0 + q * sw < w.
+        int lo = Math.min(n, ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw);
+        int hi = Math.max(lo, Math.min(n, ix0 >= w ? 0 : (w - ix0 + sw - 1) / sw));
+        Arrays.fill(dst, at, at + lo, 0f);
+        if (sw == 1 && hi > lo) {
+            System.arraycopy(x, row + ix0 + lo, dst, at + lo, hi - lo);
+        } else {
+            for (int q = lo; q < hi; q++) {
+                dst[at + q] = x[row + ix0 + q * sw];
+            }
+        }
+        Arrays.fill(dst, at + hi, at + n, 0f);
     }
 }

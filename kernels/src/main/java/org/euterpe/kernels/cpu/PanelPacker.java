@@ -62,9 +62,7 @@ interface PanelPacker {
             } else {
                 // Columns are contiguous along rows: walk each source row once, one run per panel.
                 for (int k = 0; k < kc; k++) {
-                    for (int p = 0; p < count; p += r) {
-                        src.read(origin + k * depthStride + p, Math.min(r, count - p), dst, p * kc + k * r, 1);
-                    }
+                    src.readPanels(origin + k * depthStride, count, dst, k * r, r, r * kc);
                 }
             }
             zeroTail(count, kc, r, dst);

@@ -147,10 +147,9 @@ final class VectorOps {
         forRows(x, d, (from, to) -> {
             for (int r = from; r < to; r++) {
                 int xo = in.off() + r * d;
-                float max = max(in.a(), xo, d);
-                scalarRun(BinaryOp.SUB, in.a(), xo, max, o, r * d, d);
-                VectorMath.exp(o, r * d, o, r * d, d);
-                scale(o, r * d, d, (float) (1 / sum(o, r * d, d)));
+                System.arraycopy(in.a(), xo, o, r * d, d);
+                double sum = VectorMath.expShiftedSum(o, r * d, d, max(o, r * d, d));
+                scale(o, r * d, d, (float) (1 / sum));
             }
         });
         return out;
@@ -182,19 +181,26 @@ final class VectorOps {
         HostFloats in = HostFloats.of(x);
         Tensor out = be.newF32(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
-        float[] a = in.a();
-        int ao = in.off();
-        forChunks(1, Math.toIntExact(x.numel()), (row, from, to) -> {
-            switch (op) { // transcendental functions each have their own loop (see VectorMath)
-                case SILU -> VectorMath.silu(a, ao + from, o, from, to - from);
-                case GELU -> VectorMath.gelu(a, ao + from, o, from, to - from);
-                case TANH -> VectorMath.tanh(a, ao + from, o, from, to - from);
-                case EXP -> VectorMath.exp(a, ao + from, o, from, to - from);
-                case SIGMOID -> VectorMath.sigmoid(a, ao + from, o, from, to - from);
-                case RELU, LEAKY_RELU, NEG, SQRT -> piecewise(op, param, a, ao + from, o, from, to - from);
-            }
-        });
+        // Each transcendental function has its own loop (see VectorMath), called through an
+        // interface so that the loops compile on their own rather than all inlined into this
+        // lambda, where C2's node budget would run out and vectors would be boxed.
+        ArrayFunction f = switch (op) {
+            case SILU -> VectorMath::silu;
+            case GELU -> VectorMath::gelu;
+            case TANH -> VectorMath::tanh;
+            case EXP -> VectorMath::exp;
+            case SIGMOID -> VectorMath::sigmoid;
+            case RELU, LEAKY_RELU, NEG, SQRT -> (a, ao, y, yo, n) -> piecewise(op, param, a, ao, y, yo, n);
+        };
+        forChunks(1, Math.toIntExact(x.numel()), (row, from, to) -> f.apply(in.a(), in.off() + from, o, from,
+                to - from));
         return out;
+    }
+
+    /** {@code y[yo + i] = f(x[xo + i])} for {@code i < n}. */
+    @FunctionalInterface
+    private interface ArrayFunction {
+        void apply(float[] x, int xo, float[] y, int yo, int n);
     }
 
     /** The cheap unary ops, sharing one loop. */
@@ -242,7 +248,7 @@ final class VectorOps {
     }
 
     /** {@code y[yo + i] = x[xo + i] op s} for {@code i < n}; x and y may be the same array. */
-    static void scalarRun(BinaryOp op, float[] x, int xo, float s, float[] y, int yo, int n) {
+    private static void scalarRun(BinaryOp op, float[] x, int xo, float s, float[] y, int yo, int n) {
         binaryRun(op, x, xo, true, new float[] {s}, 0, false, y, yo, n);
     }
 
@@ -338,13 +344,13 @@ final class VectorOps {
         return Shape.of(r);
     }
 
-    // ---------------------------------------------------------------- row helpers (also used by FlashAttention)
+    // ---------------------------------------------------------------- row helpers
 
     /**
      * Sum of {@code a[off .. off+n)}, accurate to a few ulp of the spread of the values even
      * when they share a large common part: deviations from the first element are summed.
      */
-    static double sum(float[] a, int off, int n) {
+    private static double sum(float[] a, int off, int n) {
         float pivot = n > 0 && Float.isFinite(a[off]) ? a[off] : 0f;
         return (double) pivot * n + sumDeviations(a, off, n, pivot, false);
     }
@@ -391,7 +397,7 @@ final class VectorOps {
     }
 
     /** Largest of {@code a[off .. off+n)} (-inf when n is 0). */
-    static float max(float[] a, int off, int n) {
+    private static float max(float[] a, int off, int n) {
         FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);

@@ -182,6 +182,21 @@ class ConvolutionTest {
     }
 
     @Test
+    void inputMayBeAViewIntoALargerTensor() {
+        Random r = new Random(28);
+        Tensor big = f32(r, 3, 4, 6, 5);
+        Tensor x = big.slice(0, 1, 3);
+        Tensor w = f32(r, 3, 4, 3, 3);
+        double[] ref = conv2dRef(x.toFloatArray(), w.toFloatArray(), null, 2, 4, 6, 5, 3, 3, 3, new int[] {1, 1},
+                new int[] {1, 1}, new int[] {1, 1}, 6, 5);
+        assertClose(ref, BE.conv2d(x, w, null, 1, 1, 1), TOL, "conv2d of a view");
+        Tensor w1 = f32(r, 3, 4, 1, 1);
+        double[] ref1 = conv2dRef(x.toFloatArray(), w1.toFloatArray(), null, 2, 4, 6, 5, 3, 1, 1, new int[] {1, 1},
+                new int[] {0, 0}, new int[] {1, 1}, 6, 5);
+        assertClose(ref1, BE.conv2d(x, w1, null, 1, 0, 1), TOL, "1x1 conv2d of a view");
+    }
+
+    @Test
     void badArgumentsAreRejected() {
         Random r = new Random(27);
         Tensor x = f32(r, 1, 3, 8, 8);

@@ -108,7 +108,6 @@ class FlashAttentionTest {
         double e = relErr(out.toFloatArray(), reference(q, k, v, mask, maskDims, b, h, lq, lk, d, dv, scale));
         String what = "attention b" + b + " h" + h + " lq" + lq + " lk" + lk + " d" + d + " dv" + dv + " mask "
                 + (maskDims == null ? "none" : Shape.of(maskDims).toString());
-        System.out.println("DBG " + what + " " + e);
         // Scores carry float rounding of ~1 ulp of the dot product, which softmax turns into
         // relative error of the probabilities: a few 1e-7 at unit scores, ~1e-6 at sharp ones.
         assertTrue(e < 5e-6, what + ": relative error " + e);

@@ -34,6 +34,9 @@ public final class GemmBench {
         }
         if (which.equals("all") || which.equals("conv")) {
             conv2d(be, new int[] {2, 320, 64, 16}, 320, 3);
+            conv2d(be, new int[] {2, 640, 32, 2}, 640, 3);
+            conv2d(be, new int[] {1, 128, 1024, 64}, 128, 3);
+            conv1d(be, 512, 512, 5000, 11, 5);
             conv1d(be, 32, 32, 160000, 7, 1);
             convT(be, 512, 256, 625, 16, 8);
         }

@@ -150,6 +150,16 @@ class GemmTest {
     }
 
     @Test
+    void operandsMayBeViewsIntoLargerTensors() {
+        Random r = new Random(19);
+        Tensor a = f32(r, 4, 17, 33).slice(0, 1, 3);
+        Tensor b = f32(r, 3, 33, 20).slice(0, 1, 3);
+        double[] ref = reference(a.toFloatArray(), b.toFloatArray(), 2, false, 17, 20, 33, false, false, 1f, null, 0f,
+                null);
+        assertClose(ref, BE.matmul(a, b, false, false, 1f, null, 0f, null), TOL, "matmul of views");
+    }
+
+    @Test
     void badShapesAreRejected() {
         Random r = new Random(18);
         Tensor a = f32(r, 4, 5);

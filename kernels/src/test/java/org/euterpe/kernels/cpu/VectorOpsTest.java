@@ -57,7 +57,6 @@ class VectorOpsTest {
 
     private static void assertClose(double[] ref, Tensor actual, double tol, String what) {
         double e = relErr(actual.toFloatArray(), ref);
-        System.out.println("DBG " + what + " " + e);
         assertTrue(e <= tol, what + ": relative error " + e + " > " + tol);
     }
 
@@ -98,7 +97,6 @@ class VectorOpsTest {
             double r = ref.applyAsDouble(x[i]);
             worst = Math.max(worst, r == 0 ? Math.abs(y[i]) : Math.abs(y[i] - r) / Math.abs(r));
         }
-        System.out.println("DBG " + op + " " + worst);
         return worst;
     }
 
@@ -151,7 +149,6 @@ class VectorOpsTest {
                 worst = Math.max(worst, r == 0 ? Math.abs(y[k]) : Math.abs(y[k] - r) / Math.abs(r));
             }
         }
-        System.out.println("DBG erf " + worst);
         assertTrue(worst < 4e-7, "erf relative error " + worst);
     }
 
@@ -165,7 +162,6 @@ class VectorOpsTest {
             // Absolute error against max(|x|, ...) (the erf form cancels for negative x, as in torch).
             worst = Math.max(worst, Math.abs(y[i] - r) / Math.max(Math.abs(x[i]), 1e-3));
         }
-        System.out.println("DBG gelu " + worst);
         assertTrue(worst < 3e-7, "gelu error " + worst);
         // The tanh approximation differs from exact GELU by ~1e-4 around |x| = 2: make sure we are not it.
         float g = BE.unary(UnaryOp.GELU, tensor(new float[] {-2f}, 1), 0f).item();

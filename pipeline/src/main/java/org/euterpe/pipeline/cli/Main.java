@@ -95,6 +95,8 @@ public final class Main {
                 out.printf("%-8s unavailable: %s%n", p.device(), p.reason());
             }
         }
+        out.println("OpenCL devices:");
+        Backends.openClDevices().forEach(line -> out.println("  " + line));
         return 0;
     }
 }

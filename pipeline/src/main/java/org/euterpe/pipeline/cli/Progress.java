@@ -12,8 +12,7 @@ import org.euterpe.pipeline.ProgressListener;
 final class Progress implements ProgressListener {
     private final PrintStream err;
     private final boolean terminal;
-    private long stepStart;
-    private long lastStep;
+    private long stageStart = System.nanoTime();
     private int lastPrintedPercent = -1;
 
     Progress(PrintStream err, boolean terminal) {
@@ -22,22 +21,22 @@ final class Progress implements ProgressListener {
     }
 
     @Override
+    public void onStageStart(String stage) {
+        stageStart = System.nanoTime();
+        lastPrintedPercent = -1;
+    }
+
+    @Override
     public void onStage(String stage, double seconds) {
         if (terminal) {
             err.print("\r\033[K");
         }
         err.printf(Locale.ROOT, "%-8s %8.3f s%n", stage, seconds);
-        stepStart = 0;
     }
 
     @Override
     public boolean onStep(int step, int total) {
-        long now = System.nanoTime();
-        if (stepStart == 0) {
-            stepStart = now - Math.max(1, now - lastStepOr(now));
-        }
-        lastStep = now;
-        double elapsed = (now - stepStart) / 1e9;
+        double elapsed = (System.nanoTime() - stageStart) / 1e9;
         double rate = step / Math.max(elapsed, 1e-9);
         double eta = (total - step) / rate;
         if (terminal) {
@@ -54,9 +53,5 @@ final class Progress implements ProgressListener {
             }
         }
         return true;
-    }
-
-    private long lastStepOr(long now) {
-        return lastStep == 0 ? now - 1 : lastStep;
     }
 }

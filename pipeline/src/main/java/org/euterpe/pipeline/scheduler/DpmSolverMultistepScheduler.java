@@ -1,7 +1,5 @@
 package org.euterpe.pipeline.scheduler;
 
-import java.util.Arrays;
-import java.util.LinkedHashSet;
 import java.util.Set;
 
 /**
@@ -9,12 +7,7 @@ import java.util.Set;
  * defaults (dpmsolver++, order 2, midpoint) this is DPM-Solver++ 2M. Works in
  * {@code lambda = log(alpha_t / sigma_t)} and remembers the last converted model outputs.
  */
-public final class DpmSolverMultistepScheduler extends Scheduler {
-    private final float[] alphaT;
-    private final float[] sigmaT;
-    private final float[] lambdaT;
-    private int[] timesteps = new int[0];
-    private float[] sigmas;
+public final class DpmSolverMultistepScheduler extends MultistepScheduler {
     private float[][] modelOutputs;
     private int lowerOrderNums;
 
@@ -30,98 +23,19 @@ public final class DpmSolverMultistepScheduler extends Scheduler {
         if (config.solverOrder() < 1 || config.solverOrder() > 3) {
             throw new IllegalArgumentException("solver_order must be 1, 2 or 3, got " + config.solverOrder());
         }
-        int n = alphasCumprod.length;
-        alphaT = new float[n];
-        sigmaT = new float[n];
-        lambdaT = new float[n];
-        sigmas = new float[n];
-        for (int i = 0; i < n; i++) {
-            alphaT[i] = sqrt(alphasCumprod[i]);
-            sigmaT[i] = sqrt(1 - alphasCumprod[i]);
-            lambdaT[i] = (float) Math.log(alphaT[i]) - (float) Math.log(sigmaT[i]);
-            sigmas[i] = sqrt((1 - alphasCumprod[i]) / alphasCumprod[i]);
-        }
     }
 
     @Override
     public void setTimesteps(int n) {
-        checkSteps(n);
         int train = config.numTrainTimesteps();
         // searchsorted(flip(lambda_t), lambda_min_clipped): lambda decreases with t.
         int clipped = 0;
         while (clipped < train && lambdaT[train - 1 - clipped] < config.lambdaMinClipped()) {
             clipped++;
         }
-        int last = train - clipped;
-        long[] ts;
-        switch (config.timestepSpacing()) {
-            case "linspace" -> {
-                ts = new long[n];
-                double step = (double) (last - 1) / n;
-                for (int i = 0; i < n; i++) {
-                    ts[i] = (long) Math.rint((n - i) * step); // linspace(0, last-1, n+1) reversed, minus its 0
-                }
-                if (n >= 1) {
-                    ts[0] = last - 1;
-                }
-            }
-            case "leading" -> {
-                int ratio = last / (n + 1);
-                ts = new long[n];
-                for (int i = 0; i < n; i++) {
-                    ts[i] = (long) (n - i) * ratio + config.stepsOffset();
-                }
-            }
-            default -> { // trailing
-                double ratio = (double) train / n;
-                int count = (int) Math.ceil(last / ratio);
-                ts = new long[count];
-                for (int i = 0; i < count; i++) {
-                    ts[i] = (long) Math.rint(last - i * ratio) - 1;
-                }
-            }
-        }
-        if (config.useKarrasSigmas()) {
-            double[] logSigmas = new double[sigmas.length];
-            for (int i = 0; i < logSigmas.length; i++) {
-                logSigmas[i] = Math.log(sigmas[i]);
-            }
-            // The reference feeds the whole training schedule to the Karras conversion.
-            double[] k = SigmaScheduler.karras(sigmas[sigmas.length - 1], sigmas[0], n);
-            ts = new long[n];
-            for (int i = 0; i < n; i++) {
-                ts[n - 1 - i] = (long) Math.rint(SigmaScheduler.sigmaToT(k[i], logSigmas));
-            }
-            sigmas = new float[n];
-            for (int i = 0; i < n; i++) {
-                sigmas[i] = (float) k[i];
-            }
-        }
-        // Unique, in first-seen order.
-        Set<Long> seen = new LinkedHashSet<>();
-        for (long t : ts) {
-            seen.add(t);
-        }
-        timesteps = seen.stream().mapToInt(Long::intValue).toArray();
-        numInferenceSteps = timesteps.length;
+        computeTimesteps(n, train - clipped);
         modelOutputs = new float[config.solverOrder()][];
         lowerOrderNums = 0;
-    }
-
-    @Override
-    public double[] timesteps() {
-        return Arrays.stream(timesteps).asDoubleStream().toArray();
-    }
-
-    @Override
-    public boolean integerTimesteps() {
-        return true;
-    }
-
-    /** The reference keeps the training-schedule sigmas here (see FORMAT.md: length 1000). */
-    @Override
-    public float[] sigmas() {
-        return sigmas.clone();
     }
 
     @Override
@@ -129,7 +43,7 @@ public final class DpmSolverMultistepScheduler extends Scheduler {
         checkIndex(index, timesteps.length);
         int t = timesteps[index];
         int len = timesteps.length;
-        int prevT = index == len - 1 ? 0 : timesteps[index + 1];
+        int prevT = nextTimestep(index);
         boolean lowerFinal = index == len - 1 && config.lowerOrderFinal() && len < 15;
         boolean lowerSecond = index == len - 2 && config.lowerOrderFinal() && len < 15;
 
@@ -276,9 +190,5 @@ public final class DpmSolverMultistepScheduler extends Scheduler {
                     : c1 * sample[i] - c2 * m0[i] - c3 * d1 - c4 * d2;
         }
         return out;
-    }
-
-    private static float exp(float x) {
-        return (float) Math.exp(x);
     }
 }

@@ -10,7 +10,8 @@ public enum SamplerKind {
     EULER("euler"),
     EULER_ANCESTRAL("euler-a"),
     HEUN("heun"),
-    DPMPP_2M("dpm++2m");
+    DPMPP_2M("dpm++2m"),
+    UNIPC("unipc");
 
     private final String cliName;
 

@@ -31,6 +31,7 @@ public abstract class Scheduler {
             case EULER_ANCESTRAL -> new EulerAncestralDiscreteScheduler(config);
             case HEUN -> new HeunDiscreteScheduler(config);
             case DPMPP_2M -> new DpmSolverMultistepScheduler(config);
+            case UNIPC -> new UniPcMultistepScheduler(config);
         };
     }
 
@@ -40,7 +41,7 @@ public abstract class Scheduler {
     /** The timesteps to call the U-Net at, in order (may repeat for PNDM and Heun). */
     public abstract double[] timesteps();
 
-    /** Whether the U-Net gets integer timesteps (DDIM, PNDM, DPM++) or float ones (sigma samplers). */
+    /** Whether the U-Net gets integer timesteps (DDIM, PNDM, DPM++, UniPC) or float ones (sigma samplers). */
     public abstract boolean integerTimesteps();
 
     /** The scale of the initial noise. */

@@ -33,7 +33,9 @@ public record SchedulerConfig(
         String solverType,
         boolean lowerOrderFinal,
         double lambdaMinClipped,
-        boolean rescaleBetasZeroSnr) {
+        boolean rescaleBetasZeroSnr,
+        boolean predictX0,
+        int[] disableCorrector) {
 
     /** Every key of the diffusers schedulers this engine knows of, used or not. */
     private static final Set<String> KNOWN = Set.of(
@@ -88,10 +90,16 @@ public record SchedulerConfig(
                 j.optString("interpolation_type", "linear"),
                 j.optInt("solver_order", 2),
                 j.optString("algorithm_type", "dpmsolver++"),
-                j.optString("solver_type", "midpoint"),
+                j.optString("solver_type", kind == SamplerKind.UNIPC ? "bh2" : "midpoint"),
                 j.optBoolean("lower_order_final", true),
                 j.optDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY),
-                j.optBoolean("rescale_betas_zero_snr", false));
+                j.optBoolean("rescale_betas_zero_snr", false),
+                j.optBoolean("predict_x0", true),
+                j.has("disable_corrector") ? j.getIntArray("disable_corrector") : new int[0]);
+        if (kind == SamplerKind.UNIPC && j.has("solver_p")) {
+            // UniPC's solver_p is a scheduler object in diffusers, not something a config file can name.
+            throw new IllegalArgumentException(json.context() + ": solver_p is not supported");
+        }
         c.validate(json.context());
         return c;
     }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import org.euterpe.pipeline.TextToAudioPipeline;
 import org.euterpe.tensor.TestData;
 import org.euterpe.tensor.json.Json;
 import org.euterpe.tensor.json.JsonObject;
@@ -64,22 +65,9 @@ class SchedulerConformanceTest {
         return tests;
     }
 
-    static SamplerKind kindOf(String schedulerClass) {
-        return switch (schedulerClass) {
-            case "DDIMScheduler" -> SamplerKind.DDIM;
-            case "PNDMScheduler" -> SamplerKind.PNDM;
-            case "LMSDiscreteScheduler" -> SamplerKind.LMS;
-            case "EulerDiscreteScheduler" -> SamplerKind.EULER;
-            case "EulerAncestralDiscreteScheduler" -> SamplerKind.EULER_ANCESTRAL;
-            case "HeunDiscreteScheduler" -> SamplerKind.HEUN;
-            case "DPMSolverMultistepScheduler" -> SamplerKind.DPMPP_2M;
-            default -> throw new IllegalArgumentException("no sampler for " + schedulerClass);
-        };
-    }
-
     static void replay(Path dir, JsonObject run) throws IOException {
         String prefix = run.getString("name"); // "run.ddim"
-        SamplerKind kind = kindOf(run.getString("scheduler_class"));
+        SamplerKind kind = TextToAudioPipeline.samplerOf(run.getString("scheduler_class"));
         SchedulerConfig config = SchedulerConfig.read(run.getObject("scheduler_config"), kind, Map.of());
         Scheduler s = Scheduler.create(kind, config);
         int steps = run.getObject("pipeline_call").getInt("num_inference_steps");

@@ -39,7 +39,7 @@ class SchedulerTest {
         // round(linspace(0, 999, 10)) reversed; 999/9 = 111 exactly
         assertArrayEquals(new double[] {999, 888, 777, 666, 555, 444, 333, 222, 111, 0}, linspace.timesteps());
 
-        Scheduler offset = Scheduler.create(SamplerKind.DDIM, config(SamplerKind.DDIM, Map.of("steps_offset", 1)));
+        Scheduler offset = Scheduler.create(SamplerKind.DDIM, config(SamplerKind.DDIM, Map.of("steps_offset", 1L)));
         offset.setTimesteps(4);
         assertArrayEquals(new double[] {751, 501, 251, 1}, offset.timesteps());
     }
@@ -56,7 +56,7 @@ class SchedulerTest {
 
     /** The same step, expressed as epsilon or as v, must land on the same sample. */
     @ParameterizedTest
-    @EnumSource(value = SamplerKind.class, names = {"DDIM", "EULER", "DPMPP_2M", "LMS", "HEUN"})
+    @EnumSource(value = SamplerKind.class, names = {"DDIM", "EULER", "DPMPP_2M", "LMS", "HEUN", "UNIPC"})
     void vPredictionIsConsistentWithEpsilon(SamplerKind kind) {
         Scheduler eps = Scheduler.create(kind, config(kind, Map.of("timestep_spacing", "leading")));
         Scheduler v = Scheduler.create(kind, config(kind, Map.of("timestep_spacing", "leading", "prediction_type", "v_prediction")));
@@ -83,7 +83,7 @@ class SchedulerTest {
                 vTarget[i] = (float) (a * noise[i] - s * x0[i]);
             }
             if (k == 0) {
-                boolean sigmaSpace = eps.sigmas() != null && kind != SamplerKind.DPMPP_2M;
+                boolean sigmaSpace = eps instanceof SigmaScheduler;
                 for (int i = 0; i < n; i++) {
                     double xt = a * x0[i] + s * noise[i];
                     sampleEps[i] = (float) (sigmaSpace ? xt / a : xt);

@@ -1,0 +1,48 @@
+package org.euterpe.kernels.cuda;
+
+import jcuda.driver.CUdeviceptr;
+import org.euterpe.tensor.Storage;
+
+/** Device memory of one tensor; closing hands it back to its device (whose pool may reuse it). */
+final class CudaStorage implements Storage {
+    private final CudaDevice device;
+    private final long byteSize;
+    private CUdeviceptr pointer;
+
+    CudaStorage(CudaDevice device, CUdeviceptr pointer, long byteSize) {
+        this.device = device;
+        this.pointer = pointer;
+        this.byteSize = byteSize;
+    }
+
+    /** The device address {@code byteOffset} bytes in. */
+    CUdeviceptr at(long byteOffset) {
+        CUdeviceptr p = pointer;
+        if (p == null) {
+            throw new IllegalStateException("CUDA tensor storage used after close");
+        }
+        return byteOffset == 0 ? p : p.withByteOffset(byteOffset);
+    }
+
+    CudaDevice device() {
+        return device;
+    }
+
+    @Override
+    public long byteSize() {
+        return byteSize;
+    }
+
+    @Override
+    public synchronized boolean isClosed() {
+        return pointer == null;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (pointer != null) {
+            device.release(pointer, byteSize);
+            pointer = null;
+        }
+    }
+}
