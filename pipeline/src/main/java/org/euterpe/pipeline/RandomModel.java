@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.Config;
@@ -12,6 +13,7 @@ import org.euterpe.nn.Weights;
 import org.euterpe.nn.clap.ClapTextEncoder;
 import org.euterpe.nn.unet.UNet2DConditionModel;
 import org.euterpe.nn.vae.AutoencoderKL;
+import org.euterpe.nn.vocoder.HifiGanConfig;
 import org.euterpe.nn.vocoder.SpeechT5HifiGan;
 import org.euterpe.pipeline.tokenizer.BpeTokenizer;
 import org.euterpe.tensor.Backend;
@@ -29,7 +31,7 @@ import org.euterpe.tensor.json.JsonObject;
  * special tokens and printable ASCII characters (one token per character).
  */
 public final class RandomModel {
-    private static final List<String> COMPONENTS = List.of("text_encoder", "unet", "vae", "vocoder");
+    public static final List<String> COMPONENTS = List.of("text_encoder", "unet", "vae", "vocoder");
 
     private RandomModel() {
     }
@@ -40,32 +42,50 @@ public final class RandomModel {
                 && COMPONENTS.stream().allMatch(c -> Files.isRegularFile(configPath(dir, c)));
     }
 
-    /** Builds every component of the pipeline configured in {@code dir} onto {@code backend}. */
-    public static AudioModel build(Path dir, Backend backend, DType weightDType, long seed) throws IOException {
+    /**
+     * Builds the {@code components} (of text_encoder, unet, vae, vocoder) of the pipeline
+     * configured in {@code dir} onto {@code backend}; the others are null in the model, so a
+     * benchmark of one stage holds only that stage's weights.
+     */
+    public static AudioModel build(Path dir, Backend backend, DType weightDType, long seed, Set<String> components)
+            throws IOException {
         if (!isConfigFolder(dir)) {
             throw new ModelLoadException(dir + " holds no pipeline configs (model_index.json and "
                     + COMPONENTS + " as <name>/config.json or <name>.json)");
         }
+        for (String c : components) {
+            if (!COMPONENTS.contains(c)) {
+                throw new IllegalArgumentException("unknown component " + c + " (components: " + COMPONENTS + ")");
+            }
+        }
         Path index = dir.resolve("model_index.json");
         JsonObject modelIndex = new JsonObject(Json.parseLenient(Files.readString(index)), index.toString());
         AudioModel.Family family = AudioModel.familyOf(modelIndex.getString("_class_name"), index);
-        Config unetConfig = config(dir, "unet");
-        ClapTextEncoder te = ClapTextEncoder.load(weights(backend, "text_encoder", seed, weightDType),
-                config(dir, "text_encoder"));
-        UNet2DConditionModel unet = UNet2DConditionModel.load(unetConfig,
-                weights(backend, "unet", seed, weightDType));
-        AutoencoderKL vae = AutoencoderKL.load(config(dir, "vae"), weights(backend, "vae", seed, weightDType));
-        SpeechT5HifiGan vocoder = SpeechT5HifiGan.load(weights(backend, "vocoder", seed, weightDType),
-                config(dir, "vocoder"));
+        ClapTextEncoder te = components.contains("text_encoder") ? ClapTextEncoder.load(
+                weights(backend, "text_encoder", seed, weightDType), config(dir, "text_encoder")) : null;
+        UNet2DConditionModel unet = components.contains("unet") ? UNet2DConditionModel.load(config(dir, "unet"),
+                weights(backend, "unet", seed, weightDType)) : null;
+        AutoencoderKL vae = components.contains("vae") ? AutoencoderKL.load(config(dir, "vae"),
+                weights(backend, "vae", seed, weightDType)) : null;
+        SpeechT5HifiGan vocoder = components.contains("vocoder") ? SpeechT5HifiGan.load(
+                weights(backend, "vocoder", seed, weightDType), config(dir, "vocoder")) : null;
         Path sched = Files.isRegularFile(dir.resolve("scheduler/scheduler_config.json"))
                 ? dir.resolve("scheduler/scheduler_config.json") : dir.resolve("scheduler.json");
         if (!Files.isRegularFile(sched)) {
             throw new ModelLoadException("missing " + sched);
         }
         JsonObject schedulerConfig = new JsonObject(Json.parseLenient(Files.readString(sched)), sched.toString());
-        int sampleSize = unetConfig.optInt("sample_size", 0);
         return new AudioModel(dir, family, backend, tokenizer(dir), te, unet, vae, vocoder, schedulerConfig,
-                sampleSize, List.of());
+                config(dir, "unet").optInt("sample_size", 0), List.of());
+    }
+
+    /** The latent geometry of one clip of {@code seconds}, from the configs alone. */
+    public static LatentGeometry geometry(Path dir, double seconds) throws IOException {
+        Config unet = config(dir, "unet");
+        HifiGanConfig voc = HifiGanConfig.read(config(dir, "vocoder"));
+        int vaeScale = 1 << (config(dir, "vae").getIntArray("block_out_channels").length - 1);
+        return LatentGeometry.of(seconds, 1, unet.optInt("in_channels", 4), vaeScale, voc.modelInDim(),
+                voc.upsampleRates(), voc.samplingRate(), unet.optInt("sample_size", 0));
     }
 
     private static Weights weights(Backend backend, String component, long seed, DType dtype) {

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
@@ -30,7 +31,8 @@ import org.euterpe.tensor.Tensor;
  * ({@code shared/reference/time_fullsize.py}) uses: one U-Net forward with a CFG batch of 2, VAE
  * decode and vocoder of one clip, the text encoder on 2 prompts of 21 real tokens (padded to the
  * tokenizer's max length, as the reference pads them), and the whole clip through
- * {@link TextToAudioPipeline#generate}. Each stage is run once untimed (JIT warm-up), then timed.
+ * {@link TextToAudioPipeline#generate}. Each stage but the whole clip is run once untimed (JIT
+ * warm-up), then timed; the whole clip is timed once.
  */
 public final class ModelBench {
     /** The stages, in the order they run. */
@@ -76,13 +78,33 @@ public final class ModelBench {
     private final Settings settings;
     private final LatentGeometry geometry;
 
-    public ModelBench(AudioModel model, Settings settings) {
+    /**
+     * @param model    holds at least the components of the stages that will run
+     * @param geometry the latent geometry of one clip of {@code settings.seconds()}
+     */
+    public ModelBench(AudioModel model, LatentGeometry geometry, Settings settings) {
         this.model = model;
         this.settings = settings;
+        this.geometry = geometry;
+    }
+
+    /** The latent geometry of one clip of {@code seconds} for a model with every component. */
+    public static LatentGeometry geometry(AudioModel model, double seconds) {
         HifiGanConfig voc = model.vocoder().config();
-        this.geometry = LatentGeometry.of(settings.seconds(), 1, model.unet().inChannels(),
-                model.vae().vaeScaleFactor(), voc.modelInDim(), voc.upsampleRates(), voc.samplingRate(),
-                model.unetSampleSize());
+        return LatentGeometry.of(seconds, 1, model.unet().inChannels(), model.vae().vaeScaleFactor(),
+                voc.modelInDim(), voc.upsampleRates(), voc.samplingRate(), model.unetSampleSize());
+    }
+
+    /** The components {@code stage} runs. */
+    public static Set<String> components(String stage) {
+        return switch (stage) {
+            case "text_encoder" -> Set.of("text_encoder");
+            case "unet" -> Set.of("unet");
+            case "vae_decode" -> Set.of("vae");
+            case "vocoder" -> Set.of("vocoder");
+            case "total" -> Set.of("text_encoder", "unet", "vae", "vocoder");
+            default -> throw new IllegalArgumentException("unknown stage \"" + stage + "\" (stages: " + STAGES + ")");
+        };
     }
 
     /** The latent shape of one clip, {@code [1, channels, height, width]}. */
@@ -114,8 +136,9 @@ public final class ModelBench {
             }
             case "unet" -> {
                 Tensor x = backend.randn(Shape.of(2, lat[1], lat[2], lat[3]), settings.seed());
-                int labelDim = model.textEncoder().config().projectionDim();
-                Tensor labels = backend.l2Normalize(backend.randn(Shape.of(2, labelDim), settings.seed() + 1), 1e-12f);
+                int labelDim = model.unet().classEmbeddingInputDim();
+                Tensor labels = labelDim == 0 ? null
+                        : backend.l2Normalize(backend.randn(Shape.of(2, labelDim), settings.seed() + 1), 1e-12f);
                 yield () -> model.unet().forward(x, 500f, null, labels).toFloatArray();
             }
             case "vae_decode" -> {
@@ -164,8 +187,10 @@ public final class ModelBench {
     }
 
     private static Result time(String stage, Runnable body, int repeat) {
-        try (Scope warm = Scope.open()) {
-            body.run(); // JIT warm-up, untimed
+        if (!stage.equals("total")) { // the whole clip is long enough to warm up in its first step
+            try (Scope warm = Scope.open()) {
+                body.run(); // JIT warm-up, untimed
+            }
         }
         FlopCounter.reset();
         double[] runs = new double[repeat];

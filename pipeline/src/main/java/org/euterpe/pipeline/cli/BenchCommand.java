@@ -4,17 +4,20 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 import org.euterpe.kernels.Backends;
 import org.euterpe.kernels.cpu.Parallel;
 import org.euterpe.pipeline.AudioModel;
 import org.euterpe.pipeline.BundledModel;
+import org.euterpe.pipeline.LatentGeometry;
 import org.euterpe.pipeline.RandomModel;
 import org.euterpe.pipeline.bench.ModelBench;
 import org.euterpe.pipeline.scheduler.SamplerKind;
@@ -39,7 +42,7 @@ final class BenchCommand {
             "  --seconds S        audio length (default 10)",
             "  --steps N          denoising steps of the whole clip (default 10)",
             "  --sampler NAME     sampler of the whole clip (default: the model's)",
-            "  --repeat N         timed runs per stage after one warm-up (default 3; the whole clip runs once)",
+            "  --repeat N         timed runs per stage after one warm-up (default 3; whole clip: 1 run, no warm-up)",
             "  --threads N        CPU worker threads (default: all cores)",
             "  --dtype D          f32|f16|bf16: random weights' storage type (default f32)",
             "  --device D         auto|cpu|scalar|opencl[:N]|cuda[:N] (default cpu)",
@@ -96,40 +99,67 @@ final class BenchCommand {
         boolean random = a.has("--random") || !Files.isRegularFile(dir.resolve("unet/config.json"))
                 || !hasWeights(dir.resolve("unet"));
         Backend backend = Backends.open(a.get("--device", "cpu"), err::println);
-        long t0 = System.nanoTime();
-        try (AudioModel model = random ? RandomModel.build(dir, backend, dtype, seed)
-                : AudioModel.loadFolder(dir, backend)) {
-            double loadSeconds = (System.nanoTime() - t0) / 1e9;
-            ModelBench bench = new ModelBench(model, new ModelBench.Settings(seconds, steps, sampler, repeat, seed));
-            boolean json = a.has("--json");
+        boolean json = a.has("--json");
+        ModelBench.Settings settings = new ModelBench.Settings(seconds, steps, sampler, repeat, seed);
+        List<ModelBench.Result> results = new ArrayList<>();
+        double loadSeconds = 0;
+        LatentGeometry geometry;
+        Consumer<ModelBench.Result> print = r -> {
             if (!json) {
-                out.printf(Locale.ROOT, "%s (%s weights), %s, %.1f s of audio, latent %s, built in %.1f s%n",
-                        dir, random ? "random " + dtype : "loaded", backend.description(), seconds, Arrays.toString(bench.latentShape()), loadSeconds);
-                out.printf("%-14s %10s %10s %10s %10s%n", "stage", "median s", "min s", "GFLOP", "GFLOP/s");
+                out.printf(Locale.ROOT, "%-14s %10.3f %10.3f %10.1f %10.1f%n", r.stage(), r.medianSeconds(),
+                        r.minSeconds(), r.gflops(), r.gflopsPerSecond());
             }
-            List<ModelBench.Result> results = bench.run(stages, r -> {
-                if (!json) {
-                    out.printf(Locale.ROOT, "%-14s %10.3f %10.3f %10.1f %10.1f%n", r.stage(), r.medianSeconds(),
-                            r.minSeconds(), r.gflops(), r.gflopsPerSecond());
+        };
+        if (random) {
+            // One stage at a time, each with only its own components' weights (as the PyTorch
+            // harness builds them), so peak memory is that of the largest stage.
+            geometry = RandomModel.geometry(dir, seconds);
+            header(out, json, dir, "random " + dtype, backend, seconds, geometry);
+            for (String stage : ModelBench.STAGES) {
+                if (!stages.contains(stage)) {
+                    continue;
                 }
-            });
-            Map<String, Object> extra = new LinkedHashMap<>();
-            extra.put("model", dir.toString());
-            extra.put("weights", random ? "random-" + dtype.name().toLowerCase(Locale.ROOT) : "loaded");
-            extra.put("backend", backend.description());
-            extra.put("threads", Parallel.threads());
-            extra.put("seconds", seconds);
-            extra.put("steps", steps);
-            extra.put("latent_shape", Arrays.stream(bench.latentShape()).boxed().toList());
-            extra.put("load_s", loadSeconds);
-            Map<String, Object> report = ModelBench.report(results, extra);
-            if (json) {
-                out.println(Json.write(report));
-            } else {
-                out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", (Double) report.get("peak_rss_mb"));
+                long t0 = System.nanoTime();
+                try (AudioModel model = RandomModel.build(dir, backend, dtype, seed, ModelBench.components(stage))) {
+                    loadSeconds += (System.nanoTime() - t0) / 1e9;
+                    results.addAll(new ModelBench(model, geometry, settings).run(List.of(stage), print));
+                }
+            }
+        } else {
+            long t0 = System.nanoTime();
+            try (AudioModel model = AudioModel.loadFolder(dir, backend)) {
+                loadSeconds = (System.nanoTime() - t0) / 1e9;
+                geometry = ModelBench.geometry(model, seconds);
+                header(out, json, dir, "loaded", backend, seconds, geometry);
+                results.addAll(new ModelBench(model, geometry, settings).run(stages, print));
             }
         }
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("model", dir.toString());
+        extra.put("weights", random ? "random-" + dtype.name().toLowerCase(Locale.ROOT) : "loaded");
+        extra.put("backend", backend.description());
+        extra.put("threads", Parallel.threads());
+        extra.put("seconds", seconds);
+        extra.put("steps", steps);
+        extra.put("latent_shape", Arrays.stream(geometry.latentShape()).boxed().toList());
+        extra.put("load_s", loadSeconds);
+        Map<String, Object> report = ModelBench.report(results, extra);
+        if (json) {
+            out.println(Json.write(report));
+        } else {
+            out.printf(Locale.ROOT, "weights built/loaded in %.1f s; peak RSS %.0f MiB%n", loadSeconds,
+                    (Double) report.get("peak_rss_mb"));
+        }
         return 0;
+    }
+
+    private static void header(PrintStream out, boolean json, Path dir, String weights, Backend backend,
+            double seconds, LatentGeometry geometry) {
+        if (!json) {
+            out.printf(Locale.ROOT, "%s (%s weights), %s, %.1f s of audio, latent %s%n", dir, weights,
+                    backend.description(), seconds, Arrays.toString(geometry.latentShape()));
+            out.printf("%-14s %10s %10s %10s %10s%n", "stage", "median s", "min s", "GFLOP", "GFLOP/s");
+        }
     }
 
     private static boolean hasWeights(Path componentDir) throws IOException {
