@@ -6,8 +6,10 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.BinaryOp;
 import org.euterpe.tensor.DType;
 import org.euterpe.tensor.Scope;
+import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.safetensors.SafetensorsFile;
 
@@ -22,16 +24,22 @@ import org.euterpe.tensor.safetensors.SafetensorsFile;
  */
 public final class Weights {
     private final Backend backend;
-    private final WeightSource source;
+    private final WeightSource source; // null for random weights
+    private final RandomInit random; // null for a checkpoint
     private final String filePrefix; // e.g. "unet." inside a one-file model, "" for a component's own file
     private final String component;
     private final String prefix;
     private final Set<String> used;
 
-    private Weights(Backend backend, WeightSource source, String filePrefix, String component, String prefix,
-            Set<String> used) {
+    /** Seeded random parameters: matrices ~ N(0, 1/fan_in), norm scales 1, biases 0. */
+    private record RandomInit(long seed, DType dtype) {
+    }
+
+    private Weights(Backend backend, WeightSource source, RandomInit random, String filePrefix, String component,
+            String prefix, Set<String> used) {
         this.backend = backend;
         this.source = source;
+        this.random = random;
         this.filePrefix = filePrefix;
         this.component = component;
         this.prefix = prefix;
@@ -51,7 +59,22 @@ public final class Weights {
      * The source stays open for as long as the tensors are used.
      */
     public static Weights of(Backend backend, WeightSource source, String filePrefix, String component) {
-        return new Weights(backend, source, filePrefix, component, "", new HashSet<>());
+        return new Weights(backend, source, null, filePrefix, component, "", new HashSet<>());
+    }
+
+    /**
+     * Random weights for {@code component}, standing in for a checkpoint so a model can be built
+     * from its config alone (full-size benchmarks): every parameter ({@code *weight},
+     * {@code *bias}) a layer asks for exists with the shape it asks for, and no buffer does.
+     * Matrices and filters (rank >= 2) are drawn from N(0, 1/fan_in) with a seed derived from
+     * {@code seed} and the key, stored as {@code dtype}; rank-1 weights (norm scales) are 1,
+     * biases 0.
+     */
+    public static Weights random(Backend backend, String component, long seed, DType dtype) {
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
+            throw new IllegalArgumentException("random weights can be F32, F16 or BF16, not " + dtype);
+        }
+        return new Weights(backend, null, new RandomInit(seed, dtype), "", component, "", new HashSet<>());
     }
 
     public Backend backend() {
@@ -60,7 +83,7 @@ public final class Weights {
 
     /** The weights under {@code name + "."}. */
     public Weights child(String name) {
-        return new Weights(backend, source, filePrefix, component, prefix + name + ".", used);
+        return new Weights(backend, source, random, filePrefix, component, prefix + name + ".", used);
     }
 
     /** The weights under {@code name + "." + index + "."}, e.g. {@code child("resnets", 0)}. */
@@ -74,6 +97,9 @@ public final class Weights {
     }
 
     public boolean has(String name) {
+        if (random != null) {
+            return name.endsWith("weight") || name.endsWith("bias");
+        }
         return source.contains(filePrefix + prefix + name);
     }
 
@@ -87,6 +113,9 @@ public final class Weights {
      * (-1 matches any size).
      */
     public Tensor get(String name, int... expectedShape) {
+        if (random != null) {
+            return randomTensor(name, expectedShape);
+        }
         String k = fileKey(name);
         WeightSource.Entry e = source.entry(k);
         int[] dims = e.shape().dims();
@@ -138,6 +167,9 @@ public final class Weights {
      * engine derives itself, say. Absent keys are fine (older checkpoints omit buffers).
      */
     public void ignore(String name) {
+        if (random != null) {
+            return;
+        }
         String k = filePrefix + prefix + name;
         if (source.contains(k)) {
             used.add(k);
@@ -149,6 +181,9 @@ public final class Weights {
      * checkpoint that the engine does not run.
      */
     public void ignoreChild(String name) {
+        if (random != null) {
+            return;
+        }
         String p = filePrefix + prefix + name + ".";
         for (String n : source.names()) {
             if (n.startsWith(p)) {
@@ -157,7 +192,30 @@ public final class Weights {
         }
     }
 
+    private Tensor randomTensor(String name, int[] shape) {
+        for (int d : shape) {
+            if (d < 1) {
+                throw new IllegalStateException(component + ": random weight \"" + prefix + name
+                        + "\" needs a full shape, got " + Arrays.toString(shape));
+            }
+        }
+        Shape s = Shape.of(shape);
+        if (shape.length < 2) {
+            Tensor zeros = backend.zeros(DType.F32, s);
+            return name.endsWith("bias") ? zeros : backend.scalar(BinaryOp.ADD, zeros, 1f);
+        }
+        long fanIn = s.numel() / shape[0];
+        String key = prefix + name;
+        Tensor t = backend.scalar(BinaryOp.MUL, backend.randn(s, random.seed() * 31 + key.hashCode()),
+                (float) (1 / Math.sqrt(fanIn)));
+        return random.dtype() == DType.F32 ? t : backend.cast(t, random.dtype());
+    }
+
     private String fileKey(String name) {
+        if (random != null) {
+            throw new IllegalStateException(component + ": random weights have no stored tensor \"" + prefix + name
+                    + "\"");
+        }
         String k = filePrefix + prefix + name;
         if (!source.contains(k)) {
             throw new ModelLoadException(component + ": missing weight \"" + prefix + name + "\" in " + source.where());
@@ -179,6 +237,9 @@ public final class Weights {
 
     /** Throws when the file holds weights of this component that no layer read. */
     public void checkAllUsed() {
+        if (random != null) {
+            return;
+        }
         Set<String> extra = new TreeSet<>();
         for (String n : source.names()) {
             if (n.startsWith(filePrefix) && !used.contains(n)) {

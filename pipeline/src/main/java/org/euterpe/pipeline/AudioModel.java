@@ -100,7 +100,7 @@ public final class AudioModel implements AutoCloseable {
     private final Map<String, Set<DType>> weightDtypes;
     private final LoadInfo loadInfo;
 
-    private AudioModel(Path source, Family family, Backend backend, BpeTokenizer tokenizer,
+    AudioModel(Path source, Family family, Backend backend, BpeTokenizer tokenizer,
             ClapTextEncoder textEncoder, UNet2DConditionModel unet, AutoencoderKL vae, SpeechT5HifiGan vocoder,
             JsonObject schedulerConfig, int unetSampleSize, AutoCloseable weights, Map<String, Set<DType>> weightDtypes,
             LoadInfo loadInfo) {
@@ -184,16 +184,7 @@ public final class AudioModel implements AutoCloseable {
         try {
             JsonObject modelIndex = json(path, metadata, "model_index.json");
             String cls = modelIndex.getString("_class_name");
-            Family family = null;
-            for (Family f : Family.values()) {
-                if (f.className.equals(cls)) {
-                    family = f;
-                }
-            }
-            if (family == null) {
-                throw new ModelLoadException(path + ": unsupported pipeline " + cls
-                        + " (supported: AudioLDMPipeline, MusicLDMPipeline)");
-            }
+            Family family = familyOf(cls, path);
             if (metadata.containsKey("tokenizer/added_tokens.json")) {
                 throw new ModelLoadException(path + ": tokenizer/added_tokens.json is not supported (declare added"
                         + " tokens in tokenizer_config.json)");
@@ -261,6 +252,17 @@ public final class AudioModel implements AutoCloseable {
     }
 
     /** What loading took: time and resident memory afterwards. */
+    /** The family of a diffusers pipeline class name; {@code where} names the file for the error. */
+    static Family familyOf(String pipelineClass, Path where) {
+        for (Family f : Family.values()) {
+            if (f.className.equals(pipelineClass)) {
+                return f;
+            }
+        }
+        throw new ModelLoadException(where + ": unsupported pipeline " + pipelineClass
+                + " (supported: AudioLDMPipeline, MusicLDMPipeline)");
+    }
+
     public LoadInfo loadInfo() {
         return loadInfo;
     }

@@ -3,6 +3,7 @@ package org.euterpe.pipeline;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.euterpe.nn.vocoder.HifiGanConfig;
 import org.euterpe.pipeline.GenerationRequest.NoiseMode;
@@ -35,6 +36,8 @@ import org.euterpe.tensor.Tensor;
  */
 public final class TextToAudioPipeline implements AutoCloseable {
     private final AudioModel model;
+    /** The unconditional (negative prompt) embedding by text: it does not change between calls. */
+    private final Map<String, float[]> uncondCache = new ConcurrentHashMap<>();
 
     public TextToAudioPipeline(AudioModel model) {
         this.model = model;
@@ -185,11 +188,10 @@ public final class TextToAudioPipeline implements AutoCloseable {
         float[] cond = embed(prompts, tok.modelMaxLength());
         List<float[]> parts = new ArrayList<>();
         if (cfg) {
-            List<String> uncondText = new ArrayList<>();
-            for (int i = 0; i < prompts.size(); i++) {
-                uncondText.add(negative == null ? "" : negative);
-            }
-            parts.add(repeatRows(embed(uncondText, projection), prompts.size(), n));
+            // The same text for every prompt: embedded once, and once per pipeline (it is usually "").
+            float[] uncond = uncondCache.computeIfAbsent(negative == null ? "" : negative,
+                    text -> embed(List.of(text), projection));
+            parts.add(repeatRows(uncond, 1, prompts.size() * n));
         }
         parts.add(repeatRows(cond, prompts.size(), n));
         int total = 0;

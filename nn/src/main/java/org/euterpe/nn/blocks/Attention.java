@@ -4,6 +4,7 @@ import org.euterpe.nn.Weights;
 import org.euterpe.nn.layers.GroupNorm;
 import org.euterpe.nn.layers.Linear;
 import org.euterpe.tensor.Scope;
+import org.euterpe.nn.FlopCounter;
 import org.euterpe.tensor.Tensor;
 
 /**
@@ -94,6 +95,7 @@ public final class Attention {
             Tensor q = splitHeads(toQ.forward(h));
             Tensor k = splitHeads(toK.forward(kv));
             Tensor v = splitHeads(toV.forward(kv));
+            FlopCounter.attention(q, k, v);
             Tensor a = x.backend().attention(q, k, v, null, (float) (1.0 / Math.sqrt(dimHead)));
             Tensor out = toOut.forward(mergeHeads(a));
             if (spatial) { // [B, HW, C] -> [B, C, H, W]

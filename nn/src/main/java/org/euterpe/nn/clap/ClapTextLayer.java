@@ -4,6 +4,7 @@ import org.euterpe.nn.Weights;
 import org.euterpe.nn.layers.LayerNorm;
 import org.euterpe.nn.layers.Linear;
 import org.euterpe.tensor.Scope;
+import org.euterpe.nn.FlopCounter;
 import org.euterpe.tensor.Tensor;
 
 /**
@@ -69,6 +70,7 @@ final class ClapTextLayer {
         Tensor q = splitHeads(query.forward(x), heads);
         Tensor k = splitHeads(key.forward(x), heads);
         Tensor v = splitHeads(value.forward(x), heads);
+        FlopCounter.attention(q, k, v);
         Tensor context = x.backend().attention(q, k, v, mask, (float) (1.0 / Math.sqrt(d)))
                 .permute(0, 2, 1, 3).reshape(b, l, hidden);
         Tensor attended = attentionNorm.forward(attentionOut.forward(context).add(x));

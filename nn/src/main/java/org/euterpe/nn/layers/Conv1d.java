@@ -1,6 +1,7 @@
 package org.euterpe.nn.layers;
 
 import org.euterpe.nn.Weights;
+import org.euterpe.nn.FlopCounter;
 import org.euterpe.tensor.Tensor;
 
 /** torch.nn.Conv1d (groups 1): {@code weight [out, in, k]}, {@code bias [out]}. */
@@ -25,6 +26,8 @@ public final class Conv1d {
 
     /** {@code [batch, in, length] -> [batch, out, length']}. */
     public Tensor forward(Tensor x) {
-        return x.conv1d(weight, bias, stride, padding, dilation);
+        Tensor y = x.conv1d(weight, bias, stride, padding, dilation);
+        FlopCounter.conv(y, weight);
+        return y;
     }
 }

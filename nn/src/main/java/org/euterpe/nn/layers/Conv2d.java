@@ -1,6 +1,7 @@
 package org.euterpe.nn.layers;
 
 import org.euterpe.nn.Weights;
+import org.euterpe.nn.FlopCounter;
 import org.euterpe.tensor.Tensor;
 
 /** torch.nn.Conv2d with a square kernel, symmetric stride and padding. */
@@ -24,6 +25,8 @@ public final class Conv2d {
 
     /** {@code [batch, in, h, w] -> [batch, out, h', w']}. */
     public Tensor forward(Tensor x) {
-        return x.conv2d(weight, bias, stride, padding);
+        Tensor y = x.conv2d(weight, bias, stride, padding);
+        FlopCounter.conv(y, weight);
+        return y;
     }
 }

@@ -1,6 +1,7 @@
 package org.euterpe.nn.layers;
 
 import org.euterpe.nn.Weights;
+import org.euterpe.nn.FlopCounter;
 import org.euterpe.tensor.Tensor;
 
 /**
@@ -26,6 +27,7 @@ public final class ConvTranspose1d {
 
     /** {@code [batch, in, length] -> [batch, out, (length-1)*stride - 2*padding + k]}. */
     public Tensor forward(Tensor x) {
+        FlopCounter.convTranspose(x, weight);
         return x.backend().convTranspose1d(x, weight, bias, stride, padding, 0, 1);
     }
 }

@@ -1,6 +1,7 @@
 package org.euterpe.nn.layers;
 
 import org.euterpe.nn.Weights;
+import org.euterpe.nn.FlopCounter;
 import org.euterpe.tensor.Tensor;
 
 /** torch.nn.Linear: {@code weight [out, in]}, optional {@code bias [out]}. */
@@ -28,6 +29,7 @@ public final class Linear {
 
     /** {@code [..., in] -> [..., out]}. */
     public Tensor forward(Tensor x) {
+        FlopCounter.linear(x, weight);
         return x.linear(weight, bias);
     }
 

@@ -211,6 +211,11 @@ public final class UNet2DConditionModel {
     }
 
     /** Latent channels the model takes. */
+    /** The width of the class labels the forward pass takes, or 0 when the model has no class embedding. */
+    public int classEmbeddingInputDim() {
+        return classEmbedding == null ? 0 : classEmbedding.inFeatures();
+    }
+
     public int inChannels() {
         return inChannels;
     }

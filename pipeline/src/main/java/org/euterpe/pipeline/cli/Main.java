@@ -41,6 +41,8 @@ public final class Main {
                 args -> ConvertCommand.run(args, out, err));
         add("inspect", "show what a converted model file holds (euterpe inspect --help)",
                 args -> InspectCommand.run(args, out, err));
+        add("bench", "time each stage and the whole clip, e.g. of a full-size model with random weights",
+                args -> BenchCommand.run(args, out, err));
         add("devices", "list the compute devices and backends this machine can use", this::devices);
         add("help", "show this help", args -> {
             usage(out);

@@ -1,0 +1,133 @@
+package org.euterpe.pipeline;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+import org.euterpe.nn.ComponentFiles;
+import org.euterpe.nn.Config;
+import org.euterpe.nn.ModelLoadException;
+import org.euterpe.nn.Weights;
+import org.euterpe.nn.clap.ClapTextEncoder;
+import org.euterpe.nn.unet.UNet2DConditionModel;
+import org.euterpe.nn.vae.AutoencoderKL;
+import org.euterpe.nn.vocoder.HifiGanConfig;
+import org.euterpe.nn.vocoder.SpeechT5HifiGan;
+import org.euterpe.pipeline.tokenizer.BpeTokenizer;
+import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.DType;
+import org.euterpe.tensor.json.Json;
+import org.euterpe.tensor.json.JsonObject;
+
+/**
+ * A pipeline built from its configs alone, with seeded random weights ({@link Weights#random}):
+ * full-size models for benchmarks without downloading a checkpoint. It makes noise, not sound.
+ *
+ * <p>Two config layouts are read: a diffusers folder ({@code unet/config.json}, ...,
+ * {@code scheduler/scheduler_config.json}, {@code tokenizer/}) and a flat one ({@code unet.json},
+ * ..., {@code scheduler.json}). A flat folder has no vocabulary, so its tokenizer knows only the
+ * special tokens and printable ASCII characters (one token per character).
+ */
+public final class RandomModel {
+    public static final List<String> COMPONENTS = List.of("text_encoder", "unet", "vae", "vocoder");
+
+    private RandomModel() {
+    }
+
+    /** True when {@code dir} holds the configs of a pipeline in either layout. */
+    public static boolean isConfigFolder(Path dir) {
+        return Files.isRegularFile(dir.resolve("model_index.json"))
+                && COMPONENTS.stream().allMatch(c -> Files.isRegularFile(configPath(dir, c)));
+    }
+
+    /**
+     * Builds the {@code components} (of text_encoder, unet, vae, vocoder) of the pipeline
+     * configured in {@code dir} onto {@code backend}; the others are null in the model, so a
+     * benchmark of one stage holds only that stage's weights.
+     */
+    public static AudioModel build(Path dir, Backend backend, DType weightDType, long seed, Set<String> components)
+            throws IOException {
+        if (!isConfigFolder(dir)) {
+            throw new ModelLoadException(dir + " holds no pipeline configs (model_index.json and "
+                    + COMPONENTS + " as <name>/config.json or <name>.json)");
+        }
+        for (String c : components) {
+            if (!COMPONENTS.contains(c)) {
+                throw new IllegalArgumentException("unknown component " + c + " (components: " + COMPONENTS + ")");
+            }
+        }
+        Path index = dir.resolve("model_index.json");
+        JsonObject modelIndex = new JsonObject(Json.parseLenient(Files.readString(index)), index.toString());
+        AudioModel.Family family = AudioModel.familyOf(modelIndex.getString("_class_name"), index);
+        ClapTextEncoder te = components.contains("text_encoder") ? ClapTextEncoder.load(
+                weights(backend, "text_encoder", seed, weightDType), config(dir, "text_encoder")) : null;
+        UNet2DConditionModel unet = components.contains("unet") ? UNet2DConditionModel.load(config(dir, "unet"),
+                weights(backend, "unet", seed, weightDType)) : null;
+        AutoencoderKL vae = components.contains("vae") ? AutoencoderKL.load(config(dir, "vae"),
+                weights(backend, "vae", seed, weightDType)) : null;
+        SpeechT5HifiGan vocoder = components.contains("vocoder") ? SpeechT5HifiGan.load(
+                weights(backend, "vocoder", seed, weightDType), config(dir, "vocoder")) : null;
+        Path sched = Files.isRegularFile(dir.resolve("scheduler/scheduler_config.json"))
+                ? dir.resolve("scheduler/scheduler_config.json") : dir.resolve("scheduler.json");
+        if (!Files.isRegularFile(sched)) {
+            throw new ModelLoadException("missing " + sched);
+        }
+        JsonObject schedulerConfig = new JsonObject(Json.parseLenient(Files.readString(sched)), sched.toString());
+        return new AudioModel(dir, family, backend, tokenizer(dir), te, unet, vae, vocoder, schedulerConfig,
+                config(dir, "unet").optInt("sample_size", 0), () -> { }, java.util.Map.of(),
+                new AudioModel.LoadInfo(0, ResidentMemory.current(), "random weights"));
+    }
+
+    /** The latent geometry of one clip of {@code seconds}, from the configs alone. */
+    public static LatentGeometry geometry(Path dir, double seconds) throws IOException {
+        Config unet = config(dir, "unet");
+        HifiGanConfig voc = HifiGanConfig.read(config(dir, "vocoder"));
+        int vaeScale = 1 << (config(dir, "vae").getIntArray("block_out_channels").length - 1);
+        return LatentGeometry.of(seconds, 1, unet.optInt("in_channels", 4), vaeScale, voc.modelInDim(),
+                voc.upsampleRates(), voc.samplingRate(), unet.optInt("sample_size", 0));
+    }
+
+    private static Weights weights(Backend backend, String component, long seed, DType dtype) {
+        return Weights.random(backend, component, seed * 1_000_003L + component.hashCode(), dtype);
+    }
+
+    private static Path configPath(Path dir, String component) {
+        Path nested = dir.resolve(component).resolve("config.json");
+        return Files.isRegularFile(nested) ? nested : dir.resolve(component + ".json");
+    }
+
+    private static Config config(Path dir, String component) throws IOException {
+        return ComponentFiles.readConfig(configPath(dir, component));
+    }
+
+    private static BpeTokenizer tokenizer(Path dir) throws IOException {
+        if (Files.isRegularFile(dir.resolve("tokenizer").resolve(BpeTokenizer.VOCAB_FILE))) {
+            return BpeTokenizer.load(dir.resolve("tokenizer"));
+        }
+        Path cfg = dir.resolve(BpeTokenizer.CONFIG_FILE);
+        Path special = dir.resolve(BpeTokenizer.SPECIAL_TOKENS_FILE);
+        if (!Files.isRegularFile(cfg)) {
+            throw new ModelLoadException("no tokenizer in " + dir + " (tokenizer/ or " + BpeTokenizer.CONFIG_FILE + ")");
+        }
+        return BpeTokenizer.fromStrings(asciiVocab(), "#version: 0.2\n", Files.readString(cfg),
+                Files.isRegularFile(special) ? Files.readString(special) : null);
+    }
+
+    /**
+     * RoBERTa's special tokens, then the printable ASCII characters and the byte-level space
+     * ({@code Ġ}), as a vocab.json text.
+     */
+    private static String asciiVocab() {
+        StringBuilder sb = new StringBuilder("{\"<s>\": 0, \"<pad>\": 1, \"</s>\": 2, \"<unk>\": 3");
+        int id = 4;
+        for (char c = '!'; c <= '~'; c++) {
+            String tok = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : String.valueOf(c);
+            sb.append(", \"").append(tok).append("\": ").append(id++);
+        }
+        sb.append(", \"\u0120\": ").append(id++);
+        sb.append(", \"<mask>\": ").append(id).append('}');
+        return sb.toString();
+    }
+}

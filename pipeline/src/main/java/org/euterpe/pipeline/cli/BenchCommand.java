@@ -1,0 +1,180 @@
+package org.euterpe.pipeline.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import org.euterpe.kernels.Backends;
+import org.euterpe.kernels.cpu.Parallel;
+import org.euterpe.pipeline.AudioModel;
+import org.euterpe.pipeline.BundledModel;
+import org.euterpe.pipeline.LatentGeometry;
+import org.euterpe.pipeline.RandomModel;
+import org.euterpe.pipeline.bench.ModelBench;
+import org.euterpe.pipeline.scheduler.SamplerKind;
+import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.DType;
+import org.euterpe.tensor.json.Json;
+
+/**
+ * {@code euterpe bench [MODEL] [options]}: times each stage of a model and the whole clip. A
+ * folder of configs only (no weights) is built with seeded random weights, so full-size models
+ * are measured without a download.
+ */
+final class BenchCommand {
+    static final String HELP = String.join("\n",
+            "usage: euterpe bench [MODEL] [options]",
+            "",
+            "  --model PATH       a diffusers folder with weights, or a folder of configs only (built with",
+            "                     random weights; <component>/config.json or <component>.json);",
+            "                     default: the bundled tiny model",
+            "  --random           random weights even when the folder has weights",
+            "  --stage LIST       comma-separated: text_encoder,unet,vae_decode,vocoder,total (default all)",
+            "  --seconds S        audio length (default 10)",
+            "  --steps N          denoising steps of the whole clip (default 10)",
+            "  --sampler NAME     sampler of the whole clip (default: the model's)",
+            "  --repeat N         timed runs per stage after one warm-up (default 3; whole clip: 1 run, no warm-up)",
+            "  --threads N        CPU worker threads (default: all cores)",
+            "  --dtype D          f32|f16|bf16: random weights' storage type (default f32)",
+            "  --device D         auto|cpu|scalar|opencl[:N]|cuda[:N] (default cpu)",
+            "  --seed N           seed of the random weights and inputs (default 0)",
+            "  --json             print one JSON line instead of the table");
+
+    private BenchCommand() {
+    }
+
+    static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        Args a = new Args(argv, Set.of("--model", "--stage", "--seconds", "--steps", "--sampler", "--repeat",
+                "--threads", "--dtype", "--device", "--seed"), Set.of("--random", "--json", "--help", "-h"));
+        if (a.has("--help") || a.has("-h")) {
+            out.println(HELP);
+            return 0;
+        }
+        if (a.positional().size() > 1 || (a.positional().size() == 1 && a.has("--model"))) {
+            throw new Main.UsageException("give the model once (positional or --model); see --help");
+        }
+        String modelArg = a.has("--model") ? a.get("--model", null)
+                : a.positional().isEmpty() ? null : a.positional().get(0);
+        List<String> stages = a.has("--stage") ? Arrays.asList(a.get("--stage", "").split(",")) : ModelBench.STAGES;
+        for (String s : stages) {
+            if (!ModelBench.STAGES.contains(s)) {
+                throw new Main.UsageException("unknown stage \"" + s + "\" (stages: " + String.join(",",
+                        ModelBench.STAGES) + ")");
+            }
+        }
+        double seconds = positive(a.doubleOpt("--seconds"), 10.0, "--seconds");
+        int steps = (int) positive(a.intOpt("--steps") == null ? null : a.intOpt("--steps").doubleValue(), 10, "--steps");
+        int repeat = (int) positive(a.intOpt("--repeat") == null ? null : a.intOpt("--repeat").doubleValue(), 3,
+                "--repeat");
+        SamplerKind sampler = a.has("--sampler") ? SamplerKind.fromCliName(a.get("--sampler", null)) : null;
+        DType dtype = switch (a.get("--dtype", "f32").toLowerCase(Locale.ROOT)) {
+            case "f32" -> DType.F32;
+            case "f16" -> DType.F16;
+            case "bf16" -> DType.BF16;
+            default -> throw new Main.UsageException("--dtype must be f32, f16 or bf16, got \"" + a.get("--dtype", "")
+                    + "\"");
+        };
+        Integer threads = a.intOpt("--threads");
+        if (threads != null) {
+            if (threads < 1) {
+                throw new Main.UsageException("--threads must be >= 1, got " + threads);
+            }
+            Parallel.setThreads(threads);
+        }
+        long seed = a.longOpt("--seed") != null ? a.longOpt("--seed") : 0L;
+
+        Path dir = modelArg != null ? Path.of(modelArg) : BundledModel.folder();
+        if (!Files.isDirectory(dir)) {
+            throw new Main.UsageException(dir + " is not a model or config folder");
+        }
+        boolean random = a.has("--random") || !Files.isRegularFile(dir.resolve("unet/config.json"))
+                || !hasWeights(dir.resolve("unet"));
+        Backend backend = Backends.open(a.get("--device", "cpu"), err::println);
+        boolean json = a.has("--json");
+        ModelBench.Settings settings = new ModelBench.Settings(seconds, steps, sampler, repeat, seed);
+        List<ModelBench.Result> results = new ArrayList<>();
+        double loadSeconds = 0;
+        LatentGeometry geometry;
+        Consumer<ModelBench.Result> print = r -> {
+            if (!json) {
+                out.printf(Locale.ROOT, "%-14s %10.3f %10.3f %10.1f %10.1f%n", r.stage(), r.medianSeconds(),
+                        r.minSeconds(), r.gflops(), r.gflopsPerSecond());
+            }
+        };
+        if (random) {
+            // One stage at a time, each with only its own components' weights (as the PyTorch
+            // harness builds them), so peak memory is that of the largest stage.
+            geometry = RandomModel.geometry(dir, seconds);
+            header(out, json, dir, "random " + dtype, backend, seconds, geometry);
+            for (String stage : ModelBench.STAGES) {
+                if (!stages.contains(stage)) {
+                    continue;
+                }
+                long t0 = System.nanoTime();
+                try (AudioModel model = RandomModel.build(dir, backend, dtype, seed, ModelBench.components(stage))) {
+                    loadSeconds += (System.nanoTime() - t0) / 1e9;
+                    results.addAll(new ModelBench(model, geometry, settings).run(List.of(stage), print));
+                }
+            }
+        } else {
+            long t0 = System.nanoTime();
+            try (AudioModel model = AudioModel.load(dir, backend)) {
+                loadSeconds = (System.nanoTime() - t0) / 1e9;
+                geometry = ModelBench.geometry(model, seconds);
+                header(out, json, dir, "loaded", backend, seconds, geometry);
+                results.addAll(new ModelBench(model, geometry, settings).run(stages, print));
+            }
+        }
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("model", dir.toString());
+        extra.put("weights", random ? "random-" + dtype.name().toLowerCase(Locale.ROOT) : "loaded");
+        extra.put("backend", backend.description());
+        extra.put("threads", Parallel.threads());
+        extra.put("seconds", seconds);
+        extra.put("steps", steps);
+        extra.put("latent_shape", Arrays.stream(geometry.latentShape()).boxed().toList());
+        extra.put("load_s", loadSeconds);
+        Map<String, Object> report = ModelBench.report(results, extra);
+        if (json) {
+            out.println(Json.write(report));
+        } else {
+            out.printf(Locale.ROOT, "weights built/loaded in %.1f s; peak RSS %.0f MiB%n", loadSeconds,
+                    (Double) report.get("peak_rss_mb"));
+        }
+        return 0;
+    }
+
+    private static void header(PrintStream out, boolean json, Path dir, String weights, Backend backend,
+            double seconds, LatentGeometry geometry) {
+        if (!json) {
+            out.printf(Locale.ROOT, "%s (%s weights), %s, %.1f s of audio, latent %s%n", dir, weights,
+                    backend.description(), seconds, Arrays.toString(geometry.latentShape()));
+            out.printf("%-14s %10s %10s %10s %10s%n", "stage", "median s", "min s", "GFLOP", "GFLOP/s");
+        }
+    }
+
+    private static boolean hasWeights(Path componentDir) throws IOException {
+        try (var files = Files.list(componentDir)) {
+            return files.anyMatch(p -> p.getFileName().toString().endsWith(".safetensors"));
+        }
+    }
+
+    private static double positive(Double v, double dflt, String name) {
+        if (v == null) {
+            return dflt;
+        }
+        if (!(v > 0)) {
+            throw new Main.UsageException(name + " must be positive, got " + v);
+        }
+        return v;
+    }
+}
