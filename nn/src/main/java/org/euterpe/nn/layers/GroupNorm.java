@@ -1,5 +1,6 @@
 package org.euterpe.nn.layers;
 
+import org.euterpe.nn.Trace;
 import org.euterpe.nn.Weights;
 import org.euterpe.tensor.Tensor;
 
@@ -28,6 +29,19 @@ public final class GroupNorm {
     /** {@code [batch, channels, ...] -> same}. */
     public Tensor forward(Tensor x) {
         return x.groupNorm(groups, weight, bias, eps);
+    }
+
+    /**
+     * GroupNorm then SiLU, fused unless {@code trace} listens: it then records the norm's own
+     * output under {@code name} (the reference module's output, before the activation).
+     */
+    public Tensor forwardSilu(Tensor x, Trace trace, String name) {
+        if (!trace.enabled()) {
+            return forwardSilu(x);
+        }
+        Tensor h = forward(x);
+        trace.record(name, h);
+        return h.silu();
     }
 
     /** GroupNorm followed by SiLU, fused: the common pre-activation of ResnetBlock2D. */

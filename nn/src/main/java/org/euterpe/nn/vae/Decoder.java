@@ -66,13 +66,7 @@ public final class Decoder {
                 h = upBlocks.get(i).forward(h);
                 trace.record("up_blocks." + i, h);
             }
-            if (trace.enabled()) { // the trace wants the norm's output before the SiLU
-                h = convNormOut.forward(h);
-                trace.record("conv_norm_out", h);
-                h = h.silu();
-            } else {
-                h = convNormOut.forwardSilu(h);
-            }
+            h = convNormOut.forwardSilu(h, trace, "conv_norm_out");
             Tensor out = convOut.forward(h);
             trace.record("conv_out", out);
             return scope.keep(out);
