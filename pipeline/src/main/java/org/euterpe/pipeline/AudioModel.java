@@ -14,6 +14,8 @@ import org.euterpe.nn.vae.AutoencoderKL;
 import org.euterpe.nn.vocoder.SpeechT5HifiGan;
 import org.euterpe.pipeline.tokenizer.BpeTokenizer;
 import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.Scope;
+import org.euterpe.tensor.Storage;
 import org.euterpe.tensor.json.Json;
 import org.euterpe.tensor.json.JsonObject;
 
@@ -94,7 +96,9 @@ public final class AudioModel implements AutoCloseable {
                     + " (supported: AudioLDMPipeline, MusicLDMPipeline)");
         }
         List<AutoCloseable> open = new ArrayList<>();
-        try {
+        // Weights a device backend uploads are owned storage; the scope frees them if the load fails, and
+        // hands them to the model (closed with it) if it succeeds. On the CPU most weights are mappings.
+        try (Scope weights = Scope.open()) {
             BpeTokenizer tokenizer = BpeTokenizer.load(dir.resolve("tokenizer"));
             ComponentFiles te = track(open, ComponentFiles.open(dir, "text_encoder"));
             ComponentFiles un = track(open, ComponentFiles.open(dir, "unet"));
@@ -110,6 +114,8 @@ public final class AudioModel implements AutoCloseable {
                 throw new ModelLoadException("missing " + sched);
             }
             JsonObject schedulerConfig = new JsonObject(Json.parseLenient(Files.readString(sched)), sched.toString());
+            List<Storage> uploaded = weights.release();
+            open.add(() -> uploaded.forEach(Storage::close));
             return new AudioModel(dir, family, backend, tokenizer, textEncoder, unet, vae, vocoder, schedulerConfig,
                     sampleSize, open);
         } catch (IOException | RuntimeException e) {
