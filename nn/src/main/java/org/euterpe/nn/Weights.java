@@ -7,6 +7,7 @@ import java.util.TreeSet;
 
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.DType;
+import org.euterpe.tensor.Scope;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.safetensors.SafetensorsFile;
 
@@ -21,16 +22,16 @@ import org.euterpe.tensor.safetensors.SafetensorsFile;
  */
 public final class Weights {
     private final Backend backend;
-    private final SafetensorsFile file;
-    private final String filePrefix; // e.g. "unet." inside a one-file model, "" for a diffusers folder
+    private final WeightSource source;
+    private final String filePrefix; // e.g. "unet." inside a one-file model, "" for a component's own file
     private final String component;
     private final String prefix;
     private final Set<String> used;
 
-    private Weights(Backend backend, SafetensorsFile file, String filePrefix, String component, String prefix,
+    private Weights(Backend backend, WeightSource source, String filePrefix, String component, String prefix,
             Set<String> used) {
         this.backend = backend;
-        this.file = file;
+        this.source = source;
         this.filePrefix = filePrefix;
         this.component = component;
         this.prefix = prefix;
@@ -42,7 +43,15 @@ public final class Weights {
      * The file stays open (mapped) for as long as the tensors are used.
      */
     public static Weights of(Backend backend, SafetensorsFile file, String filePrefix, String component) {
-        return new Weights(backend, file, filePrefix, component, "", new HashSet<>());
+        return of(backend, WeightSource.of(file), filePrefix, component);
+    }
+
+    /**
+     * The weights of {@code component} in {@code source}, whose keys start with {@code filePrefix}.
+     * The source stays open for as long as the tensors are used.
+     */
+    public static Weights of(Backend backend, WeightSource source, String filePrefix, String component) {
+        return new Weights(backend, source, filePrefix, component, "", new HashSet<>());
     }
 
     public Backend backend() {
@@ -51,7 +60,7 @@ public final class Weights {
 
     /** The weights under {@code name + "."}. */
     public Weights child(String name) {
-        return new Weights(backend, file, filePrefix, component, prefix + name + ".", used);
+        return new Weights(backend, source, filePrefix, component, prefix + name + ".", used);
     }
 
     /** The weights under {@code name + "." + index + "."}, e.g. {@code child("resnets", 0)}. */
@@ -65,12 +74,12 @@ public final class Weights {
     }
 
     public boolean has(String name) {
-        return file.contains(filePrefix + prefix + name);
+        return source.contains(filePrefix + prefix + name);
     }
 
     /** The dims of a weight without loading it. */
     public int[] shape(String name) {
-        return file.entry(fileKey(name)).shape().dims();
+        return source.entry(fileKey(name)).shape().dims();
     }
 
     /**
@@ -79,7 +88,7 @@ public final class Weights {
      */
     public Tensor get(String name, int... expectedShape) {
         String k = fileKey(name);
-        SafetensorsFile.Entry e = file.entry(k);
+        WeightSource.Entry e = source.entry(k);
         int[] dims = e.shape().dims();
         if (expectedShape.length > 0 && !matches(dims, expectedShape)) {
             throw new ModelLoadException(component + ": weight \"" + prefix + name + "\" has shape "
@@ -90,9 +99,15 @@ public final class Weights {
         if (e.dtype() == DType.I8) {
             String sk = k + ".__scale";
             used.add(sk);
-            scales = file.load(backend, sk);
+            scales = host(sk);
         }
-        return backend.fromHost(file.bytes(k), e.dtype(), e.shape(), scales);
+        return backend.fromHost(source.bytes(k), e.dtype(), e.shape(), scales);
+    }
+
+    /** {@code key} of the source as a tensor of its own dtype (F32 scales, say). */
+    private Tensor host(String key) {
+        WeightSource.Entry e = source.entry(key);
+        return backend.fromHost(source.bytes(key), e.dtype(), e.shape(), null);
     }
 
     /** The weight, or null when the checkpoint has no such key (an optional bias, say). */
@@ -104,14 +119,18 @@ public final class Weights {
     public float[] floats(String name) {
         String k = fileKey(name);
         used.add(k);
-        return file.floats(k);
+        try (Scope scope = Scope.open()) { // frees the upload a device backend makes
+            return host(k).toFloatArray();
+        }
     }
 
     /** An integer weight or buffer (I64/I32) as a host array. */
     public long[] longs(String name) {
         String k = fileKey(name);
         used.add(k);
-        return file.longs(k);
+        try (Scope scope = Scope.open()) {
+            return host(k).toLongArray();
+        }
     }
 
     /**
@@ -120,7 +139,7 @@ public final class Weights {
      */
     public void ignore(String name) {
         String k = filePrefix + prefix + name;
-        if (file.contains(k)) {
+        if (source.contains(k)) {
             used.add(k);
         }
     }
@@ -131,7 +150,7 @@ public final class Weights {
      */
     public void ignoreChild(String name) {
         String p = filePrefix + prefix + name + ".";
-        for (String n : file.names()) {
+        for (String n : source.names()) {
             if (n.startsWith(p)) {
                 used.add(n);
             }
@@ -140,8 +159,8 @@ public final class Weights {
 
     private String fileKey(String name) {
         String k = filePrefix + prefix + name;
-        if (!file.contains(k)) {
-            throw new ModelLoadException(component + ": missing weight \"" + prefix + name + "\" in " + file.path());
+        if (!source.contains(k)) {
+            throw new ModelLoadException(component + ": missing weight \"" + prefix + name + "\" in " + source.where());
         }
         return k;
     }
@@ -161,13 +180,13 @@ public final class Weights {
     /** Throws when the file holds weights of this component that no layer read. */
     public void checkAllUsed() {
         Set<String> extra = new TreeSet<>();
-        for (String n : file.names()) {
+        for (String n : source.names()) {
             if (n.startsWith(filePrefix) && !used.contains(n)) {
                 extra.add(n.substring(filePrefix.length()));
             }
         }
         if (!extra.isEmpty()) {
-            throw new ModelLoadException(component + ": " + extra.size() + " unexpected weight(s) in " + file.path()
+            throw new ModelLoadException(component + ": " + extra.size() + " unexpected weight(s) in " + source.where()
                     + ", e.g. " + extra.stream().limit(5).toList());
         }
     }

@@ -1,19 +1,20 @@
 package org.euterpe.nn;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 import org.euterpe.tensor.DType;
+import org.euterpe.tensor.Shape;
+import org.euterpe.tensor.TestData;
 import org.euterpe.tensor.json.Json;
 import org.euterpe.tensor.safetensors.SafetensorsFile;
+import org.euterpe.tensor.safetensors.SafetensorsWriter;
 
 /**
  * A writable copy of one component folder ({@code config.json} + {@code model.safetensors}) in
@@ -34,10 +35,20 @@ public final class ComponentCopy {
         try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
             for (String name : f.names()) {
                 SafetensorsFile.Entry e = f.entry(name);
-                tensors.put(name, new Tensor(e.dtype(), e.shape().dims(), f.bytes(name).toArray(
-                        java.lang.foreign.ValueLayout.JAVA_BYTE)));
+                tensors.put(name, new Tensor(e.dtype(), e.shape().dims(), f.bytes(name).toArray(ValueLayout.JAVA_BYTE)));
             }
         }
+    }
+
+    /**
+     * A copy of conformance case {@code caseName}'s {@code component}, changed by {@code edit}
+     * and written under {@code root}; returns {@code root}, the pipeline folder to load from.
+     */
+    public static Path edited(String caseName, String component, Path root, Consumer<ComponentCopy> edit)
+            throws IOException {
+        ComponentCopy copy = new ComponentCopy(TestData.conformanceCase(caseName), component);
+        edit.accept(copy);
+        return copy.writeTo(root, component);
     }
 
     /** The parsed config, to edit in place. */
@@ -63,32 +74,9 @@ public final class ComponentCopy {
     public Path writeTo(Path root, String component) throws IOException {
         Path dir = Files.createDirectories(root.resolve(component));
         Files.writeString(dir.resolve("config.json"), Json.write(config));
-        Map<String, Object> header = new LinkedHashMap<>();
-        List<byte[]> data = new ArrayList<>();
-        long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            Tensor t = e.getValue();
-            List<Object> shape = new ArrayList<>();
-            for (int d : t.shape()) {
-                shape.add((long) d);
-            }
-            Map<String, Object> entry = new LinkedHashMap<>();
-            entry.put("dtype", t.dtype().safetensorsName());
-            entry.put("shape", shape);
-            entry.put("data_offsets", List.of(offset, offset + t.bytes().length));
-            header.put(e.getKey(), entry);
-            data.add(t.bytes());
-            offset += t.bytes().length;
-        }
-        byte[] json = Json.write(header).getBytes(StandardCharsets.UTF_8);
-        int padded = (json.length + 7) / 8 * 8;
-        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(8 + padded + offset)).order(ByteOrder.LITTLE_ENDIAN);
-        out.putLong(padded).put(json);
-        for (int i = json.length; i < padded; i++) {
-            out.put((byte) ' ');
-        }
-        data.forEach(out::put);
-        Files.write(dir.resolve("model.safetensors"), out.array());
+        SafetensorsWriter writer = new SafetensorsWriter();
+        tensors.forEach((name, t) -> writer.add(name, t.dtype(), Shape.of(t.shape()), MemorySegment.ofArray(t.bytes())));
+        writer.write(dir.resolve("model.safetensors"));
         return root;
     }
 }

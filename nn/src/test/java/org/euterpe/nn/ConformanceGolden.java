@@ -1,46 +1,55 @@
 package org.euterpe.nn;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
+import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.Shape;
+import org.euterpe.tensor.Tensor;
+import org.euterpe.tensor.TestData;
 import org.euterpe.tensor.json.Json;
 import org.euterpe.tensor.json.JsonObject;
 import org.euterpe.tensor.safetensors.SafetensorsFile;
-import org.euterpe.tensor.TestData;
 
 /**
  * One conformance case's {@code golden.json} and {@code golden.safetensors} (see
- * {@code shared/conformance/FORMAT.md}), with the error metric and a per-record report.
+ * {@code shared/conformance/FORMAT.md}), with FORMAT.md's metric
+ * {@code e = max|x - ref| / max|ref|} per record. Every comparison is printed; failures are
+ * collected and asserted together by {@link #assertAllPassed} so one run reports every record.
  */
 public final class ConformanceGolden implements AutoCloseable {
-    private final String name;
+    private final String label;
     private final Path dir;
     private final JsonObject json;
     private final SafetensorsFile tensors;
-    private final List<String> report = new ArrayList<>();
-    private double worst;
+    private final List<String> failures = new ArrayList<>();
 
-    private ConformanceGolden(String name, Path dir, JsonObject json, SafetensorsFile tensors) {
-        this.name = name;
+    private ConformanceGolden(String label, Path dir, JsonObject json, SafetensorsFile tensors) {
+        this.label = label;
         this.dir = dir;
         this.json = json;
         this.tensors = tensors;
     }
 
-    /** Opens a conformance case (skipping the test when it is not available). */
-    public static ConformanceGolden open(String caseName) throws IOException {
+    /**
+     * Opens a conformance case (skipping the test when it is not available).
+     *
+     * @param label printed before every comparison, e.g. the case and backend
+     */
+    public static ConformanceGolden open(String caseName, String label) throws IOException {
         Path dir = TestData.conformanceCase(caseName);
-        JsonObject json = new JsonObject(Json.parseLenient(Files.readString(dir.resolve("golden.json"))),
-                dir.resolve("golden.json").toString());
-        return new ConformanceGolden(caseName, dir, json, SafetensorsFile.open(dir.resolve("golden.safetensors")));
-    }
-
-    public String name() {
-        return name;
+        Path jsonFile = dir.resolve("golden.json");
+        JsonObject json = new JsonObject(Json.parseLenient(Files.readString(jsonFile)), jsonFile.toString());
+        return new ConformanceGolden(label, dir, json, SafetensorsFile.open(dir.resolve("golden.safetensors")));
     }
 
     /** The case folder, which is also the pipeline folder. */
@@ -53,8 +62,13 @@ public final class ConformanceGolden implements AutoCloseable {
     }
 
     /** The names of all golden tensors, in recording order. */
-    public java.util.Set<String> names() {
+    public Set<String> names() {
         return json.getObject("tensors").map().keySet();
+    }
+
+    /** Names of recorded tensors starting with {@code prefix}, sorted. */
+    public List<String> names(String prefix) {
+        return tensors.names().stream().filter(n -> n.startsWith(prefix)).sorted().toList();
     }
 
     public boolean has(String tensor) {
@@ -73,9 +87,20 @@ public final class ConformanceGolden implements AutoCloseable {
         return tensors.entry(tensor).shape().dims();
     }
 
+    /** A recorded float tensor on {@code backend}. */
+    public Tensor tensor(Backend backend, String name) {
+        return backend.fromArray(floats(name), Shape.of(shape(name)));
+    }
+
+    /** A recorded 0-d value (e.g. an int64 or float32 timestep) as a float. */
+    public float scalar(String name) {
+        return floats(name)[0];
+    }
+
     /**
      * FORMAT.md's metric {@code max|x - ref| / max|ref|} over the first {@code x.length}
-     * elements of {@code ref} (a prefix, e.g. the real-token rows of a padded sequence).
+     * elements of {@code ref} (a prefix, e.g. the real-token rows of a padded sequence);
+     * infinite when x has a NaN.
      */
     public static double relError(float[] x, float[] ref) {
         if (x.length > ref.length) {
@@ -93,38 +118,67 @@ public final class ConformanceGolden implements AutoCloseable {
         return maxRef == 0 ? maxDiff : maxDiff / maxRef;
     }
 
-    /** Compares {@code x} with {@code record} (same size), logs it and returns the error. */
-    public double compare(String record, float[] x) {
-        float[] ref = floats(record);
-        if (x.length != ref.length) {
-            throw new AssertionError(record + ": " + x.length + " values, the reference has " + ref.length);
+    /** Compares {@code actual} (shape and values) with {@code record}. */
+    public double check(String record, Tensor actual, double tol) {
+        return check(record, actual.shape().dims(), actual.toFloatArray(), tol);
+    }
+
+    /** Compares {@code x} of {@code shape} with {@code record}. */
+    public double check(String record, int[] shape, float[] x, double tol) {
+        assertArrayEquals(shape(record), shape, record + ": shape");
+        return checkPrefix(record, x, tol);
+    }
+
+    /** Compares {@code x} with {@code record}, which has the same number of values. */
+    public double check(String record, float[] x, double tol) {
+        int n = floats(record).length;
+        if (x.length != n) {
+            throw new AssertionError(record + ": " + x.length + " values, the reference has " + n);
         }
-        return comparePrefix(record, x);
+        return checkPrefix(record, x, tol);
     }
 
     /**
      * Compares {@code x} with the first {@code x.length} values of {@code record} (e.g. the
-     * real-token rows of a padded sequence), logs it and returns the error.
+     * real-token rows of a padded sequence); prints e and remembers a failure above {@code tol}.
      */
-    public double comparePrefix(String record, float[] x) {
+    public double checkPrefix(String record, float[] x, double tol) {
         double e = relError(x, floats(record));
-        worst = Math.max(worst, e);
-        report.add(String.format(Locale.ROOT, "%-48s e=%.3e", record, e));
+        boolean ok = e <= tol;
+        System.out.printf("  %-24s %-48s e=%.3e %s%n", label, record, e, ok ? "ok" : "FAIL (tol " + tol + ")");
+        if (!ok) {
+            failures.add(record + " e=" + e + " > " + tol);
+        }
         return e;
     }
 
-    /** The largest error {@link #compare} has seen. */
-    public double worst() {
-        return worst;
-    }
-
-    /** One line per compared record. */
-    public String report() {
-        return String.join("\n", report);
+    /** Fails with every comparison above its tolerance. */
+    public void assertAllPassed() {
+        assertTrue(failures.isEmpty(), label + ": " + failures);
     }
 
     @Override
     public void close() {
         tensors.close();
+    }
+
+    /** A {@link Trace} that copies every record to the host. */
+    public static final class Recorder implements Trace {
+        private final Map<String, int[]> shapes = new LinkedHashMap<>();
+        private final Map<String, float[]> values = new LinkedHashMap<>();
+
+        @Override
+        public void record(String name, Tensor value) {
+            values.put(name, value.toFloatArray());
+            shapes.put(name, value.shape().dims());
+        }
+
+        public Map<String, float[]> values() {
+            return values;
+        }
+
+        public int[] shape(String name) {
+            return shapes.get(name);
+        }
     }
 }

@@ -5,6 +5,7 @@ import java.util.stream.Stream;
 import org.euterpe.kernels.Backends;
 import org.euterpe.tensor.Backend;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.provider.Arguments;
 
 /** The backends model tests run on: the scalar reference and the fast CPU backend. */
 public final class TestBackends {
@@ -13,6 +14,12 @@ public final class TestBackends {
 
     public static Stream<Backend> cpuBackends() {
         return Stream.of(Backends.scalar(), Backends.cpu());
+    }
+
+    /** (conformance case, backend): every case on every CPU backend. */
+    public static Stream<Arguments> conformanceCases() {
+        return cpuBackends().flatMap(b -> Stream.of("tiny-audioldm", "tiny-musicldm", "mini-audioldm-s")
+                .map(c -> Arguments.of(c, b)));
     }
 
     /** A check that needs ops; skipped, naming the backend, while that backend lacks an op. */

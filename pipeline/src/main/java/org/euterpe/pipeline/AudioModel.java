@@ -2,27 +2,48 @@ package org.euterpe.pipeline;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
+import org.euterpe.converter.ConvertedModel;
+import org.euterpe.converter.Converter;
+import org.euterpe.converter.Precision;
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.ModelLoadException;
+import org.euterpe.nn.WeightSource;
 import org.euterpe.nn.clap.ClapTextEncoder;
 import org.euterpe.nn.unet.UNet2DConditionModel;
 import org.euterpe.nn.vae.AutoencoderKL;
 import org.euterpe.nn.vocoder.SpeechT5HifiGan;
 import org.euterpe.pipeline.tokenizer.BpeTokenizer;
 import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.DType;
 import org.euterpe.tensor.Scope;
 import org.euterpe.tensor.Storage;
 import org.euterpe.tensor.json.Json;
 import org.euterpe.tensor.json.JsonObject;
+import org.euterpe.tensor.safetensors.SafetensorsException;
+import org.euterpe.tensor.safetensors.SafetensorsFile;
 
 /**
- * The components of an AudioLDM or MusicLDM pipeline, loaded from a diffusers folder
- * ({@code model_index.json} and one folder per component) onto one backend. Closing it unmaps
- * the weights.
+ * The components of an AudioLDM or MusicLDM pipeline on one backend, loaded from either
+ * <ul>
+ *   <li>a one-file model ({@code euterpe convert}): the file is memory-mapped and its header
+ *       validated; configs and tokenizer come from its metadata, and on CPU backends every weight
+ *       is a zero-copy view of the mapping; or</li>
+ *   <li>a diffusers folder ({@code model_index.json} and one folder per component, weights as
+ *       {@code .safetensors} or torch {@code .bin}): converted in memory exactly as the converter
+ *       would convert it (nothing is written), weights kept as stored unless a {@link Precision}
+ *       asks otherwise.</li>
+ * </ul>
+ * Closing it unmaps the weights.
  */
 public final class AudioModel implements AutoCloseable {
     /** The pipeline families this engine runs. */
@@ -49,6 +70,24 @@ public final class AudioModel implements AutoCloseable {
         }
     }
 
+    /**
+     * What loading cost.
+     *
+     * @param seconds       wall time of {@link #load}
+     * @param residentBytes the process's resident memory right after loading (-1 if unknown)
+     * @param kind          "one file" or "folder, converted in memory"
+     */
+    public record LoadInfo(double seconds, long residentBytes, String kind) {
+        public String describe() {
+            return String.format(Locale.ROOT, "%s: loaded in %.3f s, resident memory %s", kind, seconds,
+                    ResidentMemory.format(residentBytes));
+        }
+    }
+
+    private static final List<String> COMPONENTS = List.of("text_encoder", "unet", "vae", "vocoder");
+    private static final List<String> TOKENIZER_FILES = List.of(BpeTokenizer.VOCAB_FILE, BpeTokenizer.MERGES_FILE,
+            BpeTokenizer.CONFIG_FILE);
+
     private final Path source;
     private final Family family;
     private final Backend backend;
@@ -59,11 +98,14 @@ public final class AudioModel implements AutoCloseable {
     private final SpeechT5HifiGan vocoder;
     private final JsonObject schedulerConfig;
     private final int unetSampleSize;
-    private final List<AutoCloseable> open;
+    private final AutoCloseable weights;
+    private final Map<String, Set<DType>> weightDtypes;
+    private final LoadInfo loadInfo;
 
     private AudioModel(Path source, Family family, Backend backend, BpeTokenizer tokenizer,
             ClapTextEncoder textEncoder, UNet2DConditionModel unet, AutoencoderKL vae, SpeechT5HifiGan vocoder,
-            JsonObject schedulerConfig, int unetSampleSize, List<AutoCloseable> open) {
+            JsonObject schedulerConfig, int unetSampleSize, AutoCloseable weights, Map<String, Set<DType>> weightDtypes,
+            LoadInfo loadInfo) {
         this.source = source;
         this.family = family;
         this.backend = backend;
@@ -74,69 +116,162 @@ public final class AudioModel implements AutoCloseable {
         this.vocoder = vocoder;
         this.schedulerConfig = schedulerConfig;
         this.unetSampleSize = unetSampleSize;
-        this.open = open;
+        this.weights = weights;
+        this.weightDtypes = weightDtypes;
+        this.loadInfo = loadInfo;
     }
 
-    /** Loads a diffusers pipeline folder onto {@code backend}. */
-    public static AudioModel loadFolder(Path dir, Backend backend) throws IOException {
-        Path index = dir.resolve("model_index.json");
-        if (!Files.isRegularFile(index)) {
-            throw new ModelLoadException(dir + " is not a diffusers pipeline folder (no model_index.json)");
+    /** Loads a one-file model, or a diffusers folder with its weights as stored. */
+    public static AudioModel load(Path path, Backend backend) throws IOException {
+        return load(path, backend, Precision.AS_STORED);
+    }
+
+    /**
+     * Loads a one-file model or a diffusers folder onto {@code backend}.
+     *
+     * @param precision for a folder, the weight precision to convert to in memory; a one-file
+     *                  model has the precision it was converted with, so only
+     *                  {@link Precision#AS_STORED} is accepted for one
+     */
+    public static AudioModel load(Path path, Backend backend, Precision precision) throws IOException {
+        long t0 = System.nanoTime();
+        if (!Files.exists(path)) {
+            throw new NoSuchFileException(path.toString(), null, "model not found");
         }
-        JsonObject modelIndex = new JsonObject(Json.parseLenient(Files.readString(index)), index.toString());
-        String cls = modelIndex.getString("_class_name");
-        Family family = null;
-        for (Family f : Family.values()) {
-            if (f.className.equals(cls)) {
-                family = f;
+        if (Files.isDirectory(path)) {
+            if (!Files.isRegularFile(path.resolve("model_index.json"))) {
+                throw new ModelLoadException(path + " is not a diffusers pipeline folder (no model_index.json)");
             }
-        }
-        if (family == null) {
-            throw new ModelLoadException(index + ": unsupported pipeline " + cls
-                    + " (supported: AudioLDMPipeline, MusicLDMPipeline)");
-        }
-        List<AutoCloseable> open = new ArrayList<>();
-        // Weights a device backend uploads are owned storage; the scope frees them if the load fails, and
-        // hands them to the model (closed with it) if it succeeds. On the CPU most weights are mappings.
-        try (Scope weights = Scope.open()) {
-            BpeTokenizer tokenizer = BpeTokenizer.load(dir.resolve("tokenizer"));
-            ComponentFiles te = track(open, ComponentFiles.open(dir, "text_encoder"));
-            ComponentFiles un = track(open, ComponentFiles.open(dir, "unet"));
-            ComponentFiles va = track(open, ComponentFiles.open(dir, "vae"));
-            ComponentFiles vo = track(open, ComponentFiles.open(dir, "vocoder"));
-            int sampleSize = un.config().optInt("sample_size", 0);
-            ClapTextEncoder textEncoder = ClapTextEncoder.load(te, backend);
-            UNet2DConditionModel unet = UNet2DConditionModel.load(un, backend);
-            AutoencoderKL vae = AutoencoderKL.load(va, backend);
-            SpeechT5HifiGan vocoder = SpeechT5HifiGan.load(vo, backend);
-            Path sched = dir.resolve("scheduler/scheduler_config.json");
-            if (!Files.isRegularFile(sched)) {
-                throw new ModelLoadException("missing " + sched);
+            ConvertedModel converted = ConvertedModel.open(path, precision);
+            return build(path, converted, converted.metadata(), converted, backend, t0,
+                    "folder converted in memory (" + precision.describe() + ")");
+        } else {
+            if (!precision.equals(Precision.AS_STORED)) {
+                throw new IllegalArgumentException(path + " is a converted model, loaded at the precision it was"
+                        + " converted with; convert the folder again with the dtype you want");
             }
-            JsonObject schedulerConfig = new JsonObject(Json.parseLenient(Files.readString(sched)), sched.toString());
-            List<Storage> uploaded = weights.release();
-            open.add(() -> uploaded.forEach(Storage::close));
-            return new AudioModel(dir, family, backend, tokenizer, textEncoder, unet, vae, vocoder, schedulerConfig,
-                    sampleSize, open);
-        } catch (IOException | RuntimeException e) {
-            closeAll(open);
+            SafetensorsFile file = openOneFile(path);
+            String dtype = file.metadata().getOrDefault(Converter.WEIGHT_DTYPE_KEY, "?");
+            return build(path, WeightSource.of(file), file.metadata(), file, backend, t0, "one file (" + dtype + ")");
+        }
+    }
+
+    /** Maps and validates a converted file, refusing one of another format version. */
+    private static SafetensorsFile openOneFile(Path path) throws IOException {
+        SafetensorsFile file;
+        try {
+            file = SafetensorsFile.open(path);
+        } catch (SafetensorsException e) {
+            throw new ModelLoadException(path + " is neither a model folder nor a valid one-file model: "
+                    + e.getMessage(), e);
+        }
+        String version = file.metadata().get(Converter.FORMAT_VERSION_KEY);
+        if (!Converter.FORMAT_VERSION.equals(version)) {
+            file.close();
+            throw new ModelLoadException(path + (version == null
+                    ? " is a safetensors file but not a Euterpe model (no " + Converter.FORMAT_VERSION_KEY
+                            + " in its metadata); convert the pipeline folder with `euterpe convert`"
+                    : " has format version " + version + "; this Euterpe reads version " + Converter.FORMAT_VERSION));
+        }
+        return file;
+    }
+
+    /**
+     * Builds the components from tensors named {@code <component>.<key>} and metadata keyed by
+     * path within the pipeline folder; {@code owner} (the file or the converted folder) is closed
+     * with the model, or at once if building fails.
+     */
+    private static AudioModel build(Path path, WeightSource tensors, Map<String, String> metadata,
+            AutoCloseable owner, Backend backend, long t0, String kind) {
+        // Weights a device backend uploads (or a CPU backend converts) are owned storage: the scope frees
+        // them if building fails, and otherwise hands them to the model, which frees them on close.
+        try (Scope uploads = Scope.open()) {
+            JsonObject modelIndex = json(path, metadata, "model_index.json");
+            String cls = modelIndex.getString("_class_name");
+            Family family = null;
+            for (Family f : Family.values()) {
+                if (f.className.equals(cls)) {
+                    family = f;
+                }
+            }
+            if (family == null) {
+                throw new ModelLoadException(path + ": unsupported pipeline " + cls
+                        + " (supported: AudioLDMPipeline, MusicLDMPipeline)");
+            }
+            if (metadata.containsKey("tokenizer/added_tokens.json")) {
+                throw new ModelLoadException(path + ": tokenizer/added_tokens.json is not supported (declare added"
+                        + " tokens in tokenizer_config.json)");
+            }
+            for (String f : TOKENIZER_FILES) {
+                text(path, metadata, "tokenizer/" + f);
+            }
+            BpeTokenizer tokenizer = BpeTokenizer.fromStrings(metadata.get("tokenizer/" + BpeTokenizer.VOCAB_FILE),
+                    metadata.get("tokenizer/" + BpeTokenizer.MERGES_FILE),
+                    metadata.get("tokenizer/" + BpeTokenizer.CONFIG_FILE),
+                    metadata.get("tokenizer/" + BpeTokenizer.SPECIAL_TOKENS_FILE));
+            Map<String, ComponentFiles> c = new LinkedHashMap<>();
+            Map<String, Set<DType>> dtypes = new LinkedHashMap<>();
+            for (String name : COMPONENTS) {
+                String config = name + "/config.json";
+                Set<DType> d = EnumSet.noneOf(DType.class);
+                tensors.names().stream().filter(n -> n.startsWith(name + "."))
+                        .forEach(n -> d.add(tensors.entry(n).dtype()));
+                if (d.isEmpty()) {
+                    throw new ModelLoadException(path + ": no weights for component " + name
+                            + " (expected " + name + "/diffusion_pytorch_model.safetensors, model.safetensors or a .bin)");
+                }
+                dtypes.put(name, Collections.unmodifiableSet(d));
+                c.put(name, ComponentFiles.of(name, text(path, metadata, config), path + ": " + config, tensors,
+                        name + "."));
+            }
+            int sampleSize = c.get("unet").config().optInt("sample_size", 0);
+            ClapTextEncoder textEncoder = ClapTextEncoder.load(c.get("text_encoder"), backend);
+            UNet2DConditionModel unet = UNet2DConditionModel.load(c.get("unet"), backend);
+            AutoencoderKL vae = AutoencoderKL.load(c.get("vae"), backend);
+            SpeechT5HifiGan vocoder = SpeechT5HifiGan.load(c.get("vocoder"), backend);
+            JsonObject schedulerConfig = json(path, metadata, "scheduler/scheduler_config.json");
+            LoadInfo info = new LoadInfo((System.nanoTime() - t0) / 1e9, ResidentMemory.current(), kind);
+            List<Storage> uploaded = uploads.release();
+            AutoCloseable weights = () -> {
+                uploaded.forEach(Storage::close);
+                owner.close();
+            };
+            return new AudioModel(path, family, backend, tokenizer, textEncoder, unet, vae, vocoder, schedulerConfig,
+                    sampleSize, weights, Collections.unmodifiableMap(dtypes), info);
+        } catch (RuntimeException e) {
+            closeQuietly(owner);
             throw e;
         }
     }
 
-    private static <T extends AutoCloseable> T track(List<AutoCloseable> open, T c) {
-        open.add(c);
-        return c;
+    private static String text(Path path, Map<String, String> metadata, String key) {
+        String t = metadata.get(key);
+        if (t == null) {
+            throw new ModelLoadException(path + ": the model has no " + key);
+        }
+        return t;
     }
 
-    private static void closeAll(List<AutoCloseable> open) {
-        for (AutoCloseable c : open) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // closing a mapping cannot usefully fail
-            }
+    private static JsonObject json(Path path, Map<String, String> metadata, String key) {
+        return new JsonObject(Json.parseLenient(text(path, metadata, key)), path + ": " + key);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing a mapping cannot usefully fail
         }
+    }
+
+    /** The dtypes of each component's tensors, e.g. {@code unet -> [BF16, F32]}. */
+    public Map<String, Set<DType>> weightDtypes() {
+        return weightDtypes;
+    }
+
+    /** What loading took: time and resident memory afterwards. */
+    public LoadInfo loadInfo() {
+        return loadInfo;
     }
 
     public Path source() {
@@ -183,6 +318,6 @@ public final class AudioModel implements AutoCloseable {
 
     @Override
     public void close() {
-        closeAll(open);
+        closeQuietly(weights);
     }
 }

@@ -45,18 +45,18 @@ public final class Euterpe {
     }
 
     /**
-     * Loads a model: a diffusers pipeline folder, or null for the bundled tiny model. The
-     * pipeline must be closed to unmap the weights.
+     * Loads a model: a one-file model made by {@code euterpe convert}, a diffusers pipeline folder
+     * (converted in memory), or null for the bundled tiny model. The pipeline must be closed to
+     * unmap the weights. The log receives the load time and resident memory.
      */
     public static TextToAudioPipeline load(Path path, Options options) throws IOException {
-        Path dir = path != null ? path : BundledModel.folder();
-        if (!Files.exists(dir)) {
-            throw new IOException("model not found: " + dir);
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new IOException(dir + " is not a model folder (one-file models arrive with the converter)");
+        Path model = path != null ? path : BundledModel.folder();
+        if (!Files.exists(model)) {
+            throw new IOException("model not found: " + model);
         }
         Backend backend = Backends.open(options.device(), options.log());
-        return new TextToAudioPipeline(AudioModel.loadFolder(dir, backend));
+        AudioModel m = AudioModel.load(model, backend);
+        options.log().accept(m.loadInfo().describe());
+        return new TextToAudioPipeline(m);
     }
 }

@@ -25,7 +25,7 @@ class OpenClReliabilityTest {
         OpenClBackend cl = openClOrSkip();
         int buffersBeforeLoad = cl.liveBuffers();
         GenerationRequest r = PipelineReliabilityTest.request("rain on a tin roof", 7);
-        try (TextToAudioPipeline pipe = new TextToAudioPipeline(AudioModel.loadFolder(BundledModel.folder(), cl))) {
+        try (TextToAudioPipeline pipe = new TextToAudioPipeline(AudioModel.load(BundledModel.folder(), cl))) {
             for (int i = 0; i < 2; i++) { // warm-up: kernel build or cache load, class loading, JIT
                 pipe.generate(r, ProgressListener.NONE);
             }

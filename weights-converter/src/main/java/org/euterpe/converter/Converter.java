@@ -8,22 +8,25 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Stream;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.BiConsumer;
 
 import org.euterpe.tensor.DType;
-import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.json.Json;
 import org.euterpe.tensor.safetensors.SafetensorsWriter;
 
 /**
  * Converts a diffusers pipeline folder ({@code model_index.json} plus one folder per component)
- * into ONE safetensors file the engine loads.
+ * into ONE safetensors file the engine loads, or (with {@link ConvertedModel}) into the same
+ * tensors in memory.
  *
- * <p>Tensors are named {@code <component>.<key>} and stored as {@link WeightEncoder} decides.
- * {@code __metadata__} holds:
+ * <p>Tensors are named {@code <component>.<key>} and stored as {@link WeightEncoder} decides for
+ * the component's {@link Precision}. {@code __metadata__} holds:
  * <ul>
  *   <li>{@code euterpe.format_version}: {@link #FORMAT_VERSION};</li>
- *   <li>{@code euterpe.weight_dtype}: the requested weight dtype ("F16", ...);</li>
+ *   <li>{@code euterpe.weight_dtype}: the requested weight dtype ("F16", ..., or "as stored"), and
+ *       {@code euterpe.weight_dtype_overrides}, a JSON object of per-component dtypes, when any;</li>
  *   <li>{@code model_index.json} and, for each component, every {@code .json} and {@code .txt}
  *       file of its folder (configs, scheduler config, tokenizer vocab/merges) verbatim, keyed by
  *       the path relative to the pipeline folder ({@code "unet/config.json"});</li>
@@ -33,11 +36,12 @@ import org.euterpe.tensor.safetensors.SafetensorsWriter;
  */
 public final class Converter {
     public static final String FORMAT_VERSION = "1";
-    /** Weights file names diffusers / transformers write, in order of preference (safetensors first). */
-    private static final List<String> WEIGHT_FILES = List.of("diffusion_pytorch_model.safetensors",
-            "model.safetensors", "diffusion_pytorch_model.bin", "pytorch_model.bin");
-    /** A bound on one metadata file (a tokenizer vocab is ~1 MB); the safetensors header holds them all. */
-    private static final long MAX_TEXT_FILE = 16L << 20;
+    public static final String FORMAT_VERSION_KEY = "euterpe.format_version";
+    public static final String WEIGHT_DTYPE_KEY = "euterpe.weight_dtype";
+    public static final String OVERRIDES_KEY = "euterpe.weight_dtype_overrides";
+    public static final String SOURCES_KEY = "euterpe.sources";
+    /** Suffix of the F32 per-row scales tensor that goes with an I8 weight. */
+    public static final String SCALE_SUFFIX = WeightEncoder.SCALE_SUFFIX;
 
     /** One source file read, with its hash and, if it is one, the published file it matches. */
     public record SourceFile(String path, long bytes, String sha256, Optional<PublishedWeights.File> published) {
@@ -47,154 +51,119 @@ public final class Converter {
         }
     }
 
+    /**
+     * What was read for one component with weights and what it became.
+     *
+     * @param weightsFile  the weights file, relative to the pipeline folder
+     * @param format       "safetensors" or "torch zip"
+     * @param tensors      tensors read
+     * @param parameters   elements of all tensors read
+     * @param sourceDtypes dtypes read, e.g. [F32, I64]
+     * @param storedDtypes dtypes stored, e.g. [BF16, F32, I64]
+     * @param storedBytes  bytes of the stored tensors (scales included)
+     */
+    public record ComponentReport(String component, String weightsFile, String format, int tensors, long parameters,
+            Set<String> sourceDtypes, long sourceBytes, Set<String> storedDtypes, long storedBytes) {
+    }
+
     /** What a conversion read and wrote. */
-    public record Report(Path output, List<SourceFile> sources, int tensors) {
+    public record Report(Path output, List<SourceFile> sources, List<ComponentReport> components, int tensors) {
     }
 
     private Converter() {
     }
 
-    /**
-     * Converts {@code folder} into {@code outFile} (written atomically), storing weight matrices and
-     * kernels as {@code weightDtype} (F32, F16, BF16 or I8).
-     */
+    /** {@link #convert(Path, Path, Precision)} with one weight dtype for every component. */
     public static Report convert(Path folder, Path outFile, DType weightDtype) throws IOException {
-        if (!weightDtype.isFloating() && weightDtype != DType.I8) {
-            throw new IllegalArgumentException("weights can be stored as F32, F16, BF16 or I8, not " + weightDtype);
+        return convert(folder, outFile, Precision.of(weightDtype));
+    }
+
+    /**
+     * Converts {@code folder} into {@code outFile}, written atomically (a temporary file beside it,
+     * renamed). The output may not be inside the model folder: a converter never writes there.
+     */
+    public static Report convert(Path folder, Path outFile, Precision precision) throws IOException {
+        Path out = outFile.toAbsolutePath().normalize();
+        if (out.startsWith(folder.toAbsolutePath().normalize())) {
+            throw new IllegalArgumentException("the output " + outFile + " is inside the model folder " + folder
+                    + "; write it somewhere else");
         }
-        Path indexFile = folder.resolve("model_index.json");
-        if (!Files.isRegularFile(indexFile)) {
-            throw new CheckpointException(folder, "no model_index.json: not a diffusers pipeline folder");
+        if (Files.isDirectory(out)) {
+            throw new IllegalArgumentException("the output " + outFile + " is a folder; name a .safetensors file");
         }
+        PipelineFolder pipeline = PipelineFolder.scan(folder);
+        Map<String, String> metadata = metadata(pipeline, precision);
         List<SourceFile> sources = new ArrayList<>();
-        Map<String, String> metadata = new LinkedHashMap<>();
-        metadata.put("euterpe.format_version", FORMAT_VERSION);
-        metadata.put("euterpe.weight_dtype", weightDtype.safetensorsName());
-        metadata.put("model_index.json", text(folder, indexFile, sources));
+        for (Path f : pipeline.files()) {
+            String sha = Sha256.of(f);
+            sources.add(new SourceFile(pipeline.relative(f), Files.size(f), sha, PublishedWeights.bySha256(sha)));
+        }
+        metadata.put(SOURCES_KEY, Json.write(sources.stream().map(Converter::sourceJson).toList()));
 
         SafetensorsWriter writer = new SafetensorsWriter();
         List<CheckpointReader> open = new ArrayList<>();
-        int tensors = 0;
+        int[] tensors = {0};
         try {
-            for (String component : components(indexFile)) {
-                Path dir = folder.resolve(component);
-                if (!Files.isDirectory(dir)) {
-                    throw new CheckpointException(folder, "model_index.json names component \"" + component
-                            + "\" but there is no folder " + dir);
-                }
-                for (Path f : textFiles(dir)) {
-                    metadata.put(relative(folder, f), text(folder, f, sources));
-                }
-                Path weights = weightsFile(dir);
-                if (weights != null) {
-                    sources.add(source(folder, weights));
-                    CheckpointReader reader = CheckpointReader.open(weights);
-                    open.add(reader);
-                    tensors += addTensors(writer, component, reader, weightDtype);
-                }
-            }
-            metadata.put("euterpe.sources", Json.write(sources.stream().map(Converter::sourceJson).toList()));
+            List<ComponentReport> components = read(pipeline, precision, open, (name, t) -> {
+                t.addTo(writer, name);
+                tensors[0]++;
+            });
             writer.metadata(metadata);
-            Files.createDirectories(outFile.toAbsolutePath().getParent());
-            writer.write(outFile);
+            Files.createDirectories(out.getParent());
+            writer.write(out);
+            return new Report(outFile, List.copyOf(sources), components, tensors[0]);
         } finally {
-            for (CheckpointReader r : open) {
-                r.close();
-            }
+            open.forEach(CheckpointReader::close);
         }
-        return new Report(outFile, List.copyOf(sources), tensors);
     }
 
-    /** Adds every tensor of one component, converted; returns how many tensors were written. */
-    private static int addTensors(SafetensorsWriter writer, String component, CheckpointReader reader,
-            DType weightDtype) {
-        int n = 0;
-        for (String key : reader.names()) {
-            CheckpointReader.TensorInfo info = reader.info(key);
-            String name = component + "." + key;
-            DType stored = WeightEncoder.storedDType(key, info, weightDtype);
-            Shape shape = info.shape();
-            if (stored == info.dtype()) {
-                writer.add(name, stored, shape, reader.bytes(key));
-            } else if (stored == DType.I8) {
-                float[] scales = WeightEncoder.int8Scales(reader.bytes(key), info.dtype(), shape);
-                writer.add(name + WeightEncoder.SCALE_SUFFIX, DType.F32, Shape.of(shape.dim(0)), scales);
-                writer.add(name, DType.I8, shape, WeightEncoder.int8(reader.bytes(key), info.dtype(), shape, scales));
-                n++;
-            } else {
-                writer.add(name, stored, shape,
-                        WeightEncoder.floats(reader.bytes(key), info.dtype(), shape.numel(), stored));
-            }
-            n++;
+    /** The metadata every converted model carries (without the sources, which need hashing). */
+    static Map<String, String> metadata(PipelineFolder pipeline, Precision precision) throws IOException {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put(FORMAT_VERSION_KEY, FORMAT_VERSION);
+        metadata.put(WEIGHT_DTYPE_KEY, Precision.name(precision.weights()));
+        if (!precision.overrides().isEmpty()) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            precision.overrides().forEach((k, v) -> o.put(k, Precision.name(v)));
+            metadata.put(OVERRIDES_KEY, Json.write(o));
         }
-        return n;
+        metadata.putAll(pipeline.texts());
+        return metadata;
     }
 
-    /** Component names of model_index.json: its non-underscore keys with a [library, class] value. */
-    private static List<String> components(Path indexFile) throws IOException {
-        Object parsed = Json.parse(Files.readString(indexFile));
-        if (!(parsed instanceof Map<?, ?> index)) {
-            throw new CheckpointException(indexFile, "not a JSON object");
-        }
-        List<String> out = new ArrayList<>();
-        for (Map.Entry<?, ?> e : index.entrySet()) {
-            String key = (String) e.getKey();
-            if (key.startsWith("_")) {
+    /**
+     * Opens each component's weights (adding the readers to {@code open}, which the caller closes)
+     * and hands every stored tensor to {@code sink} under its name {@code <component>.<key>}.
+     */
+    static List<ComponentReport> read(PipelineFolder pipeline, Precision precision, List<CheckpointReader> open,
+            BiConsumer<String, WeightEncoder.StoredTensor> sink) throws IOException {
+        List<ComponentReport> reports = new ArrayList<>();
+        for (PipelineFolder.Component c : pipeline.components()) {
+            if (c.weights() == null) {
                 continue;
             }
-            if (!(e.getValue() instanceof List<?> spec) || spec.size() != 2) {
-                throw new CheckpointException(indexFile, "component \"" + key + "\" is not a [library, class] pair");
+            CheckpointReader reader = CheckpointReader.open(c.weights());
+            open.add(reader);
+            DType weightDtype = precision.forComponent(c.name());
+            long parameters = 0;
+            long storedBytes = 0;
+            Set<String> sourceDtypes = new TreeSet<>();
+            Set<String> storedDtypes = new TreeSet<>();
+            for (String key : reader.names()) {
+                CheckpointReader.TensorInfo info = reader.info(key);
+                parameters += info.shape().numel();
+                sourceDtypes.add(info.dtype().safetensorsName());
+                for (WeightEncoder.StoredTensor t : WeightEncoder.encode(key, info, reader.bytes(key), weightDtype)) {
+                    storedBytes += t.byteSize();
+                    storedDtypes.add(t.dtype().safetensorsName());
+                    sink.accept(c.name() + "." + t.key(), t);
+                }
             }
-            if (spec.get(0) != null) { // [null, null] marks an absent optional component
-                out.add(key);
-            }
+            String format = reader instanceof TorchCheckpoint ? "torch zip" : "safetensors";
+            reports.add(new ComponentReport(c.name(), pipeline.relative(c.weights()), format, reader.names().size(),
+                    parameters, sourceDtypes, Files.size(c.weights()), storedDtypes, storedBytes));
         }
-        return out;
-    }
-
-    /** The component's weights file, or null for components without weights (tokenizer, scheduler). */
-    private static Path weightsFile(Path dir) throws IOException {
-        for (String name : WEIGHT_FILES) {
-            Path p = dir.resolve(name);
-            if (Files.isRegularFile(p)) {
-                return p;
-            }
-        }
-        try (Stream<Path> files = Files.list(dir)) {
-            Optional<Path> index = files.filter(p -> p.getFileName().toString().endsWith(".index.json")).findFirst();
-            if (index.isPresent()) {
-                throw new CheckpointException(index.get(), "sharded weights are not supported yet");
-            }
-        }
-        return null;
-    }
-
-    private static List<Path> textFiles(Path dir) throws IOException {
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(Files::isRegularFile)
-                    .filter(p -> p.getFileName().toString().endsWith(".json")
-                            || p.getFileName().toString().endsWith(".txt"))
-                    .sorted()
-                    .toList();
-        }
-    }
-
-    private static String text(Path folder, Path file, List<SourceFile> sources) throws IOException {
-        if (Files.size(file) > MAX_TEXT_FILE) {
-            throw new CheckpointException(file, "a configuration or tokenizer file of " + Files.size(file)
-                    + " bytes is larger than the " + MAX_TEXT_FILE + " bytes allowed");
-        }
-        sources.add(source(folder, file));
-        return Files.readString(file);
-    }
-
-    private static SourceFile source(Path folder, Path file) throws IOException {
-        String sha = Sha256.of(file);
-        return new SourceFile(relative(folder, file), Files.size(file), sha, PublishedWeights.bySha256(sha));
-    }
-
-    private static String relative(Path folder, Path file) {
-        return folder.relativize(file).toString().replace('\\', '/');
+        return List.copyOf(reports);
     }
 
     private static Map<String, Object> sourceJson(SourceFile s) {

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.List;
 
 import org.euterpe.tensor.DType;
 import org.euterpe.tensor.Shape;
@@ -17,7 +18,8 @@ import org.euterpe.tensor.safetensors.SafetensorsWriter;
  * small, and the engine reads them as F32 activations' companions); integer buffers keep their
  * dtype. {@link DType#I8} is symmetric per dim-0 row ({@code [out, ...]}): {@code scale[o] =
  * max|w[o, ...]| / 127}, {@code q = rint(w / scale)}, stored with an F32 {@code [out]} tensor
- * named {@code <key>.__scale} ({@link #SCALE_SUFFIX}).
+ * named {@code <key>.__scale} ({@link #SCALE_SUFFIX}). A requested dtype of null ("as stored")
+ * leaves weights in their checkpoint's floating dtype, so an fp16 checkpoint stays 16-bit.
  */
 final class WeightEncoder {
     static final String SCALE_SUFFIX = ".__scale";
@@ -29,7 +31,54 @@ final class WeightEncoder {
     private WeightEncoder() {
     }
 
-    /** The dtype {@code key} is stored in when the requested weight dtype is {@code weightDtype}. */
+    /**
+     * One tensor as stored: its bytes are either {@code unchanged} (the checkpoint's own, no copy)
+     * or produced by {@code encoder}.
+     */
+    record StoredTensor(String key, DType dtype, Shape shape, MemorySegment unchanged,
+            SafetensorsWriter.Source encoder) {
+        long byteSize() {
+            return shape.numel() * dtype.byteSize();
+        }
+
+        void addTo(SafetensorsWriter writer, String name) {
+            if (unchanged != null) {
+                writer.add(name, dtype, shape, unchanged);
+            } else {
+                writer.add(name, dtype, shape, encoder);
+            }
+        }
+    }
+
+    /**
+     * The tensors {@code key} is stored as: itself, re-encoded as {@link #storedDType}, plus its
+     * {@code <key>.__scale} tensor when that is I8.
+     *
+     * @param weightDtype the component's weight dtype; null keeps each weight's own floating dtype
+     */
+    static List<StoredTensor> encode(String key, CheckpointReader.TensorInfo info, MemorySegment src,
+            DType weightDtype) {
+        DType stored = storedDType(key, info, weightDtype);
+        Shape shape = info.shape();
+        if (stored == info.dtype()) {
+            return List.of(new StoredTensor(key, stored, shape, src, null));
+        }
+        if (stored == DType.I8) {
+            float[] scales = int8Scales(src, info.dtype(), shape);
+            MemorySegment scaleBytes = MemorySegment.ofArray(new byte[scales.length * 4]);
+            for (int i = 0; i < scales.length; i++) {
+                scaleBytes.setAtIndex(F32, i, scales[i]);
+            }
+            return List.of(new StoredTensor(key + SCALE_SUFFIX, DType.F32, Shape.of(shape.dim(0)), scaleBytes, null),
+                    new StoredTensor(key, DType.I8, shape, null, int8(src, info.dtype(), shape, scales)));
+        }
+        return List.of(new StoredTensor(key, stored, shape, null, floats(src, info.dtype(), shape.numel(), stored)));
+    }
+
+    /**
+     * The dtype {@code key} is stored in when the requested weight dtype is {@code weightDtype}
+     * (null: as stored).
+     */
     static DType storedDType(String key, CheckpointReader.TensorInfo info, DType weightDtype) {
         if (!info.dtype().isFloating()) {
             return info.dtype();
@@ -37,7 +86,7 @@ final class WeightEncoder {
         if (info.shape().rank() < 2 || isEmbeddingTable(key)) {
             return DType.F32;
         }
-        return weightDtype;
+        return weightDtype == null ? info.dtype() : weightDtype;
     }
 
     /**

@@ -132,16 +132,21 @@ class ConverterReadOnlyTest {
         Path model = copyOf("tiny-audioldm");
         Map<String, String> before = snapshot(model);
         // Root ignores permission bits, so "unwritable" is a destination that cannot be a file: an existing
-        // folder (with content that must survive), and a path under a regular file.
+        // folder (with content that must survive), a path under a regular file, and one inside the model.
         Path folder = Files.createDirectories(tmp.resolve("out/taken.safetensors"));
         Files.writeString(folder.resolve("keep.txt"), "keep");
-        assertThrows(IOException.class, () -> Converter.convert(model, folder, DType.F32));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Converter.convert(model, folder, DType.F32));
+        assertTrue(e.getMessage().contains("is a folder"), e.getMessage());
         assertEquals(List.of("taken.safetensors"), listing(tmp.resolve("out")), "no temporary file beside it");
         assertEquals("keep", Files.readString(folder.resolve("keep.txt")));
 
         Path plainFile = Files.writeString(tmp.resolve("plain"), "x");
         assertThrows(IOException.class, () -> Converter.convert(model, plainFile.resolve("m.safetensors"), DType.F32));
         assertEquals("x", Files.readString(plainFile));
+
+        assertThrows(IllegalArgumentException.class,
+                () -> Converter.convert(model, model.resolve("unet/model.safetensors"), DType.F32));
         assertEquals(before, snapshot(model));
     }
 

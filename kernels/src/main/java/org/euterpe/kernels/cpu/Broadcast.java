@@ -2,6 +2,7 @@ package org.euterpe.kernels.cpu;
 
 import java.util.Arrays;
 
+import org.euterpe.tensor.OpShapes;
 import org.euterpe.tensor.Shape;
 
 /**
@@ -20,21 +21,11 @@ final class Broadcast {
     private final int[] outerStrideA;
     private final int[] outerStrideB;
 
-    Broadcast(Shape a, Shape b) {
-        int rank = Math.max(a.rank(), b.rank());
-        int[] da = padLeft(a.dims(), rank);
-        int[] db = padLeft(b.dims(), rank);
-        int[] dout = new int[rank];
-        for (int i = 0; i < rank; i++) {
-            if (da[i] != db[i] && da[i] != 1 && db[i] != 1) {
-                throw new IllegalArgumentException("shapes " + a + " and " + b + " do not broadcast (dim " + i
-                        + " of the aligned shapes)");
-            }
-            dout[i] = da[i] == 1 ? db[i] : da[i];
-        }
-        out = Shape.of(dout);
-        long[] sa = Shape.of(da).strides();
-        long[] sb = Shape.of(db).strides();
+    /** The plan for the broadcast {@code bc} (checked and derived by {@link OpShapes#broadcast}). */
+    Broadcast(OpShapes.Broadcast bc) {
+        out = bc.out();
+        int rank = out.rank();
+        int[] dout = out.dims();
         // Merged dims, outermost first: size, stride in a, stride in b (0 where broadcast).
         int[] size = new int[rank];
         int[] strideA = new int[rank];
@@ -44,8 +35,8 @@ final class Broadcast {
             if (dout[i] == 1) {
                 continue;
             }
-            int ai = da[i] == 1 ? 0 : (int) sa[i];
-            int bi = db[i] == 1 ? 0 : (int) sb[i];
+            int ai = Math.toIntExact(bc.stridesA()[i]);
+            int bi = Math.toIntExact(bc.stridesB()[i]);
             // A dim folds into the one before it when both operands step through them as one.
             if (m > 0 && strideA[m - 1] == (long) ai * dout[i] && strideB[m - 1] == (long) bi * dout[i]) {
                 size[m - 1] *= dout[i];
@@ -73,13 +64,6 @@ final class Broadcast {
             outerStrideA = Arrays.copyOf(strideA, m - 1);
             outerStrideB = Arrays.copyOf(strideB, m - 1);
         }
-    }
-
-    private static int[] padLeft(int[] dims, int rank) {
-        int[] p = new int[rank];
-        Arrays.fill(p, 1);
-        System.arraycopy(dims, 0, p, rank - dims.length, dims.length);
-        return p;
     }
 
     /** The broadcast shape. */

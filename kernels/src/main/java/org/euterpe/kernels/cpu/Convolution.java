@@ -2,6 +2,7 @@ package org.euterpe.kernels.cpu;
 
 import java.util.Arrays;
 
+import org.euterpe.tensor.OpShapes;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 
@@ -18,47 +19,34 @@ final class Convolution {
     /** See {@link org.euterpe.tensor.Backend#conv2d}. */
     static Tensor conv2d(CpuBackendBase be, Tensor x, Tensor weight, Tensor bias, int stride, int padding,
             int dilation) {
-        if (x.rank() != 4 || weight.rank() != 4) {
-            throw new IllegalArgumentException("conv2d needs x [batch, channels, h, w] and weight [out, in, kh, kw], got "
-                    + x.shape() + " and " + weight.shape());
-        }
-        return convolve(be, x, weight, bias, x.dim(2), x.dim(3), weight.dim(2), weight.dim(3),
-                new int[] {stride, stride}, new int[] {padding, padding}, new int[] {dilation, dilation}, "conv2d");
+        return convolve(be, x, weight, bias, OpShapes.conv2d(x, weight, bias, stride, padding, dilation));
     }
 
     /** See {@link org.euterpe.tensor.Backend#conv1d}: a conv2d of height 1. */
     static Tensor conv1d(CpuBackendBase be, Tensor x, Tensor weight, Tensor bias, int stride, int padding,
             int dilation) {
-        if (x.rank() != 3 || weight.rank() != 3) {
-            throw new IllegalArgumentException("conv1d needs x [batch, channels, length] and weight [out, in, k], got "
-                    + x.shape() + " and " + weight.shape());
-        }
-        Tensor y = convolve(be, x, weight, bias, 1, x.dim(2), 1, weight.dim(2), new int[] {1, stride},
-                new int[] {0, padding}, new int[] {1, dilation}, "conv1d");
-        return y.reshape(y.dim(0), y.dim(1), y.dim(3));
+        OpShapes.Conv cv = OpShapes.conv1d(x, weight, bias, stride, padding, dilation);
+        return convolve(be, x, weight, bias, cv).reshape(cv.out().dims());
     }
 
     /**
      * The shared convolution: {@code x [batch, c, h, w]} with {@code weight [o, c, kh, kw]}
-     * (rank 3 or 4, the same elements), per-dim stride/padding/dilation {@code {h, w}}.
+     * (rank 3 or 4, the same elements), as checked by {@link OpShapes}; the result is 4-D.
      */
-    private static Tensor convolve(CpuBackendBase be, Tensor x, Tensor weight, Tensor bias, int h, int w, int kh,
-            int kw, int[] stride, int[] pad, int[] dil, String op) {
-        checkGeometry(op, stride[1], pad[1], dil[1]);
-        int batch = x.dim(0);
-        int channels = x.dim(1);
-        int outC = weight.dim(0);
-        if (weight.dim(1) != channels) {
-            throw new IllegalArgumentException(op + ": input " + x.shape() + " has " + channels
-                    + " channels but weight " + weight.shape() + " expects " + weight.dim(1));
-        }
-        int outH = outSize(h, kh, stride[0], pad[0], dil[0]);
-        int outW = outSize(w, kw, stride[1], pad[1], dil[1]);
-        if (outH <= 0 || outW <= 0) {
-            throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for kernel "
-                    + weight.shape() + " with padding " + pad[1] + " and dilation " + dil[1]);
-        }
-        float[] rowBias = Gemm.biasVector(bias, outC, op);
+    private static Tensor convolve(CpuBackendBase be, Tensor x, Tensor weight, Tensor bias, OpShapes.Conv cv) {
+        int batch = cv.batch();
+        int channels = cv.cin();
+        int outC = cv.cout();
+        int h = cv.h();
+        int w = cv.w();
+        int kh = cv.kh();
+        int kw = cv.kw();
+        int[] stride = {cv.sh(), cv.sw()};
+        int[] pad = {cv.ph(), cv.pw()};
+        int[] dil = {cv.dh(), cv.dw()};
+        int outH = cv.oh();
+        int outW = cv.ow();
+        float[] rowBias = Gemm.biasVector(bias);
         Tensor out = be.newF32(Shape.of(batch, outC, outH, outW));
         float[] xs = CpuBackendBase.heapArray(x);
         int xOff = CpuBackendBase.heapOffset(x);
@@ -83,27 +71,15 @@ final class Convolution {
     /** See {@link org.euterpe.tensor.Backend#convTranspose1d}. */
     static Tensor convTranspose1d(CpuBackendBase be, Tensor x, Tensor weight, Tensor bias, int stride, int padding,
             int outputPadding, int dilation) {
-        if (x.rank() != 3 || weight.rank() != 3 || weight.dim(0) != x.dim(1)) {
-            throw new IllegalArgumentException("convTranspose1d needs x [batch, in, length] and weight [in, out, k], got "
-                    + x.shape() + " and " + weight.shape());
-        }
-        checkGeometry("convTranspose1d", stride, padding, dilation);
-        if (outputPadding < 0 || outputPadding >= Math.max(stride, dilation)) {
-            throw new IllegalArgumentException("convTranspose1d: output padding " + outputPadding
-                    + " must be smaller than stride or dilation");
-        }
+        Shape outShape = OpShapes.convTranspose1d(x, weight, bias, stride, padding, outputPadding, dilation);
         int batch = x.dim(0);
         int inC = x.dim(1);
         int len = x.dim(2);
         int outC = weight.dim(1);
         int k = weight.dim(2);
-        int outLen = (len - 1) * stride - 2 * padding + dilation * (k - 1) + outputPadding + 1;
-        if (outLen <= 0) {
-            throw new IllegalArgumentException("convTranspose1d: output length " + outLen + " for input " + x.shape()
-                    + " and weight " + weight.shape());
-        }
-        float[] biasV = Gemm.biasVector(bias, outC, "convTranspose1d");
-        Tensor out = be.newF32(Shape.of(batch, outC, outLen));
+        int outLen = outShape.dim(2);
+        float[] biasV = Gemm.biasVector(bias);
+        Tensor out = be.newF32(outShape);
         float[] o = CpuBackendBase.heapArray(out);
         ConvTranspose ct = new ConvTranspose(FloatSource.of(x), FloatSource.of(weight), biasV, o, inC, len, outC, k,
                 outLen, stride, padding, dilation);
@@ -118,17 +94,6 @@ final class Convolution {
             }
         });
         return out;
-    }
-
-    static int outSize(int in, int k, int stride, int pad, int dil) {
-        return Math.floorDiv(in + 2 * pad - dil * (k - 1) - 1, stride) + 1;
-    }
-
-    private static void checkGeometry(String op, int stride, int padding, int dilation) {
-        if (stride < 1 || padding < 0 || dilation < 1) {
-            throw new IllegalArgumentException(op + ": stride " + stride + ", padding " + padding + ", dilation "
-                    + dilation + " out of range (stride >= 1, padding >= 0, dilation >= 1)");
-        }
     }
 
     private static int gcd(int a, int b) {

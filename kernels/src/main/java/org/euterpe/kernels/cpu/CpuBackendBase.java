@@ -7,6 +7,7 @@ import java.util.List;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.DType;
 import org.euterpe.tensor.HostStorage;
+import org.euterpe.tensor.OpShapes;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 
@@ -27,21 +28,19 @@ public abstract class CpuBackendBase implements Backend {
 
     @Override
     public Tensor zeros(DType dtype, Shape shape) {
-        if (dtype == DType.I8) {
-            throw new IllegalArgumentException("I8 tensors are weights: create them with fromHost and their scales");
-        }
+        OpShapes.zeros(dtype);
         return Tensor.owning(this, HostStorage.allocateHeap(dtype, shape.numel()), shape, dtype, null);
     }
 
     @Override
     public Tensor fromArray(float[] data, Shape shape) {
-        checkCount(data.length, shape);
+        OpShapes.fromArray(data.length, shape);
         return Tensor.owning(this, HostStorage.wrap(data.clone()), shape, DType.F32, null);
     }
 
     @Override
     public Tensor fromArray(long[] data, Shape shape) {
-        checkCount(data.length, shape);
+        OpShapes.fromArray(data.length, shape);
         Tensor t = zeros(DType.I64, shape);
         MemorySegment.copy(data, 0, segment(t), I64, 0, data.length);
         return t;
@@ -49,13 +48,7 @@ public abstract class CpuBackendBase implements Backend {
 
     @Override
     public Tensor fromHost(MemorySegment bytes, DType dtype, Shape shape, Tensor scales) {
-        if (bytes.byteSize() != shape.numel() * dtype.byteSize()) {
-            throw new IllegalArgumentException("host data of " + bytes.byteSize() + " bytes does not hold "
-                    + shape + " " + dtype);
-        }
-        if ((dtype == DType.I8) != (scales != null)) {
-            throw new IllegalArgumentException("scales are required for I8 and only for I8, got " + dtype);
-        }
+        OpShapes.fromHost(bytes, dtype, shape, scales);
         Tensor s = scales == null ? null : scales.backend() == this ? scales : transfer(scales);
         return Tensor.borrowed(this, HostStorage.borrow(bytes, bytes), 0, shape, dtype, s);
     }
@@ -100,6 +93,7 @@ public abstract class CpuBackendBase implements Backend {
 
     @Override
     public long[] toLongArray(Tensor t) {
+        OpShapes.toLongArray(t);
         int n = Math.toIntExact(t.numel());
         long[] out = new long[n];
         MemorySegment seg = segment(t);
@@ -110,7 +104,6 @@ public abstract class CpuBackendBase implements Backend {
                     out[i] = seg.getAtIndex(I32, i);
                 }
             }
-            default -> throw new IllegalArgumentException("toLongArray needs an integer tensor, got " + t.dtype());
         }
         return out;
     }
@@ -217,12 +210,6 @@ public abstract class CpuBackendBase implements Backend {
             return a;
         }
         return t.backend().toFloatArray(t);
-    }
-
-    protected static void checkCount(int length, Shape shape) {
-        if (length != shape.numel()) {
-            throw new IllegalArgumentException(length + " values do not fill shape " + shape);
-        }
     }
 
     @Override

@@ -2,10 +2,10 @@ package org.euterpe.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import java.util.List;
 
 import org.euterpe.tensor.DType;
+import org.euterpe.tensor.OpShapes;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 
@@ -21,22 +21,11 @@ final class CpuDataMovement {
 
     /** Concatenation along {@code dim}: the other dims and the dtypes must agree. */
     static Tensor concat(CpuBackendBase be, List<Tensor> parts, int dim) {
-        if (parts.isEmpty()) {
-            throw new IllegalArgumentException("concat of no tensors");
-        }
+        OpShapes.Concat cc = OpShapes.concat(parts, dim);
+        int d = cc.dim();
+        int total = cc.out().dim(d);
         Tensor first = parts.getFirst();
-        int d = first.shape().axis(dim);
-        int total = 0;
-        for (Tensor p : parts) {
-            checkMovable("concat", p);
-            if (p.dtype() != first.dtype() || p.rank() != first.rank()
-                    || !p.shape().with(d, 0).equals(first.shape().with(d, 0))) {
-                throw new IllegalArgumentException("concat along dim " + d + ": " + p.shape() + " " + p.dtype()
-                        + " does not match " + first.shape() + " " + first.dtype());
-            }
-            total += p.dim(d);
-        }
-        Tensor out = be.zeros(first.dtype(), first.shape().with(d, total));
+        Tensor out = be.zeros(first.dtype(), cc.out());
         MemorySegment dst = CpuBackendBase.segment(out);
         long esz = first.dtype().byteSize();
         long outer = first.shape().outer(d);
@@ -56,12 +45,7 @@ final class CpuDataMovement {
 
     /** Elements {@code [start, end)} along {@code dim}, copied. */
     static Tensor slice(CpuBackendBase be, Tensor x, int dim, int start, int end) {
-        checkMovable("slice", x);
-        int d = x.shape().axis(dim);
-        if (start < 0 || end > x.dim(d) || start > end) {
-            throw new IllegalArgumentException("slice [" + start + ", " + end + ") out of range for dim " + d + " of "
-                    + x.shape());
-        }
+        int d = OpShapes.slice(x, dim, start, end);
         Tensor out = be.zeros(x.dtype(), x.shape().with(d, end - start));
         long esz = x.dtype().byteSize();
         long inner = x.shape().inner(d) * esz;
@@ -77,31 +61,14 @@ final class CpuDataMovement {
 
     /** Output dim i is input dim {@code perm[i]}. */
     static Tensor permute(CpuBackendBase be, Tensor x, int[] perm) {
-        checkMovable("permute", x);
-        int rank = x.rank();
-        if (perm.length != rank) {
-            throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " does not fit " + x.shape());
-        }
-        boolean[] seen = new boolean[rank];
-        int[] outDims = new int[rank];
-        long[] inStrides = x.shape().strides();
-        long[] srcStride = new long[rank]; // input stride of each output dim
-        for (int i = 0; i < rank; i++) {
-            int p = perm[i];
-            if (p < 0 || p >= rank || seen[p]) {
-                throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " is not a permutation of the"
-                        + " dims of " + x.shape());
-            }
-            seen[p] = true;
-            outDims[i] = x.dim(p);
-            srcStride[i] = inStrides[p];
-        }
-        Tensor out = be.zeros(x.dtype(), Shape.of(outDims));
-        if (rank == 0 || out.numel() == 0) {
+        OpShapes.Permute pm = OpShapes.permute(x, perm);
+        int[] outDims = pm.out().dims();
+        Tensor out = be.zeros(x.dtype(), pm.out());
+        if (x.rank() == 0 || out.numel() == 0) {
             MemorySegment.copy(CpuBackendBase.segment(x), 0, CpuBackendBase.segment(out), 0, x.byteSize());
             return out;
         }
-        gather(x, out, outDims, srcStride);
+        gather(x, out, outDims, pm.srcStrides());
         return out;
     }
 
@@ -110,17 +77,13 @@ final class CpuDataMovement {
      * in float: {@code min(floor(dst * (float) in / out), in - 1)}.
      */
     static Tensor upsampleNearest(CpuBackendBase be, Tensor x, int outH, int outW) {
-        checkMovable("upsampleNearest", x);
-        if (x.rank() != 4 || outH < 1 || outW < 1 || x.dim(2) < 1 || x.dim(3) < 1) {
-            throw new IllegalArgumentException("upsampleNearest: cannot resize " + x.shape()
-                    + " [batch, channels, h, w] to " + outH + "x" + outW);
-        }
+        Shape outShape = OpShapes.upsampleNearest(x, outH, outW);
         int[] srcRow = nearestIndex(x.dim(2), outH);
         int[] srcCol = nearestIndex(x.dim(3), outW);
         int inH = x.dim(2);
         int inW = x.dim(3);
         int planes = x.dim(0) * x.dim(1);
-        Tensor out = be.zeros(x.dtype(), Shape.of(x.dim(0), x.dim(1), outH, outW));
+        Tensor out = be.zeros(x.dtype(), outShape);
         MemorySegment src = CpuBackendBase.segment(x);
         MemorySegment dst = CpuBackendBase.segment(out);
         long esz = x.dtype().byteSize();
@@ -156,24 +119,11 @@ final class CpuDataMovement {
      * negative pads crop.
      */
     static Tensor pad(CpuBackendBase be, Tensor x, int[] pads, float value) {
-        checkMovable("pad", x);
+        OpShapes.Pad pd = OpShapes.pad(x, pads);
         int rank = x.rank();
-        if (pads.length % 2 != 0 || pads.length > 2 * rank) {
-            throw new IllegalArgumentException("pad: " + Arrays.toString(pads) + " is not pairs of pads for at most"
-                    + " the " + rank + " dims of " + x.shape());
-        }
-        int[] before = new int[rank];
-        int[] outDims = x.shape().dims();
-        for (int i = 0; i < pads.length / 2; i++) {
-            int d = rank - 1 - i;
-            before[d] = pads[2 * i];
-            outDims[d] += pads[2 * i] + pads[2 * i + 1];
-            if (outDims[d] < 0) {
-                throw new IllegalArgumentException("pad " + Arrays.toString(pads) + " crops dim " + d + " of "
-                        + x.shape() + " below zero");
-            }
-        }
-        Tensor out = be.zeros(x.dtype(), Shape.of(outDims));
+        int[] before = pd.before();
+        int[] outDims = pd.out().dims();
+        Tensor out = be.zeros(x.dtype(), pd.out());
         if (value != 0) {
             fill(out, value);
         }
@@ -255,28 +205,16 @@ final class CpuDataMovement {
      * @param table {@code [vocab, d]}, F32, F16, BF16 or I8
      */
     static Tensor embedding(CpuBackendBase be, Tensor ids, Tensor table) {
-        if (ids.dtype() != DType.I64 && ids.dtype() != DType.I32) {
-            throw new IllegalArgumentException("embedding ids must be I64 or I32, got " + ids.dtype());
-        }
-        if (table.rank() != 2 || !table.dtype().isFloating() && table.dtype() != DType.I8) {
-            throw new IllegalArgumentException("embedding table must be [vocab, d] of a float type, got "
-                    + table.shape() + " " + table.dtype());
-        }
-        int vocab = table.dim(0);
+        Shape outShape = OpShapes.embedding(ids, table);
         int d = table.dim(1);
         long[] idv = be.toLongArray(ids);
-        int[] outDims = Arrays.copyOf(ids.shape().dims(), ids.rank() + 1);
-        outDims[ids.rank()] = d;
-        Tensor out = be.zeros(DType.F32, Shape.of(outDims));
+        OpShapes.embeddingIds(idv, table);
+        Tensor out = be.zeros(DType.F32, outShape);
         MemorySegment src = CpuBackendBase.segment(table);
         MemorySegment dst = CpuBackendBase.segment(out);
         float[] scales = table.dtype() == DType.I8 ? table.scales().toFloatArray() : null;
         for (int i = 0; i < idv.length; i++) {
             long id = idv[i];
-            if (id < 0 || id >= vocab) {
-                throw new IllegalArgumentException("embedding id " + id + " at position " + i + " is outside the"
-                        + " table of " + vocab + " rows " + table.shape());
-            }
             long row = id * d;
             long o = (long) i * d;
             switch (table.dtype()) {
@@ -349,13 +287,6 @@ final class CpuDataMovement {
             case 4 -> dst.set(ValueLayout.JAVA_INT_UNALIGNED, d, src.get(ValueLayout.JAVA_INT_UNALIGNED, s));
             case 2 -> dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, d, src.get(ValueLayout.JAVA_SHORT_UNALIGNED, s));
             default -> dst.set(ValueLayout.JAVA_BYTE, d, src.get(ValueLayout.JAVA_BYTE, s));
-        }
-    }
-
-    private static void checkMovable(String op, Tensor x) {
-        if (x.dtype() == DType.I8) {
-            throw new IllegalArgumentException(op + " of an I8 tensor " + x.shape()
-                    + " is not supported (its per-row scales would not follow); cast it to F32 first");
         }
     }
 }

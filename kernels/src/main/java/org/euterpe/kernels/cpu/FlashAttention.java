@@ -8,7 +8,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
-import org.euterpe.tensor.Shape;
+import org.euterpe.tensor.OpShapes;
 import org.euterpe.tensor.Tensor;
 
 /**
@@ -50,23 +50,15 @@ final class FlashAttention {
      * @return {@code [batch, heads, lq, dv]}
      */
     static Tensor attention(CpuBackendBase be, Tensor q, Tensor k, Tensor v, Tensor mask, float scale) {
-        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
-            throw new IllegalArgumentException("attention needs rank-4 q, k, v [batch, heads, len, dim], got "
-                    + q.shape() + ", " + k.shape() + ", " + v.shape());
-        }
-        int batch = q.dim(0);
-        int heads = q.dim(1);
-        int lq = q.dim(2);
-        int d = q.dim(3);
-        int lk = k.dim(2);
-        int dv = v.dim(3);
-        if (k.dim(0) != batch || k.dim(1) != heads || k.dim(3) != d || v.dim(0) != batch || v.dim(1) != heads
-                || v.dim(2) != lk) {
-            throw new IllegalArgumentException("attention shapes do not match: q " + q.shape() + ", k " + k.shape()
-                    + ", v " + v.shape());
-        }
-        int[] maskStrides = maskStrides(mask, batch, heads, lq, lk);
-        Tensor out = be.newF32(Shape.of(batch, heads, lq, dv));
+        OpShapes.Attention at = OpShapes.attention(q, k, v, mask);
+        int batch = at.batch();
+        int heads = at.heads();
+        int lq = at.lq();
+        int d = at.d();
+        int lk = at.lk();
+        int dv = at.dv();
+        int[] maskStrides = at.maskStridesInt();
+        Tensor out = be.newF32(at.out());
         if (out.numel() == 0) {
             return out;
         }
@@ -88,27 +80,6 @@ final class FlashAttention {
             }
         });
         return out;
-    }
-
-    /** Element strides of the mask for (batch, head, query, key), 0 along broadcast dims. */
-    private static int[] maskStrides(Tensor mask, int batch, int heads, int lq, int lk) {
-        if (mask == null) {
-            return null;
-        }
-        int[] full = {batch, heads, lq, lk};
-        if (mask.rank() != 4) {
-            throw new IllegalArgumentException("attention mask must be rank 4, got " + mask.shape());
-        }
-        long[] st = mask.shape().strides();
-        int[] strides = new int[4];
-        for (int i = 0; i < 4; i++) {
-            if (mask.dim(i) != 1 && mask.dim(i) != full[i]) {
-                throw new IllegalArgumentException("attention mask " + mask.shape() + " does not broadcast to "
-                        + Arrays.toString(full));
-            }
-            strides[i] = mask.dim(i) == 1 ? 0 : (int) st[i];
-        }
-        return strides;
     }
 
     /** One call's operands, the packed K^T and V, and the per-block work. */

@@ -1,10 +1,9 @@
 package org.euterpe.kernels.cpu;
 
-import java.util.Arrays;
-
 import org.euterpe.tensor.BinaryOp;
 import org.euterpe.tensor.DType;
 import org.euterpe.tensor.HostStorage;
+import org.euterpe.tensor.OpShapes;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.UnaryOp;
@@ -31,35 +30,17 @@ public final class ScalarBackend extends CpuBackendBase {
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB, float alpha, Tensor bias, float beta,
             Tensor c) {
-        if (a.rank() < 2 || b.rank() < 2) {
-            throw new IllegalArgumentException("matmul needs rank >= 2 operands, got a " + a.shape() + " b "
-                    + b.shape());
-        }
-        int ra = a.rank();
-        int m = transA ? a.dim(ra - 1) : a.dim(ra - 2);
-        int k = transA ? a.dim(ra - 2) : a.dim(ra - 1);
-        int rb = b.rank();
-        int kb = transB ? b.dim(rb - 1) : b.dim(rb - 2);
-        int n = transB ? b.dim(rb - 2) : b.dim(rb - 1);
-        int[] batchDims = Arrays.copyOf(a.shape().dims(), ra - 2);
-        boolean sharedB = rb == 2;
-        if (k != kb || (!sharedB && !Arrays.equals(batchDims, Arrays.copyOf(b.shape().dims(), rb - 2)))) {
-            throw new IllegalArgumentException("matmul shapes do not agree: a " + a.shape() + (transA ? "^T" : "")
-                    + " b " + b.shape() + (transB ? "^T" : ""));
-        }
-        int[] outDims = Arrays.copyOf(batchDims, ra);
-        outDims[ra - 2] = m;
-        outDims[ra - 1] = n;
-        Shape outShape = Shape.of(outDims);
-        checkVector("matmul bias", bias, n);
-        if (c != null && !c.shape().equals(outShape)) {
-            throw new IllegalArgumentException("matmul c " + c.shape() + " does not match the result " + outShape);
-        }
+        OpShapes.Gemm g = OpShapes.matmul(a, b, transA, transB, bias, c);
+        int m = g.m();
+        int n = g.n();
+        int k = g.k();
+        boolean sharedB = g.sharedB();
+        Shape outShape = g.out();
         float[] av = floats(a);
         float[] bv = floats(b);
         float[] biasv = bias == null ? null : floats(bias);
         float[] cv = c == null ? null : floats(c);
-        int batches = Math.toIntExact(outShape.numel() / ((long) m * n));
+        int batches = g.batches();
         float[] out = new float[Math.toIntExact(outShape.numel())];
         for (int bt = 0; bt < batches; bt++) {
             int aBase = bt * m * k;
@@ -89,13 +70,9 @@ public final class ScalarBackend extends CpuBackendBase {
 
     @Override
     public Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        if (x.rank() < 1 || weight.rank() != 2 || x.dim(-1) != weight.dim(1)) {
-            throw new IllegalArgumentException("linear: x " + x.shape() + " does not match weight " + weight.shape()
-                    + " [out, in]");
-        }
+        Shape outShape = OpShapes.linear(x, weight, bias);
         int in = weight.dim(1);
         int outF = weight.dim(0);
-        checkVector("linear bias", bias, outF);
         float[] xv = floats(x);
         float[] wv = floats(weight);
         float[] bv = bias == null ? null : floats(bias);
@@ -110,65 +87,36 @@ public final class ScalarBackend extends CpuBackendBase {
                 out[r * outF + o] = (float) acc;
             }
         }
-        return result(out, x.shape().with(x.rank() - 1, outF));
+        return result(out, outShape);
     }
 
     @Override
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        if (x.rank() != 4 || weight.rank() != 4) {
-            throw new IllegalArgumentException("conv2d needs x [batch, in, h, w] and weight [out, in, kh, kw], got x "
-                    + x.shape() + " weight " + weight.shape());
-        }
-        checkConvParams("conv2d", stride, padding, dilation);
-        return conv("conv2d", x, weight, bias, x.shape(), weight.shape(), new int[] {stride, padding, dilation},
-                new int[] {stride, padding, dilation});
+        return conv(OpShapes.conv2d(x, weight, bias, stride, padding, dilation), x, weight, bias);
     }
 
     @Override
     public Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        if (x.rank() != 3 || weight.rank() != 3) {
-            throw new IllegalArgumentException("conv1d needs x [batch, in, length] and weight [out, in, k], got x "
-                    + x.shape() + " weight " + weight.shape());
-        }
-        checkConvParams("conv1d", stride, padding, dilation);
-        // A 1-D convolution is a 2-D one over a height of 1 with a kernel height of 1 and no
-        // padding, striding or dilation along that height.
-        Shape x4 = Shape.of(x.dim(0), x.dim(1), 1, x.dim(2));
-        Shape w4 = Shape.of(weight.dim(0), weight.dim(1), 1, weight.dim(2));
-        return conv("conv1d", x, weight, bias, x4, w4, new int[] {1, 0, 1}, new int[] {stride, padding, dilation});
+        return conv(OpShapes.conv1d(x, weight, bias, stride, padding, dilation), x, weight, bias);
     }
 
-    /**
-     * Direct convolution; {@code xs} and {@code ws} are the 4-D views of the operands, and
-     * {@code alongH} / {@code alongW} hold {@code {stride, padding, dilation}} per spatial dim.
-     * The result has the rank of {@code x}.
-     */
-    private Tensor conv(String op, Tensor x, Tensor weight, Tensor bias, Shape xs, Shape ws, int[] alongH,
-            int[] alongW) {
-        int batch = xs.dim(0);
-        int cin = xs.dim(1);
-        int h = xs.dim(2);
-        int w = xs.dim(3);
-        int cout = ws.dim(0);
-        int kh = ws.dim(2);
-        int kw = ws.dim(3);
-        if (ws.dim(1) != cin) {
-            throw new IllegalArgumentException(op + ": weight " + weight.shape() + " expects " + ws.dim(1)
-                    + " input channels, x " + x.shape() + " has " + cin);
-        }
-        checkVector(op + " bias", bias, cout);
-        int sh = alongH[0];
-        int ph = alongH[1];
-        int dh = alongH[2];
-        int sw = alongW[0];
-        int pw = alongW[1];
-        int dw = alongW[2];
-        int oh = convOut(h, kh, sh, ph, dh);
-        int ow = convOut(w, kw, sw, pw, dw);
-        if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for kernel "
-                    + weight.shape() + " with stride " + sw + ", padding " + pw + ", dilation " + dw);
-        }
+    /** Direct convolution, every op seen as a 2-D one (see {@link OpShapes.Conv}). */
+    private Tensor conv(OpShapes.Conv cv, Tensor x, Tensor weight, Tensor bias) {
+        int batch = cv.batch();
+        int cin = cv.cin();
+        int h = cv.h();
+        int w = cv.w();
+        int cout = cv.cout();
+        int kh = cv.kh();
+        int kw = cv.kw();
+        int oh = cv.oh();
+        int ow = cv.ow();
+        int sh = cv.sh();
+        int ph = cv.ph();
+        int dh = cv.dh();
+        int sw = cv.sw();
+        int pw = cv.pw();
+        int dw = cv.dw();
         float[] xv = floats(x);
         float[] wv = floats(weight);
         float[] bv = bias == null ? null : floats(bias);
@@ -199,44 +147,19 @@ public final class ScalarBackend extends CpuBackendBase {
                 }
             }
         }
-        return result(out, x.rank() == 3 ? Shape.of(batch, cout, ow) : Shape.of(batch, cout, oh, ow));
-    }
-
-    private static int convOut(int in, int k, int stride, int padding, int dilation) {
-        int span = in + 2 * padding - dilation * (k - 1) - 1;
-        return span < 0 ? 0 : span / stride + 1;
-    }
-
-    private static void checkConvParams(String op, int stride, int padding, int dilation) {
-        if (stride < 1 || padding < 0 || dilation < 1) {
-            throw new IllegalArgumentException(op + ": stride " + stride + " and dilation " + dilation
-                    + " must be >= 1 and padding " + padding + " >= 0");
-        }
+        return result(out, cv.out());
     }
 
     @Override
     public Tensor convTranspose1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int outputPadding,
             int dilation) {
-        if (x.rank() != 3 || weight.rank() != 3 || weight.dim(0) != x.dim(1)) {
-            throw new IllegalArgumentException("convTranspose1d needs x [batch, in, length] and weight [in, out, k],"
-                    + " got x " + x.shape() + " weight " + weight.shape());
-        }
-        checkConvParams("convTranspose1d", stride, padding, dilation);
-        if (outputPadding < 0 || outputPadding >= Math.max(stride, dilation)) {
-            throw new IllegalArgumentException("convTranspose1d: outputPadding " + outputPadding
-                    + " must be >= 0 and smaller than stride " + stride + " or dilation " + dilation);
-        }
+        Shape outShape = OpShapes.convTranspose1d(x, weight, bias, stride, padding, outputPadding, dilation);
         int batch = x.dim(0);
         int cin = x.dim(1);
         int len = x.dim(2);
         int cout = weight.dim(1);
         int k = weight.dim(2);
-        int outLen = (len - 1) * stride - 2 * padding + dilation * (k - 1) + outputPadding + 1;
-        if (outLen < 1) {
-            throw new IllegalArgumentException("convTranspose1d: x " + x.shape() + " with weight " + weight.shape()
-                    + ", stride " + stride + ", padding " + padding + " gives output length " + outLen);
-        }
-        checkVector("convTranspose1d bias", bias, cout);
+        int outLen = outShape.dim(2);
         float[] xv = floats(x);
         float[] wv = floats(weight);
         float[] bv = bias == null ? null : floats(bias);
@@ -261,22 +184,17 @@ public final class ScalarBackend extends CpuBackendBase {
         for (int i = 0; i < out.length; i++) {
             out[i] = (float) (acc[i] + (bv == null ? 0 : bv[(i / outLen) % cout]));
         }
-        return result(out, Shape.of(batch, cout, outLen));
+        return result(out, outShape);
     }
 
     // ---------------------------------------------------------------- normalisation
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
-        if (x.rank() < 2 || groups < 1 || x.dim(1) % groups != 0) {
-            throw new IllegalArgumentException("groupNorm: x " + x.shape() + " [batch, channels, ...] cannot be split"
-                    + " into " + groups + " groups");
-        }
+        OpShapes.groupNorm(x, groups, gamma, beta);
         int batch = x.dim(0);
         int channels = x.dim(1);
         int spatial = Math.toIntExact(x.shape().inner(1));
-        checkVector("groupNorm gamma", gamma, channels);
-        checkVector("groupNorm beta", beta, channels);
         float[] xv = floats(x);
         float[] g = gamma == null ? null : floats(gamma);
         float[] bt = beta == null ? null : floats(beta);
@@ -300,9 +218,7 @@ public final class ScalarBackend extends CpuBackendBase {
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
-        int d = lastDim("layerNorm", x);
-        checkVector("layerNorm gamma", gamma, d);
-        checkVector("layerNorm beta", beta, d);
+        int d = OpShapes.layerNorm(x, gamma, beta);
         float[] xv = floats(x);
         float[] g = gamma == null ? null : floats(gamma);
         float[] bt = beta == null ? null : floats(beta);
@@ -335,7 +251,7 @@ public final class ScalarBackend extends CpuBackendBase {
 
     @Override
     public Tensor softmax(Tensor x) {
-        int d = lastDim("softmax", x);
+        int d = OpShapes.lastDim("softmax", x);
         float[] xv = floats(x);
         float[] out = new float[xv.length];
         double[] row = new double[d];
@@ -369,26 +285,14 @@ public final class ScalarBackend extends CpuBackendBase {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, float scale) {
-        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
-            throw new IllegalArgumentException("attention needs rank-4 q, k, v, got q " + q.shape() + " k " + k.shape()
-                    + " v " + v.shape());
-        }
-        int batch = q.dim(0);
-        int heads = q.dim(1);
-        int lq = q.dim(2);
-        int d = q.dim(3);
-        int lk = k.dim(2);
-        int dv = v.dim(3);
-        if (k.dim(0) != batch || k.dim(1) != heads || k.dim(3) != d || v.dim(0) != batch || v.dim(1) != heads
-                || v.dim(2) != lk) {
-            throw new IllegalArgumentException("attention shapes do not agree: q " + q.shape() + " k " + k.shape()
-                    + " v " + v.shape());
-        }
-        if (mask != null && mask.rank() != 4) {
-            throw new IllegalArgumentException("attention mask " + mask.shape() + " must be rank 4");
-        }
-        int[] full = {batch, heads, lq, lk};
-        long[] maskStrides = mask == null ? null : broadcastStrides(mask.shape(), full, "attention mask");
+        OpShapes.Attention at = OpShapes.attention(q, k, v, mask);
+        int batch = at.batch();
+        int heads = at.heads();
+        int lq = at.lq();
+        int d = at.d();
+        int lk = at.lk();
+        int dv = at.dv();
+        long[] maskStrides = at.maskStrides();
         float[] qv = floats(q);
         float[] kv = floats(k);
         float[] vv = floats(v);
@@ -421,7 +325,7 @@ public final class ScalarBackend extends CpuBackendBase {
                 }
             }
         }
-        return result(out, Shape.of(batch, heads, lq, dv));
+        return result(out, at.out());
     }
 
     // ---------------------------------------------------------------- element-wise
@@ -510,22 +414,14 @@ public final class ScalarBackend extends CpuBackendBase {
 
     @Override
     public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
-        int rank = Math.max(a.rank(), b.rank());
-        int[] outDims = new int[rank];
-        for (int i = 0; i < rank; i++) {
-            int da = dimFromEnd(a.shape(), rank - i);
-            int db = dimFromEnd(b.shape(), rank - i);
-            if (da != db && da != 1 && db != 1) {
-                throw new IllegalArgumentException("binary " + op + ": shapes " + a.shape() + " and " + b.shape()
-                        + " do not broadcast");
-            }
-            outDims[i] = da == 1 ? db : da;
-        }
-        long[] sa = broadcastStrides(a.shape(), outDims, "binary operand");
-        long[] sb = broadcastStrides(b.shape(), outDims, "binary operand");
+        OpShapes.Broadcast bc = OpShapes.broadcast(op, a, b);
+        Shape outShape = bc.out();
+        int rank = outShape.rank();
+        int[] outDims = outShape.dims();
+        long[] sa = bc.stridesA();
+        long[] sb = bc.stridesB();
         float[] av = floats(a);
         float[] bv = floats(b);
-        Shape outShape = Shape.of(outDims);
         float[] out = new float[Math.toIntExact(outShape.numel())];
         int[] idx = new int[rank];
         for (int i = 0; i < out.length; i++) {
@@ -541,32 +437,6 @@ public final class ScalarBackend extends CpuBackendBase {
             }
         }
         return result(out, outShape);
-    }
-
-    private static int dimFromEnd(Shape s, int fromEnd) {
-        return fromEnd <= s.rank() ? s.dim(s.rank() - fromEnd) : 1;
-    }
-
-    /**
-     * Strides (in elements) for reading {@code s} as if broadcast to {@code target}, aligned at
-     * the right: 0 along dims where {@code s} is 1 or absent.
-     */
-    private static long[] broadcastStrides(Shape s, int[] target, String what) {
-        if (s.rank() > target.length) {
-            throw new IllegalArgumentException(what + " " + s + " has more dims than " + Arrays.toString(target));
-        }
-        long[] own = s.strides();
-        long[] out = new long[target.length];
-        int shift = target.length - s.rank();
-        for (int i = 0; i < s.rank(); i++) {
-            int d = s.dim(i);
-            if (d != 1 && d != target[i + shift]) {
-                throw new IllegalArgumentException(what + " " + s + " does not broadcast to "
-                        + Arrays.toString(target));
-            }
-            out[i + shift] = d == 1 ? 0 : own[i];
-        }
-        return out;
     }
 
     @Override
@@ -607,23 +477,12 @@ public final class ScalarBackend extends CpuBackendBase {
                 out[o * inner + i] = (float) (mean ? acc / n : acc);
             }
         }
-        Shape kept = x.shape().with(d, 1);
-        if (keepDim) {
-            return result(out, kept);
-        }
-        int[] dims = x.shape().dims();
-        int[] squeezed = new int[dims.length - 1];
-        for (int i = 0, j = 0; i < dims.length; i++) {
-            if (i != d) {
-                squeezed[j++] = dims[i];
-            }
-        }
-        return result(out, Shape.of(squeezed));
+        return result(out, OpShapes.reduced(x.shape(), d, keepDim));
     }
 
     @Override
     public Tensor l2Normalize(Tensor x, float eps) {
-        int d = lastDim("l2Normalize", x);
+        int d = OpShapes.lastDim("l2Normalize", x);
         float[] xv = floats(x);
         float[] out = new float[xv.length];
         for (int base = 0; base < xv.length; base += d) {
@@ -643,21 +502,7 @@ public final class ScalarBackend extends CpuBackendBase {
 
     /** Wraps {@code data} (not copied) as a new F32 tensor owned by the current scope. */
     private Tensor result(float[] data, Shape shape) {
-        checkCount(data.length, shape);
+        OpShapes.fromArray(data.length, shape);
         return Tensor.owning(this, HostStorage.wrap(data), shape, DType.F32, null);
-    }
-
-    /** The last dim of a tensor of rank >= 1 with at least one element per row. */
-    private static int lastDim(String op, Tensor x) {
-        if (x.rank() < 1 || x.dim(-1) == 0) {
-            throw new IllegalArgumentException(op + " needs a non-empty last dim, got " + x.shape());
-        }
-        return x.dim(-1);
-    }
-
-    private static void checkVector(String what, Tensor t, int n) {
-        if (t != null && (t.rank() != 1 || t.dim(0) != n)) {
-            throw new IllegalArgumentException(what + " " + t.shape() + " must be [" + n + "]");
-        }
     }
 }

@@ -1,6 +1,7 @@
 package org.euterpe.kernels.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -8,12 +9,16 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Float transcendental functions on whole vectors, and loops applying them to arrays.
  *
- * <p>exp and tanh are the Vector API's own lanewise operators: on x86-64 the JDK backs them
- * with its SVML stubs, which measured within 0.5 ulp of the exact values and about twice as
- * fast as an inlined FMA polynomial (1.6 vs 0.8 ms for 2.56M exps on one AVX-512 core). The
- * API has no erf, so erf (for exact GELU) is our own: two polynomials fitted here (weighted
- * least squares iterated towards minimax, Lawson's algorithm, against 40-digit reference
- * values, rounded to float), below 2e-7 relative error.
+ * <p>Every function is built from lane operations whose result is fully specified (add, mul,
+ * fma, min/max, conversions), never from the API's lanewise EXP/TANH: those are computed one
+ * way when interpreted (per lane, through Math) and another once C2 compiles them (native SVML
+ * stubs), so the same input gave different bits as the JIT warmed up, and two identical
+ * generations differed. exp is Cephes' expf scheme (range reduction by ln 2 in two parts, a
+ * degree-6 polynomial, the exponent set by integer arithmetic), about 1 ulp; tanh is Cephes'
+ * tanhf (an odd polynomial below 0.625, {@code 1 - 2 / (e^2x + 1)} above). The API has no erf,
+ * so erf (for exact GELU) is our own: two polynomials fitted here (weighted least squares
+ * iterated towards minimax, Lawson's algorithm, against 40-digit reference values, rounded to
+ * float), below 2e-7 relative error.
  */
 final class VectorMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -51,9 +56,40 @@ final class VectorMath {
         return p;
     }
 
-    /** e^x. */
+    private static final float EXP_HI = 88.72283f;
+    /** ln(2^-150): below this, e^x rounds to 0 even as a subnormal. */
+    private static final float EXP_LO = -103.97208f;
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 split so that n * EXP_C1 is exact for the n that occur. */
+    private static final float EXP_C1 = 0.693359375f;
+    private static final float EXP_C2 = -2.12194440e-4f;
+    /** e^r on [-ln2/2, ln2/2], as r + r^2 P(r) + 1 (Cephes expf). */
+    private static final float[] EXP_POLY = {1.9875691500E-4f, 1.3981999507E-3f, 8.3334519073E-3f, 4.1665795894E-2f,
+        1.6666665459E-1f, 5.0000001201E-1f};
+    /** tanh(x) = x + x^3 P(x^2) for |x| < 0.625 (Cephes tanhf). */
+    private static final float[] TANH_POLY = {-5.70498872745E-3f, 2.06390887954E-2f, -5.37397155531E-2f,
+        1.33314422036E-1f, -3.33332819422E-1f};
+    private static final float TANH_POLY_LIMIT = 0.625f;
+
+    /** e^x, subnormal results included; 0 below underflow, +inf above overflow, NaN for NaN. */
     static FloatVector exp(FloatVector x) {
-        return x.lanewise(VectorOperators.EXP);
+        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
+        // n = floor(x log2e + 1/2): truncate, then step down where truncation rounded up (negatives).
+        FloatVector v = xc.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, 0.5f));
+        FloatVector n = v.convert(VectorOperators.F2I, 0).convert(VectorOperators.I2F, 0).reinterpretAsFloats();
+        n = n.sub(1f, n.compare(VectorOperators.GT, v));
+        FloatVector r = n.fma(FloatVector.broadcast(S, -EXP_C1), xc).sub(n.mul(EXP_C2));
+        FloatVector y = poly(r, EXP_POLY).fma(r.mul(r), r).add(1f);
+        // 2^n through the exponent bits, as 2^(n/2) * 2^(n - n/2): n spans [-150, 128] after the
+        // clamp, beyond a float's exponent range at both ends; the last product rounds once into
+        // the subnormals where the result is that small.
+        IntVector ni = (IntVector) n.convert(VectorOperators.F2I, 0);
+        IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
+        y = y.mul(half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                .mul(ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+        y = y.blend(0f, x.lt(EXP_LO));
+        y = y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
+        return y.blend(x, x.test(VectorOperators.IS_NAN));
     }
 
     /** 1 / (1 + e^-x). */
@@ -68,7 +104,13 @@ final class VectorMath {
 
     /** tanh(x). */
     static FloatVector tanh(FloatVector x) {
-        return x.lanewise(VectorOperators.TANH);
+        FloatVector a = x.abs();
+        FloatVector z = x.mul(x);
+        FloatVector small = poly(z, TANH_POLY).mul(z).fma(x, x);
+        // 1 - 2 / (e^2|x| + 1) saturates to 1 for large |x| (e^2|x| = inf gives exactly 1).
+        FloatVector big = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(a.add(a)).add(1f)));
+        big = big.blend(big.neg(), x.lt(0f));
+        return big.blend(small, a.lt(TANH_POLY_LIMIT));
     }
 
     /** erf(x). Both pieces are computed for every vector: cheaper than branching on mixed vectors. */
@@ -117,7 +159,20 @@ final class VectorMath {
             e.intoArray(a, off + i, m);
             acc = acc.add(e, m);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return laneSum(acc);
+    }
+
+    /**
+     * The lanes added in lane order. {@code reduceLanes(ADD)} leaves the order unspecified, and the
+     * interpreted and JIT-compiled forms differ, so the same input gave different bits from run to
+     * run; every float sum of lanes goes through here.
+     */
+    static float laneSum(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < v.length(); i++) {
+            s += v.lane(i);
+        }
+        return s;
     }
 
     /** {@code y = sigmoid(x)} over a run, as {@link #exp(float[], int, float[], int, int)}. */

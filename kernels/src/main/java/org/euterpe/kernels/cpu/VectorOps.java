@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import org.euterpe.tensor.BinaryOp;
-import org.euterpe.tensor.Shape;
+import org.euterpe.tensor.OpShapes;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.UnaryOp;
 
@@ -44,16 +44,8 @@ final class VectorOps {
      */
     static Tensor groupNorm(CpuBackendBase be, Tensor x, int groups, Tensor gamma, Tensor beta, float eps,
             boolean silu) {
-        if (x.rank() < 2) {
-            throw new IllegalArgumentException("groupNorm needs [batch, channels, ...], got " + x.shape());
-        }
+        OpShapes.groupNorm(x, groups, gamma, beta);
         int channels = x.dim(1);
-        if (groups <= 0 || channels % groups != 0) {
-            throw new IllegalArgumentException("groupNorm: " + channels + " channels do not split into " + groups
-                    + " groups");
-        }
-        checkVector("groupNorm gamma", gamma, channels);
-        checkVector("groupNorm beta", beta, channels);
         HostFloats in = HostFloats.of(x);
         HostFloats g = HostFloats.ofNullable(gamma);
         HostFloats b = HostFloats.ofNullable(beta);
@@ -108,9 +100,7 @@ final class VectorOps {
      * @param beta  {@code [d]} or null
      */
     static Tensor layerNorm(CpuBackendBase be, Tensor x, Tensor gamma, Tensor beta, float eps) {
-        int d = lastDim("layerNorm", x);
-        checkVector("layerNorm gamma", gamma, d);
-        checkVector("layerNorm beta", beta, d);
+        int d = OpShapes.layerNorm(x, gamma, beta);
         HostFloats in = HostFloats.of(x);
         HostFloats g = gamma != null ? HostFloats.of(gamma) : filled(d, 1f);
         HostFloats b = beta != null ? HostFloats.of(beta) : filled(d, 0f);
@@ -140,7 +130,7 @@ final class VectorOps {
      * torch does.
      */
     static Tensor softmax(CpuBackendBase be, Tensor x) {
-        int d = lastDim("softmax", x);
+        int d = OpShapes.lastDim("softmax", x);
         HostFloats in = HostFloats.of(x);
         Tensor out = be.newF32(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
@@ -157,7 +147,7 @@ final class VectorOps {
 
     /** {@code x / max(||x||_2, eps)} over the last dim, as torch.nn.functional.normalize. */
     static Tensor l2Normalize(CpuBackendBase be, Tensor x, float eps) {
-        int d = lastDim("l2Normalize", x);
+        int d = OpShapes.lastDim("l2Normalize", x);
         HostFloats in = HostFloats.of(x);
         Tensor out = be.newF32(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
@@ -221,7 +211,7 @@ final class VectorOps {
 
     /** {@code a op b} with numpy broadcasting. */
     static Tensor binary(CpuBackendBase be, BinaryOp op, Tensor a, Tensor b) {
-        Broadcast plan = new Broadcast(a.shape(), b.shape());
+        Broadcast plan = new Broadcast(OpShapes.broadcast(op, a, b));
         HostFloats fa = HostFloats.of(a);
         HostFloats fb = HostFloats.of(b);
         Tensor out = be.newF32(plan.out());
@@ -291,7 +281,7 @@ final class VectorOps {
         int outer = Math.toIntExact(x.shape().outer(axis));
         int inner = Math.toIntExact(x.shape().inner(axis));
         HostFloats in = HostFloats.of(x);
-        Tensor out = be.newF32(reducedShape(x.shape(), axis, keepDim));
+        Tensor out = be.newF32(OpShapes.reduced(x.shape(), axis, keepDim));
         float[] o = CpuBackendBase.heapArray(out);
         double div = mean ? d : 1;
         if (inner == 1) {
@@ -333,16 +323,6 @@ final class VectorOps {
         return out;
     }
 
-    private static Shape reducedShape(Shape s, int axis, boolean keepDim) {
-        if (keepDim) {
-            return s.with(axis, 1);
-        }
-        int[] dims = s.dims();
-        int[] r = new int[dims.length - 1];
-        System.arraycopy(dims, 0, r, 0, axis);
-        System.arraycopy(dims, axis + 1, r, axis, dims.length - axis - 1);
-        return Shape.of(r);
-    }
 
     // ---------------------------------------------------------------- row helpers
 
@@ -383,21 +363,9 @@ final class VectorOps {
                 FloatVector dev = FloatVector.fromArray(S, a, off + i, m).sub(centre, m);
                 acc = squared ? dev.fma(dev, acc) : acc.add(dev);
             }
-            total += laneSum(acc);
+            total += VectorMath.laneSum(acc);
         }
         return total;
-    }
-
-    /**
-     * The lanes added in lane order. {@code reduceLanes(ADD)} leaves the order unspecified, and the
-     * interpreted and JIT-compiled forms differ, so the same input gave different bits from run to run.
-     */
-    private static float laneSum(FloatVector v) {
-        float s = 0f;
-        for (int i = 0; i < L; i++) {
-            s += v.lane(i);
-        }
-        return s;
     }
 
     /**
@@ -451,19 +419,6 @@ final class VectorOps {
     private static void forRows(Tensor x, int d, Parallel.Range body) {
         int rows = d == 0 ? 0 : Math.toIntExact(x.numel() / d);
         Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, d)), body);
-    }
-
-    private static int lastDim(String op, Tensor x) {
-        if (x.rank() == 0) {
-            throw new IllegalArgumentException(op + " needs at least one dim, got a scalar");
-        }
-        return x.dim(-1);
-    }
-
-    private static void checkVector(String what, Tensor t, int size) {
-        if (t != null && (t.rank() != 1 || t.dim(0) != size)) {
-            throw new IllegalArgumentException(what + " must be [" + size + "], got " + t.shape());
-        }
     }
 
     private static HostFloats filled(int n, float value) {

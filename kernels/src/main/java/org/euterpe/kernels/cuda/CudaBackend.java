@@ -11,6 +11,7 @@ import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.BinaryOp;
 import org.euterpe.tensor.DType;
 import org.euterpe.tensor.HostStorage;
+import org.euterpe.tensor.OpShapes;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.UnaryOp;
@@ -131,9 +132,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor zeros(DType dtype, Shape shape) {
-        if (dtype == DType.I8) {
-            throw new IllegalArgumentException("I8 tensors are weights: create them with fromHost and their scales");
-        }
+        OpShapes.zeros(dtype);
         Tensor t = allocate(dtype, shape);
         fill(t, 0L);
         return t;
@@ -141,7 +140,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor fromArray(float[] data, Shape shape) {
-        checkCount(data.length, shape);
+        OpShapes.fromArray(data.length, shape);
         Tensor t = allocate(DType.F32, shape);
         ctx.upload(address(t), Pointer.to(data), t.byteSize());
         return t;
@@ -149,7 +148,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor fromArray(long[] data, Shape shape) {
-        checkCount(data.length, shape);
+        OpShapes.fromArray(data.length, shape);
         Tensor t = allocate(DType.I64, shape);
         ctx.upload(address(t), Pointer.to(data), t.byteSize());
         return t;
@@ -157,16 +156,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor fromHost(MemorySegment bytes, DType dtype, Shape shape, Tensor scales) {
-        if (bytes.byteSize() != shape.numel() * dtype.byteSize()) {
-            throw new IllegalArgumentException("host data of " + bytes.byteSize() + " bytes does not hold " + shape
-                    + " " + dtype);
-        }
-        if ((dtype == DType.I8) != (scales != null)) {
-            throw new IllegalArgumentException("scales are required for I8 and only for I8, got " + dtype);
-        }
-        if (scales != null && (scales.rank() != 1 || scales.dim(0) != shape.dim(0))) {
-            throw new IllegalArgumentException("I8 scales " + scales.shape() + " must be [" + shape.dim(0) + "]");
-        }
+        OpShapes.fromHost(bytes, dtype, shape, scales);
         Tensor s = scales == null ? null : scales.backend() == this ? scales : transfer(scales);
         long n = bytes.byteSize();
         CudaStorage storage = new CudaStorage(ctx, ctx.allocate(n), n);
@@ -208,20 +198,16 @@ public final class CudaBackend implements Backend {
 
     @Override
     public long[] toLongArray(Tensor t) {
+        OpShapes.toLongArray(t);
         int n = Math.toIntExact(t.numel());
-        switch (t.dtype()) {
-            case I64 -> {
-                long[] out = new long[n];
-                download(t, Pointer.to(out));
-                return out;
-            }
-            case I32 -> {
-                int[] v = new int[n];
-                download(t, Pointer.to(v));
-                return Arrays.stream(v).asLongStream().toArray();
-            }
-            default -> throw new IllegalArgumentException("toLongArray needs an integer tensor, got " + t.dtype());
+        if (t.dtype() == DType.I32) {
+            int[] v = new int[n];
+            download(t, Pointer.to(v));
+            return Arrays.stream(v).asLongStream().toArray();
         }
+        long[] out = new long[n];
+        download(t, Pointer.to(out));
+        return out;
     }
 
     private void download(Tensor t, Pointer host) {
@@ -270,50 +256,20 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB, float alpha, Tensor bias, float beta,
             Tensor c) {
-        if (a.rank() < 2 || b.rank() < 2) {
-            throw new IllegalArgumentException("matmul needs rank >= 2 operands, got a " + a.shape() + " b "
-                    + b.shape());
-        }
-        int ra = a.rank();
-        int m = transA ? a.dim(ra - 1) : a.dim(ra - 2);
-        int k = transA ? a.dim(ra - 2) : a.dim(ra - 1);
-        int rb = b.rank();
-        int kb = transB ? b.dim(rb - 1) : b.dim(rb - 2);
-        int n = transB ? b.dim(rb - 2) : b.dim(rb - 1);
-        int[] batchDims = Arrays.copyOf(a.shape().dims(), ra - 2);
-        boolean sharedB = rb == 2;
-        if (k != kb || (!sharedB && !Arrays.equals(batchDims, Arrays.copyOf(b.shape().dims(), rb - 2)))) {
-            throw new IllegalArgumentException("matmul shapes do not agree: a " + a.shape() + (transA ? "^T" : "")
-                    + " b " + b.shape() + (transB ? "^T" : ""));
-        }
-        int[] outDims = Arrays.copyOf(batchDims, ra);
-        outDims[ra - 2] = m;
-        outDims[ra - 1] = n;
-        Shape outShape = Shape.of(outDims);
-        checkVector("matmul bias", bias, n);
-        if (c != null && !c.shape().equals(outShape)) {
-            throw new IllegalArgumentException("matmul c " + c.shape() + " does not match the result " + outShape);
-        }
+        OpShapes.Gemm g = OpShapes.matmul(a, b, transA, transB, bias, c);
         requireF32("matmul a", a);
         requireF32("matmul c", c);
-        int batches = Math.toIntExact(Shape.of(batchDims).numel());
-        return gemm(a, b, transA, transB, m, n, k, batches, (long) m * k, sharedB ? 0 : (long) k * n, alpha, bias,
-                beta, c, outShape);
+        return gemm(a, b, transA, transB, g.m(), g.n(), g.k(), g.batches(), (long) g.m() * g.k(),
+                g.sharedB() ? 0 : (long) g.k() * g.n(), alpha, bias, beta, c, g.out());
     }
 
     @Override
     public Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        if (x.rank() < 1 || weight.rank() != 2 || x.dim(-1) != weight.dim(1)) {
-            throw new IllegalArgumentException("linear: x " + x.shape() + " does not match weight " + weight.shape()
-                    + " [out, in]");
-        }
-        int in = weight.dim(1);
-        int outF = weight.dim(0);
-        checkVector("linear bias", bias, outF);
+        Shape outShape = OpShapes.linear(x, weight, bias);
         requireF32("linear x", x);
         int rows = Math.toIntExact(x.shape().outer(x.rank() - 1));
-        return gemm(x, weight, false, true, rows, outF, in, 1, 0, 0, 1f, bias, 0f, null,
-                x.shape().with(x.rank() - 1, outF));
+        return gemm(x, weight, false, true, rows, weight.dim(0), weight.dim(1), 1, 0, 0, 1f, bias, 0f, null,
+                outShape);
     }
 
     /** {@code out[z] = alpha * op(a[z]) @ op(b[z]) + bias + beta * c[z]} for z in [0, batches). */
@@ -354,107 +310,45 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        if (x.rank() != 4 || weight.rank() != 4) {
-            throw new IllegalArgumentException("conv2d needs x [batch, in, h, w] and weight [out, in, kh, kw], got x "
-                    + x.shape() + " weight " + weight.shape());
-        }
-        checkConvParams("conv2d", stride, padding, dilation);
-        return conv("conv2d", x, weight, bias, x.shape(), weight.shape(), new int[] {stride, padding, dilation},
-                new int[] {stride, padding, dilation});
+        return conv("conv2d", OpShapes.conv2d(x, weight, bias, stride, padding, dilation), x, weight, bias);
     }
 
     @Override
     public Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        if (x.rank() != 3 || weight.rank() != 3) {
-            throw new IllegalArgumentException("conv1d needs x [batch, in, length] and weight [out, in, k], got x "
-                    + x.shape() + " weight " + weight.shape());
-        }
-        checkConvParams("conv1d", stride, padding, dilation);
-        // A 1-D convolution is a 2-D one over a height of 1 with a kernel height of 1.
-        Shape x4 = Shape.of(x.dim(0), x.dim(1), 1, x.dim(2));
-        Shape w4 = Shape.of(weight.dim(0), weight.dim(1), 1, weight.dim(2));
-        return conv("conv1d", x, weight, bias, x4, w4, new int[] {1, 0, 1}, new int[] {stride, padding, dilation});
+        return conv("conv1d", OpShapes.conv1d(x, weight, bias, stride, padding, dilation), x, weight, bias);
     }
 
-    /**
-     * Implicit-GEMM convolution over the 4-D views {@code xs}, {@code ws}; {@code alongH} and
-     * {@code alongW} hold {stride, padding, dilation}. The result has the rank of {@code x}.
-     */
-    private Tensor conv(String op, Tensor x, Tensor weight, Tensor bias, Shape xs, Shape ws, int[] alongH,
-            int[] alongW) {
-        int batch = xs.dim(0);
-        int cin = xs.dim(1);
-        int h = xs.dim(2);
-        int w = xs.dim(3);
-        int cout = ws.dim(0);
-        int kh = ws.dim(2);
-        int kw = ws.dim(3);
-        if (ws.dim(1) != cin) {
-            throw new IllegalArgumentException(op + ": weight " + weight.shape() + " expects " + ws.dim(1)
-                    + " input channels, x " + x.shape() + " has " + cin);
-        }
-        checkVector(op + " bias", bias, cout);
+    /** Implicit-GEMM convolution, every op seen as a 2-D one (see {@link OpShapes.Conv}). */
+    private Tensor conv(String op, OpShapes.Conv cv, Tensor x, Tensor weight, Tensor bias) {
         requireF32(op + " x", x);
         requireWeight(op + " weight", weight);
         requireF32(op + " bias", bias);
-        int oh = convOut(h, kh, alongH);
-        int ow = convOut(w, kw, alongW);
-        if (oh < 1 || ow < 1) {
-            throw new IllegalArgumentException(op + ": input " + x.shape() + " is too small for kernel "
-                    + weight.shape() + " with stride " + alongW[0] + ", padding " + alongW[1] + ", dilation "
-                    + alongW[2]);
-        }
-        Tensor out = allocate(DType.F32, x.rank() == 3 ? Shape.of(batch, cout, ow) : Shape.of(batch, cout, oh, ow));
-        int pixels = Math.multiplyExact(Math.multiplyExact(batch, oh), ow);
+        Tensor out = allocate(DType.F32, cv.out());
+        int pixels = Math.multiplyExact(Math.multiplyExact(cv.batch(), cv.oh()), cv.ow());
         if (out.numel() == 0) {
             return out;
         }
-        KernelArgs args = weightArgs(new KernelArgs().tensor(x), weight).tensor(bias).tensor(out).i32(batch).i32(cin)
-                .i32(h).i32(w).i32(cout).i32(kh).i32(kw).i32(oh).i32(ow).i32(alongH[0]).i32(alongH[1])
-                .i32(alongH[2]).i32(alongW[0]).i32(alongW[1]).i32(alongW[2]);
-        launchGemm("conv2d", weight, pixels, cout, 1, args);
+        KernelArgs args = weightArgs(new KernelArgs().tensor(x), weight).tensor(bias).tensor(out).i32(cv.batch())
+                .i32(cv.cin()).i32(cv.h()).i32(cv.w()).i32(cv.cout()).i32(cv.kh()).i32(cv.kw()).i32(cv.oh())
+                .i32(cv.ow()).i32(cv.sh()).i32(cv.ph()).i32(cv.dh()).i32(cv.sw()).i32(cv.pw()).i32(cv.dw());
+        launchGemm("conv2d", weight, pixels, cv.cout(), 1, args);
         return out;
-    }
-
-    private static int convOut(int in, int k, int[] spd) {
-        int span = in + 2 * spd[1] - spd[2] * (k - 1) - 1;
-        return span < 0 ? 0 : span / spd[0] + 1;
-    }
-
-    private static void checkConvParams(String op, int stride, int padding, int dilation) {
-        if (stride < 1 || padding < 0 || dilation < 1) {
-            throw new IllegalArgumentException(op + ": stride " + stride + " and dilation " + dilation
-                    + " must be >= 1 and padding " + padding + " >= 0");
-        }
     }
 
     @Override
     public Tensor convTranspose1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int outputPadding,
             int dilation) {
-        if (x.rank() != 3 || weight.rank() != 3 || weight.dim(0) != x.dim(1)) {
-            throw new IllegalArgumentException("convTranspose1d needs x [batch, in, length] and weight [in, out, k],"
-                    + " got x " + x.shape() + " weight " + weight.shape());
-        }
-        checkConvParams("convTranspose1d", stride, padding, dilation);
-        if (outputPadding < 0 || outputPadding >= Math.max(stride, dilation)) {
-            throw new IllegalArgumentException("convTranspose1d: outputPadding " + outputPadding
-                    + " must be >= 0 and smaller than stride " + stride + " or dilation " + dilation);
-        }
+        Shape outShape = OpShapes.convTranspose1d(x, weight, bias, stride, padding, outputPadding, dilation);
         int batch = x.dim(0);
         int cin = x.dim(1);
         int len = x.dim(2);
         int cout = weight.dim(1);
         int k = weight.dim(2);
-        int outLen = (len - 1) * stride - 2 * padding + dilation * (k - 1) + outputPadding + 1;
-        if (outLen < 1) {
-            throw new IllegalArgumentException("convTranspose1d: x " + x.shape() + " with weight " + weight.shape()
-                    + ", stride " + stride + ", padding " + padding + " gives output length " + outLen);
-        }
-        checkVector("convTranspose1d bias", bias, cout);
+        int outLen = outShape.dim(2);
         requireF32("convTranspose1d x", x);
         requireWeight("convTranspose1d weight", weight);
         requireF32("convTranspose1d bias", bias);
-        Tensor out = allocate(DType.F32, Shape.of(batch, cout, outLen));
+        Tensor out = allocate(DType.F32, outShape);
         if (out.numel() == 0) {
             return out;
         }
@@ -468,13 +362,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
-        if (x.rank() < 2 || groups < 1 || x.dim(1) % groups != 0) {
-            throw new IllegalArgumentException("groupNorm: x " + x.shape() + " [batch, channels, ...] cannot be split"
-                    + " into " + groups + " groups");
-        }
+        OpShapes.groupNorm(x, groups, gamma, beta);
         int channels = x.dim(1);
-        checkVector("groupNorm gamma", gamma, channels);
-        checkVector("groupNorm beta", beta, channels);
         requireF32("groupNorm x", x);
         requireF32("groupNorm gamma", gamma);
         requireF32("groupNorm beta", beta);
@@ -489,9 +378,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
-        int d = lastDim("layerNorm", x);
-        checkVector("layerNorm gamma", gamma, d);
-        checkVector("layerNorm beta", beta, d);
+        int d = OpShapes.layerNorm(x, gamma, beta);
         requireF32("layerNorm gamma", gamma);
         requireF32("layerNorm beta", beta);
         return rows("layer_norm_f32", x, d, new KernelArgs().tensor(x).tensor(gamma).tensor(beta), eps);
@@ -499,12 +386,12 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor softmax(Tensor x) {
-        return rows("softmax_f32", x, lastDim("softmax", x), new KernelArgs().tensor(x), null);
+        return rows("softmax_f32", x, OpShapes.lastDim("softmax", x), new KernelArgs().tensor(x), null);
     }
 
     @Override
     public Tensor l2Normalize(Tensor x, float eps) {
-        return rows("l2_normalize_f32", x, lastDim("l2Normalize", x), new KernelArgs().tensor(x), eps);
+        return rows("l2_normalize_f32", x, OpShapes.lastDim("l2Normalize", x), new KernelArgs().tensor(x), eps);
     }
 
     /** A row kernel (one block per row of {@code d}): {@code (inputs..., y, d[, eps])}. */
@@ -524,34 +411,22 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, float scale) {
-        if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
-            throw new IllegalArgumentException("attention needs rank-4 q, k, v, got q " + q.shape() + " k " + k.shape()
-                    + " v " + v.shape());
-        }
-        int batch = q.dim(0);
-        int heads = q.dim(1);
-        int lq = q.dim(2);
-        int d = q.dim(3);
-        int lk = k.dim(2);
-        int dv = v.dim(3);
-        if (k.dim(0) != batch || k.dim(1) != heads || k.dim(3) != d || v.dim(0) != batch || v.dim(1) != heads
-                || v.dim(2) != lk) {
-            throw new IllegalArgumentException("attention shapes do not agree: q " + q.shape() + " k " + k.shape()
-                    + " v " + v.shape());
-        }
-        if (mask != null && mask.rank() != 4) {
-            throw new IllegalArgumentException("attention mask " + mask.shape() + " must be rank 4");
-        }
+        OpShapes.Attention at = OpShapes.attention(q, k, v, mask);
+        int batch = at.batch();
+        int heads = at.heads();
+        int lq = at.lq();
+        int d = at.d();
+        int lk = at.lk();
+        int dv = at.dv();
         if (d > MAX_HEAD_DIM || dv > MAX_HEAD_DIM) {
             throw new IllegalArgumentException("attention: head dims " + d + " and " + dv + " must be at most "
                     + MAX_HEAD_DIM + " on CUDA");
         }
-        long[] ms = mask == null ? new long[4]
-                : broadcastStrides(mask.shape(), new int[] {batch, heads, lq, lk}, "attention mask");
+        long[] ms = at.maskStrides();
         for (Tensor t : new Tensor[] {q, k, v, mask}) {
             requireF32("attention operand", t);
         }
-        Tensor out = allocate(DType.F32, Shape.of(batch, heads, lq, dv));
+        Tensor out = allocate(DType.F32, at.out());
         if (out.numel() == 0) {
             return out;
         }
@@ -581,25 +456,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
-        int rank = Math.max(a.rank(), b.rank());
-        int[] outDims = new int[rank];
-        for (int i = 0; i < rank; i++) {
-            int da = dimFromEnd(a.shape(), rank - i);
-            int db = dimFromEnd(b.shape(), rank - i);
-            if (da != db && da != 1 && db != 1) {
-                throw new IllegalArgumentException("binary " + op + ": shapes " + a.shape() + " and " + b.shape()
-                        + " do not broadcast");
-            }
-            outDims[i] = da == 1 ? db : da;
-        }
+        OpShapes.Broadcast bc = OpShapes.broadcast(op, a, b);
         requireF32("binary " + op, a);
         requireF32("binary " + op, b);
-        long[] sa = broadcastStrides(a.shape(), outDims, "binary operand");
-        long[] sb = broadcastStrides(b.shape(), outDims, "binary operand");
-        Tensor out = allocate(DType.F32, Shape.of(outDims));
+        Tensor out = allocate(DType.F32, bc.out());
         if (out.numel() > 0) {
             launch1d("binary_f32", out.numel(), new KernelArgs().tensor(a).tensor(b).tensor(out).i64(out.numel())
-                    .i32(op.ordinal()).words(StridedIndex.of(outDims, sa, sb)));
+                    .i32(op.ordinal()).words(StridedIndex.of(bc.out().dims(), bc.stridesA(), bc.stridesB())));
         }
         return out;
     }
@@ -615,49 +478,15 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
-    private static int dimFromEnd(Shape s, int fromEnd) {
-        return fromEnd <= s.rank() ? s.dim(s.rank() - fromEnd) : 1;
-    }
-
-    /** Strides of {@code s} read as broadcast to {@code target} (aligned right, 0 where s is 1 or absent). */
-    private static long[] broadcastStrides(Shape s, int[] target, String what) {
-        if (s.rank() > target.length) {
-            throw new IllegalArgumentException(what + " " + s + " has more dims than " + Arrays.toString(target));
-        }
-        long[] own = s.strides();
-        long[] out = new long[target.length];
-        int shift = target.length - s.rank();
-        for (int i = 0; i < s.rank(); i++) {
-            int d = s.dim(i);
-            if (d != 1 && d != target[i + shift]) {
-                throw new IllegalArgumentException(what + " " + s + " does not broadcast to "
-                        + Arrays.toString(target));
-            }
-            out[i + shift] = d == 1 ? 0 : own[i];
-        }
-        return out;
-    }
-
     // ---------------------------------------------------------------- data movement
 
     @Override
     public Tensor concat(List<Tensor> parts, int dim) {
-        if (parts.isEmpty()) {
-            throw new IllegalArgumentException("concat of no tensors");
-        }
+        OpShapes.Concat cc = OpShapes.concat(parts, dim);
+        int d = cc.dim();
+        int total = cc.out().dim(d);
         Tensor first = parts.getFirst();
-        int d = first.shape().axis(dim);
-        int total = 0;
-        for (Tensor p : parts) {
-            checkMovable("concat", p);
-            if (p.dtype() != first.dtype() || p.rank() != first.rank()
-                    || !p.shape().with(d, 0).equals(first.shape().with(d, 0))) {
-                throw new IllegalArgumentException("concat along dim " + d + ": " + p.shape() + " " + p.dtype()
-                        + " does not match " + first.shape() + " " + first.dtype());
-            }
-            total += p.dim(d);
-        }
-        Tensor out = allocate(first.dtype(), first.shape().with(d, total));
+        Tensor out = allocate(first.dtype(), cc.out());
         int outer = Math.toIntExact(first.shape().outer(d));
         long inner = first.shape().inner(d);
         long at = 0; // element position of the current part inside one output row
@@ -671,12 +500,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor slice(Tensor x, int dim, int start, int end) {
-        checkMovable("slice", x);
-        int d = x.shape().axis(dim);
-        if (start < 0 || end > x.dim(d) || start > end) {
-            throw new IllegalArgumentException("slice [" + start + ", " + end + ") out of range for dim " + d + " of "
-                    + x.shape());
-        }
+        int d = OpShapes.slice(x, dim, start, end);
         Tensor out = allocate(x.dtype(), x.shape().with(d, end - start));
         long inner = x.shape().inner(d);
         int run = Math.toIntExact((end - start) * inner);
@@ -687,38 +511,15 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor permute(Tensor x, int... perm) {
-        checkMovable("permute", x);
-        int rank = x.rank();
-        if (perm.length != rank) {
-            throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " does not fit " + x.shape());
-        }
-        boolean[] seen = new boolean[rank];
-        int[] outDims = new int[rank];
-        long[] inStrides = x.shape().strides();
-        long[] srcStride = new long[rank];
-        for (int i = 0; i < rank; i++) {
-            int p = perm[i];
-            if (p < 0 || p >= rank || seen[p]) {
-                throw new IllegalArgumentException("permute " + Arrays.toString(perm) + " is not a permutation of the"
-                        + " dims of " + x.shape());
-            }
-            seen[p] = true;
-            outDims[i] = x.dim(p);
-            srcStride[i] = inStrides[p];
-        }
-        Tensor out = allocate(x.dtype(), Shape.of(outDims));
-        copyRegion(x, 0, srcStride, out, 0, StridedIndex.contiguous(outDims), outDims);
+        OpShapes.Permute pm = OpShapes.permute(x, perm);
+        Tensor out = allocate(x.dtype(), pm.out());
+        copyRegion(x, 0, pm.srcStrides(), out, 0, pm.out().strides(), pm.out().dims());
         return out;
     }
 
     @Override
     public Tensor upsampleNearest(Tensor x, int outH, int outW) {
-        checkMovable("upsampleNearest", x);
-        if (x.rank() != 4 || outH < 1 || outW < 1 || x.dim(2) < 1 || x.dim(3) < 1) {
-            throw new IllegalArgumentException("upsampleNearest: cannot resize " + x.shape()
-                    + " [batch, channels, h, w] to " + outH + "x" + outW);
-        }
-        Tensor out = allocate(x.dtype(), Shape.of(x.dim(0), x.dim(1), outH, outW));
+        Tensor out = allocate(x.dtype(), OpShapes.upsampleNearest(x, outH, outW));
         long planes = (long) x.dim(0) * x.dim(1);
         if (out.numel() > 0) {
             launch1d("upsample_nearest", out.numel(), new KernelArgs().tensor(x).tensor(out).i64(planes).i32(x.dim(2))
@@ -729,29 +530,16 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor pad(Tensor x, int[] pads, float value) {
-        checkMovable("pad", x);
+        OpShapes.Pad pd = OpShapes.pad(x, pads);
         int rank = x.rank();
-        if (pads.length % 2 != 0 || pads.length > 2 * rank) {
-            throw new IllegalArgumentException("pad: " + Arrays.toString(pads) + " is not pairs of pads for at most"
-                    + " the " + rank + " dims of " + x.shape());
-        }
-        int[] before = new int[rank];
-        int[] outDims = x.shape().dims();
-        for (int i = 0; i < pads.length / 2; i++) {
-            int d = rank - 1 - i;
-            before[d] = pads[2 * i];
-            outDims[d] += pads[2 * i] + pads[2 * i + 1];
-            if (outDims[d] < 0) {
-                throw new IllegalArgumentException("pad " + Arrays.toString(pads) + " crops dim " + d + " of "
-                        + x.shape() + " below zero");
-            }
-        }
-        Tensor out = allocate(x.dtype(), Shape.of(outDims));
+        int[] before = pd.before();
+        int[] outDims = pd.out().dims();
+        Tensor out = allocate(x.dtype(), pd.out());
         fill(out, fillBits(x.dtype(), value));
         // The surviving input region [lo, lo + count) lands at lo + before.
         int[] count = new int[rank];
         long[] inStrides = x.shape().strides();
-        long[] outStrides = Shape.of(outDims).strides();
+        long[] outStrides = pd.out().strides();
         long src = 0;
         long dst = 0;
         for (int d = 0; d < rank; d++) {
@@ -778,26 +566,12 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor embedding(Tensor ids, Tensor table) {
-        if (ids.dtype() != DType.I64 && ids.dtype() != DType.I32) {
-            throw new IllegalArgumentException("embedding ids must be I64 or I32, got " + ids.dtype());
-        }
-        if (table.rank() != 2 || !table.dtype().isFloating() && table.dtype() != DType.I8) {
-            throw new IllegalArgumentException("embedding table must be [vocab, d] of a float type, got "
-                    + table.shape() + " " + table.dtype());
-        }
-        int vocab = table.dim(0);
-        int d = table.dim(1);
+        Shape outShape = OpShapes.embedding(ids, table);
         // Ids are few (tokens); checking them on the host gives a clear error instead of a device fault.
         long[] idv = toLongArray(ids);
-        for (int i = 0; i < idv.length; i++) {
-            if (idv[i] < 0 || idv[i] >= vocab) {
-                throw new IllegalArgumentException("embedding id " + idv[i] + " at position " + i + " is outside the"
-                        + " table of " + vocab + " rows " + table.shape());
-            }
-        }
-        int[] outDims = Arrays.copyOf(ids.shape().dims(), ids.rank() + 1);
-        outDims[ids.rank()] = d;
-        Tensor out = allocate(DType.F32, Shape.of(outDims));
+        OpShapes.embeddingIds(idv, table);
+        int d = table.dim(1);
+        Tensor out = allocate(DType.F32, outShape);
         if (out.numel() > 0) {
             launch1d("embedding_f32", out.numel(), new KernelArgs().tensor(ids).i32(ids.dtype().ordinal())
                     .tensor(table).tensor(table.scales()).i32(table.dtype().ordinal()).i64(idv.length).i32(d)
@@ -823,13 +597,6 @@ public final class CudaBackend implements Backend {
         launch1d("strided_copy", n, args);
     }
 
-    private static void checkMovable(String op, Tensor x) {
-        if (x.dtype() == DType.I8) {
-            throw new IllegalArgumentException(op + " of an I8 tensor " + x.shape()
-                    + " is not supported (its per-row scales would not follow); cast it to F32 first");
-        }
-    }
-
     // ---------------------------------------------------------------- reductions
 
     @Override
@@ -848,18 +615,7 @@ public final class CudaBackend implements Backend {
         long outer = x.shape().outer(d);
         int n = x.dim(d);
         long inner = x.shape().inner(d);
-        Shape outShape = x.shape().with(d, 1);
-        if (!keepDim) {
-            int[] dims = x.shape().dims();
-            int[] squeezed = new int[dims.length - 1];
-            for (int i = 0, j = 0; i < dims.length; i++) {
-                if (i != d) {
-                    squeezed[j++] = dims[i];
-                }
-            }
-            outShape = Shape.of(squeezed);
-        }
-        Tensor out = allocate(DType.F32, outShape);
+        Tensor out = allocate(DType.F32, OpShapes.reduced(x.shape(), d, keepDim));
         if (out.numel() > 0) {
             launch1d("reduce_dim_f32", out.numel(), new KernelArgs().tensor(x).tensor(out).i64(outer).i32(n)
                     .i64(inner).f64(mean ? 1.0 / n : 1.0));
@@ -898,25 +654,6 @@ public final class CudaBackend implements Backend {
         if (!t.dtype().isFloating() && t.dtype() != DType.I8) {
             throw new IllegalArgumentException(what + " must be F32, F16, BF16 or I8, got " + t.shape() + " "
                     + t.dtype());
-        }
-    }
-
-    private static int lastDim(String op, Tensor x) {
-        if (x.rank() < 1 || x.dim(-1) == 0) {
-            throw new IllegalArgumentException(op + " needs a non-empty last dim, got " + x.shape());
-        }
-        return x.dim(-1);
-    }
-
-    private static void checkVector(String what, Tensor t, int n) {
-        if (t != null && (t.rank() != 1 || t.dim(0) != n)) {
-            throw new IllegalArgumentException(what + " " + t.shape() + " must be [" + n + "]");
-        }
-    }
-
-    private static void checkCount(int length, Shape shape) {
-        if (length != shape.numel()) {
-            throw new IllegalArgumentException(length + " values do not fill shape " + shape);
         }
     }
 

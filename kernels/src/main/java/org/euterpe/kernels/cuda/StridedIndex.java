@@ -25,15 +25,4 @@ final class StridedIndex {
         }
         return words;
     }
-
-    /** Row-major strides of a contiguous tensor of {@code dims}. */
-    static long[] contiguous(int[] dims) {
-        long[] s = new long[dims.length];
-        long acc = 1;
-        for (int i = dims.length - 1; i >= 0; i--) {
-            s[i] = acc;
-            acc *= dims[i];
-        }
-        return s;
-    }
 }

@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +15,7 @@ import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.BinaryOp;
 import org.euterpe.tensor.DType;
 import org.euterpe.tensor.HostStorage;
+import org.euterpe.tensor.OpShapes;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.UnaryOp;
@@ -35,7 +35,6 @@ public final class OpenClBackend implements Backend {
 
     private final ClRuntime rt;
     private final String name;
-    private final Shapes shapes = new Shapes();
 
     private OpenClBackend(ClRuntime rt) {
         this.rt = rt;
@@ -156,9 +155,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor zeros(DType dtype, Shape shape) {
-        if (dtype == DType.I8) {
-            throw new IllegalArgumentException("I8 tensors are weights: create them with fromHost and their scales");
-        }
+        OpShapes.zeros(dtype);
         Tensor t = allocate(dtype, shape);
         rt.fillZero(mem(t), t.byteSize());
         return t;
@@ -166,7 +163,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor fromArray(float[] data, Shape shape) {
-        checkCount(data.length, shape);
+        OpShapes.fromArray(data.length, shape);
         Tensor t = allocate(DType.F32, shape);
         rt.write(mem(t), data);
         return t;
@@ -174,7 +171,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor fromArray(long[] data, Shape shape) {
-        checkCount(data.length, shape);
+        OpShapes.fromArray(data.length, shape);
         Tensor t = allocate(DType.I64, shape);
         rt.write(mem(t), data);
         return t;
@@ -185,16 +182,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor fromHost(MemorySegment bytes, DType dtype, Shape shape, Tensor scales) {
-        if (bytes.byteSize() != shape.numel() * dtype.byteSize()) {
-            throw new IllegalArgumentException("host data of " + bytes.byteSize() + " bytes does not hold " + shape
-                    + " " + dtype);
-        }
-        if ((dtype == DType.I8) != (scales != null)) {
-            throw new IllegalArgumentException("scales are required for I8 and only for I8, got " + dtype);
-        }
-        if (scales != null && (scales.rank() != 1 || scales.dim(0) != shape.dim(0))) {
-            throw new IllegalArgumentException("I8 scales " + scales.shape() + " must be [" + shape.dim(0) + "]");
-        }
+        OpShapes.fromHost(bytes, dtype, shape, scales);
         Tensor s = scales == null ? null : scales.backend() == this && scales.dtype() == DType.F32 ? scales
                 : transfer(scales).cast(DType.F32);
         if (shape.numel() > Integer.MAX_VALUE) {
@@ -224,9 +212,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public long[] toLongArray(Tensor t) {
-        if (t.dtype() != DType.I64 && t.dtype() != DType.I32) {
-            throw new IllegalArgumentException("toLongArray needs an integer tensor, got " + t.dtype());
-        }
+        OpShapes.toLongArray(t);
         return Backends.scalar().toLongArray(toHost(t));
     }
 
@@ -305,7 +291,7 @@ public final class OpenClBackend implements Backend {
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB, float alpha, Tensor bias, float beta,
             Tensor c) {
-        Shapes.Gemm g = shapes.matmul(a, b, transA, transB, bias, c);
+        OpShapes.Gemm g = OpShapes.matmul(a, b, transA, transB, bias, c);
         Tensor out = allocate(DType.F32, g.out());
         try (Operands op = new Operands()) {
             Operands.Weight w = op.weight(b);
@@ -324,29 +310,24 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        if (x.rank() < 1 || weight.rank() != 2 || x.dim(-1) != weight.dim(1)) {
-            throw new IllegalArgumentException("linear: x " + x.shape() + " does not match weight " + weight.shape()
-                    + " [out, in]");
-        }
-        Shapes.checkVector("linear bias", bias, weight.dim(0));
+        Shape outShape = OpShapes.linear(x, weight, bias);
         Tensor rows = x.reshape(-1, x.dim(-1));
-        return matmul(rows, weight, false, true, 1f, bias, 0f, null).reshape(x.shape().with(-1, weight.dim(0))
-                .dims());
+        return matmul(rows, weight, false, true, 1f, bias, 0f, null).reshape(outShape.dims());
     }
 
     @Override
     public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        Shapes.Conv cv = shapes.conv2d(x, weight, bias, stride, padding, dilation);
+        OpShapes.Conv cv = OpShapes.conv2d(x, weight, bias, stride, padding, dilation);
         return conv(cv, x, weight, bias);
     }
 
     @Override
     public Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation) {
-        Shapes.Conv cv = shapes.conv1d(x, weight, bias, stride, padding, dilation);
+        OpShapes.Conv cv = OpShapes.conv1d(x, weight, bias, stride, padding, dilation);
         return conv(cv, x, weight, bias);
     }
 
-    private Tensor conv(Shapes.Conv cv, Tensor x, Tensor weight, Tensor bias) {
+    private Tensor conv(OpShapes.Conv cv, Tensor x, Tensor weight, Tensor bias) {
         Tensor out = allocate(DType.F32, cv.out());
         try (Operands op = new Operands()) {
             Operands.Weight w = op.weight(weight);
@@ -364,10 +345,11 @@ public final class OpenClBackend implements Backend {
     @Override
     public Tensor convTranspose1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int outputPadding,
             int dilation) {
-        int outLen = shapes.convTranspose1d(x, weight, bias, stride, padding, outputPadding, dilation);
+        Shape outShape = OpShapes.convTranspose1d(x, weight, bias, stride, padding, outputPadding, dilation);
         int batch = x.dim(0);
         int cout = weight.dim(1);
-        Tensor out = allocate(DType.F32, Shape.of(batch, cout, outLen));
+        int outLen = outShape.dim(2);
+        Tensor out = allocate(DType.F32, outShape);
         try (Operands op = new Operands()) {
             Operands.Weight w = op.weight(weight);
             rt.kernel("conv_transpose1d").i(x.dim(1)).i(x.dim(2)).i(cout).i(weight.dim(2)).i(outLen).i(stride)
@@ -382,21 +364,14 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
-        if (x.rank() < 2 || groups < 1 || x.dim(1) % groups != 0) {
-            throw new IllegalArgumentException("groupNorm: x " + x.shape() + " [batch, channels, ...] cannot be split"
-                    + " into " + groups + " groups");
-        }
-        Shapes.checkVector("groupNorm gamma", gamma, x.dim(1));
-        Shapes.checkVector("groupNorm beta", beta, x.dim(1));
+        OpShapes.groupNorm(x, groups, gamma, beta);
         int spatial = Math.toIntExact(x.shape().inner(1));
         return normalise(x, x.dim(0) * groups, groups, x.dim(1) / groups, spatial, gamma, beta, eps, silu);
     }
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
-        int d = Shapes.lastDim("layerNorm", x);
-        Shapes.checkVector("layerNorm gamma", gamma, d);
-        Shapes.checkVector("layerNorm beta", beta, d);
+        int d = OpShapes.layerNorm(x, gamma, beta);
         // LayerNorm is a GroupNorm of [rows, d] with one group and no spatial dims.
         return normalise(x, Math.toIntExact(x.numel() / d), 1, d, 1, gamma, beta, eps, false);
     }
@@ -415,12 +390,12 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor softmax(Tensor x) {
-        return rowOp("softmax_rows", x, Shapes.lastDim("softmax", x), null);
+        return rowOp("softmax_rows", x, OpShapes.lastDim("softmax", x), null);
     }
 
     @Override
     public Tensor l2Normalize(Tensor x, float eps) {
-        return rowOp("l2_normalize_rows", x, Shapes.lastDim("l2Normalize", x), eps);
+        return rowOp("l2_normalize_rows", x, OpShapes.lastDim("l2Normalize", x), eps);
     }
 
     /** A kernel with one work-group per row of the last dim: (d, [eps], x, out, scratch). */
@@ -439,11 +414,12 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask, float scale) {
-        int[] maskStrides = shapes.attention(q, k, v, mask);
-        int bh = q.dim(0) * q.dim(1);
-        int lq = q.dim(2);
-        int d = q.dim(3);
-        int dv = v.dim(3);
+        OpShapes.Attention at = OpShapes.attention(q, k, v, mask);
+        int[] maskStrides = at.maskStridesInt();
+        int bh = at.batch() * at.heads();
+        int lq = at.lq();
+        int d = at.d();
+        int dv = at.dv();
         // Queries per work-group: as many as local memory holds next to one key/value tile.
         long perQuery = 4L * (d + dv);
         long budget = rt.device.localMem() - 1024 - rt.attentionKeys * perQuery;
@@ -453,9 +429,9 @@ public final class OpenClBackend implements Backend {
             throw new IllegalArgumentException("attention head dims d " + d + " + dv " + dv + " do not fit the "
                     + ClDevice.bytes(rt.device.localMem()) + " local memory of " + name);
         }
-        Tensor out = allocate(DType.F32, Shape.of(q.dim(0), q.dim(1), lq, dv));
+        Tensor out = allocate(DType.F32, at.out());
         try (Operands op = new Operands()) {
-            rt.kernel("attention").i(q.dim(1)).i(lq).i(k.dim(2)).i(d).i(dv).f(scale)
+            rt.kernel("attention").i(at.heads()).i(lq).i(at.lk()).i(d).i(dv).f(scale)
                     .mem(op.f32(q)).mem(op.f32(k)).mem(op.f32(v)).mem(op.f32OrNull(mask)).flag(mask != null)
                     .ints(maskStrides).mem(mem(out))
                     .local(4L * block * d).local(4L * block * dv)
@@ -479,7 +455,8 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor binary(BinaryOp op, Tensor a, Tensor b) {
-        Shapes.Broadcast bc = Shapes.broadcast(op, a, b);
+        Shapes.checkRank("binary " + op, Math.max(a.rank(), b.rank()));
+        OpShapes.Broadcast bc = OpShapes.broadcast(op, a, b);
         Tensor out = allocate(DType.F32, bc.out());
         try (Operands o = new Operands()) {
             rt.kernel("binary_broadcast").i(op.ordinal()).i((int) out.numel()).i(bc.out().rank())
@@ -504,10 +481,11 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor concat(List<Tensor> parts, int dim) {
-        int d = shapes.concat(parts, dim);
+        OpShapes.Concat cc = OpShapes.concat(parts, dim);
+        int d = cc.dim();
+        int total = cc.out().dim(d);
         Tensor first = parts.getFirst();
-        int total = parts.stream().mapToInt(p -> p.dim(d)).sum();
-        Tensor out = allocate(first.dtype(), first.shape().with(d, total));
+        Tensor out = allocate(first.dtype(), cc.out());
         long esz = first.dtype().byteSize();
         long outer = first.shape().outer(d);
         long inner = first.shape().inner(d);
@@ -522,12 +500,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor slice(Tensor x, int dim, int start, int end) {
-        Shapes.checkMovable("slice", x);
-        int d = x.shape().axis(dim);
-        if (start < 0 || end > x.dim(d) || start > end) {
-            throw new IllegalArgumentException("slice [" + start + ", " + end + ") out of range for dim " + d + " of "
-                    + x.shape());
-        }
+        int d = OpShapes.slice(x, dim, start, end);
         Tensor out = allocate(x.dtype(), x.shape().with(d, end - start));
         long rowBytes = x.shape().inner(d) * x.dtype().byteSize();
         long run = (end - start) * rowBytes;
@@ -538,15 +511,13 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor permute(Tensor x, int... perm) {
-        int[] srcStrides = shapes.permute(x, perm);
-        int[] outDims = new int[perm.length];
-        for (int i = 0; i < perm.length; i++) {
-            outDims[i] = x.dim(perm[i]);
-        }
-        Tensor out = allocate(x.dtype(), Shape.of(outDims));
+        OpShapes.Permute pm = OpShapes.permute(x, perm);
+        Shapes.checkRank("permute", x.rank());
+        int[] outDims = pm.out().dims();
+        Tensor out = allocate(x.dtype(), pm.out());
         try (Operands o = new Operands()) {
             rt.kernel("gather_" + x.dtype().byteSize()).i((int) out.numel()).i(perm.length)
-                    .ints(Shapes.pad8(outDims)).ints(Shapes.pad8(srcStrides)).mem(o.raw(x)).mem(mem(out))
+                    .ints(Shapes.pad8(outDims)).ints(Shapes.pad8(pm.srcStrides())).mem(o.raw(x)).mem(mem(out))
                     .run(new long[] {out.numel()}, null);
         }
         return out;
@@ -554,12 +525,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor upsampleNearest(Tensor x, int outH, int outW) {
-        Shapes.checkMovable("upsampleNearest", x);
-        if (x.rank() != 4 || outH < 1 || outW < 1 || x.dim(2) < 1 || x.dim(3) < 1) {
-            throw new IllegalArgumentException("upsampleNearest: cannot resize " + x.shape()
-                    + " [batch, channels, h, w] to " + outH + "x" + outW);
-        }
-        Tensor out = allocate(x.dtype(), Shape.of(x.dim(0), x.dim(1), outH, outW));
+        Tensor out = allocate(x.dtype(), OpShapes.upsampleNearest(x, outH, outW));
         try (Operands o = new Operands()) {
             rt.kernel("upsample_nearest_" + x.dtype().byteSize()).i(x.dim(2)).i(x.dim(3)).i(outH).i(outW)
                     .f((float) x.dim(2) / outH).f((float) x.dim(3) / outW).mem(o.raw(x)).mem(mem(out))
@@ -570,13 +536,12 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor pad(Tensor x, int[] pads, float value) {
-        int[] before = shapes.pad(x, pads);
+        OpShapes.Pad pd = OpShapes.pad(x, pads);
         int rank = x.rank();
-        int[] outDims = x.shape().dims();
-        for (int i = 0; i < pads.length / 2; i++) {
-            outDims[rank - 1 - i] += pads[2 * i] + pads[2 * i + 1];
-        }
-        Tensor out = allocate(x.dtype(), Shape.of(outDims));
+        Shapes.checkRank("pad", rank);
+        int[] before = pd.before();
+        int[] outDims = pd.out().dims();
+        Tensor out = allocate(x.dtype(), pd.out());
         try (Operands o = new Operands()) {
             rt.kernel("pad_" + x.dtype().byteSize()).i((int) out.numel()).i(rank).ints(Shapes.pad8(outDims))
                     .ints(Shapes.pad8(x.shape().dims())).ints(Shapes.pad8(before)).bytes(elementBytes(x.dtype(), value))
@@ -601,25 +566,12 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public Tensor embedding(Tensor ids, Tensor table) {
-        if (ids.dtype() != DType.I64 && ids.dtype() != DType.I32) {
-            throw new IllegalArgumentException("embedding ids must be I64 or I32, got " + ids.dtype());
-        }
-        if (table.rank() != 2 || !table.dtype().isFloating() && table.dtype() != DType.I8) {
-            throw new IllegalArgumentException("embedding table must be [vocab, d] of a float type, got "
-                    + table.shape() + " " + table.dtype());
-        }
+        Shape outShape = OpShapes.embedding(ids, table);
         // Ids are few (tokens): checking them on the host gives a clear error for a bad one.
         long[] idv = toLongArray(ids);
-        for (int i = 0; i < idv.length; i++) {
-            if (idv[i] < 0 || idv[i] >= table.dim(0)) {
-                throw new IllegalArgumentException("embedding id " + idv[i] + " at position " + i + " is outside the"
-                        + " table of " + table.dim(0) + " rows " + table.shape());
-            }
-        }
+        OpShapes.embeddingIds(idv, table);
         int d = table.dim(1);
-        int[] outDims = Arrays.copyOf(ids.shape().dims(), ids.rank() + 1);
-        outDims[ids.rank()] = d;
-        Tensor out = allocate(DType.F32, Shape.of(outDims));
+        Tensor out = allocate(DType.F32, outShape);
         try (Operands o = new Operands()) {
             Operands.Weight w = o.weight(table);
             rt.kernel("embedding").i(d).mem(o.raw(ids)).flag(ids.dtype() == DType.I64).mem(w.mem()).i(w.type())
@@ -650,17 +602,7 @@ public final class OpenClBackend implements Backend {
             rt.kernel("reduce_dim").i(outer).i(x.dim(d)).i(inner).flag(mean).mem(o.f32(x)).mem(mem(out))
                     .run(new long[] {(long) outer * inner}, null);
         }
-        if (keepDim) {
-            return out;
-        }
-        int[] dims = x.shape().dims();
-        int[] squeezed = new int[dims.length - 1];
-        for (int i = 0, j = 0; i < dims.length; i++) {
-            if (i != d) {
-                squeezed[j++] = dims[i];
-            }
-        }
-        return out.reshape(squeezed);
+        return keepDim ? out : out.reshape(OpShapes.reduced(x.shape(), d, false).dims());
     }
 
     // ---------------------------------------------------------------- helpers
@@ -675,12 +617,6 @@ public final class OpenClBackend implements Backend {
             throw new IllegalArgumentException(t + " is not a tensor of " + name + "; transfer it first");
         }
         return cs.mem();
-    }
-
-    private static void checkCount(int length, Shape shape) {
-        if (length != shape.numel()) {
-            throw new IllegalArgumentException(length + " values do not fill shape " + shape);
-        }
     }
 
     /**

@@ -8,11 +8,13 @@ import java.nio.file.Path;
 import java.util.Random;
 
 import org.euterpe.kernels.Backends;
+import org.euterpe.nn.ConformanceGolden;
 import org.euterpe.nn.Weights;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.safetensors.SafetensorsFile;
+import org.euterpe.tensor.safetensors.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,11 +56,11 @@ class AttentionTest {
         float[] ctx = rand(B * LK * CROSS);
         Path file = tmp.resolve("attn.safetensors");
         new SafetensorsWriter()
-                .put("to_q.weight", new int[] {DIM, DIM}, wq)
-                .put("to_k.weight", new int[] {DIM, CROSS}, wk)
-                .put("to_v.weight", new int[] {DIM, CROSS}, wv)
-                .put("to_out.0.weight", new int[] {DIM, DIM}, wo)
-                .put("to_out.0.bias", new int[] {DIM}, bo)
+                .add("to_q.weight", Shape.of(DIM, DIM), wq)
+                .add("to_k.weight", Shape.of(DIM, CROSS), wk)
+                .add("to_v.weight", Shape.of(DIM, CROSS), wv)
+                .add("to_out.0.weight", Shape.of(DIM, DIM), wo)
+                .add("to_out.0.bias", Shape.of(DIM), bo)
                 .write(file);
 
         Backend backend = Backends.scalar();
@@ -69,7 +71,7 @@ class AttentionTest {
             Tensor out = attn.forward(backend.fromArray(x, Shape.of(B, LQ, DIM)),
                     backend.fromArray(ctx, Shape.of(B, LK, CROSS)));
             assertArrayEquals(new int[] {B, LQ, DIM}, out.shape().dims());
-            double e = GoldenRecords.relError(out.toFloatArray(), reference(x, ctx, wq, wk, wv, wo, bo));
+            double e = ConformanceGolden.relError(out.toFloatArray(), reference(x, ctx, wq, wk, wv, wo, bo));
             System.out.printf("  cross-attention vs definition: e=%.3e%n", e);
             assertTrue(e < 1e-5, "e=" + e);
         }

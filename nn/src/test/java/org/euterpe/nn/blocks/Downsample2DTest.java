@@ -11,6 +11,7 @@ import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.safetensors.SafetensorsFile;
+import org.euterpe.tensor.safetensors.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,8 +28,8 @@ class Downsample2DTest {
         Path file = tmp.resolve("d" + padding + ".safetensors");
         float[] ones = new float[9];
         java.util.Arrays.fill(ones, 1f);
-        new SafetensorsWriter().put("conv.weight", new int[] {1, 1, 3, 3}, ones)
-                .put("conv.bias", new int[] {1}, new float[] {0.5f}).write(file);
+        new SafetensorsWriter().add("conv.weight", Shape.of(1, 1, 3, 3), ones)
+                .add("conv.bias", Shape.of(1), new float[] {0.5f}).write(file);
         float[] x = new float[16];
         for (int i = 0; i < 16; i++) {
             x[i] = i;

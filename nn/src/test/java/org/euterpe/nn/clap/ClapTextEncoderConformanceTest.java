@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.ConformanceGolden;
@@ -17,7 +16,6 @@ import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.json.JsonObject;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -28,25 +26,17 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ClapTextEncoderConformanceTest {
     private static final double TOLERANCE = 1e-5;
 
-    static Stream<Arguments> cases() {
-        return TestBackends.cpuBackends().flatMap(b -> Stream.of("tiny-audioldm", "tiny-musicldm", "mini-audioldm-s")
-                .map(c -> Arguments.of(c, b)));
-    }
-
     @ParameterizedTest(name = "{0} on {1}")
-    @MethodSource("cases")
+    @MethodSource("org.euterpe.nn.TestBackends#conformanceCases")
     void matchesGoldens(String caseName, Backend backend) throws Exception {
-        try (ConformanceGolden golden = ConformanceGolden.open(caseName);
+        try (ConformanceGolden golden = ConformanceGolden.open(caseName, caseName + "/" + backend.name());
                 ComponentFiles files = ComponentFiles.open(golden.dir(), "text_encoder")) {
             ClapTextEncoder encoder = ClapTextEncoder.load(files, backend);
             TestBackends.onBackend(backend, () -> {
                 checkPrompts(golden, encoder);
                 checkEncodePrompt(golden, encoder);
             });
-            System.out.println("== " + caseName + " text encoder on " + backend.name() + "\n" + golden.report()
-                    + "\nworst e=" + golden.worst());
-            assertTrue(golden.worst() <= TOLERANCE, caseName + ": worst error " + golden.worst() + "\n"
-                    + golden.report());
+            golden.assertAllPassed();
         }
     }
 
@@ -65,14 +55,14 @@ class ClapTextEncoderConformanceTest {
                 if (record.startsWith(p + "text_trace.")) {
                     float[] x = trace.get(record.substring((p + "text_trace.").length()));
                     assertTrue(x != null, "no trace for " + record);
-                    golden.comparePrefix(record, x);
+                    golden.checkPrefix(record, x, TOLERANCE);
                 }
             }
-            golden.comparePrefix(p + "last_hidden_state", out.lastHiddenState().toFloatArray());
-            golden.compare(p + "pooler_output", out.pooled().toFloatArray());
-            golden.compare(p + "text_embeds", out.textEmbeds().toFloatArray());
+            golden.checkPrefix(p + "last_hidden_state", out.lastHiddenState().toFloatArray(), TOLERANCE);
+            golden.check(p + "pooler_output", out.pooled().toFloatArray(), TOLERANCE);
+            golden.check(p + "text_embeds", out.textEmbeds().toFloatArray(), TOLERANCE);
             // promptEmbeds itself is checked by the encode_prompt records
-            golden.compare(p + "prompt_embeds", out.textEmbeds().l2Normalize(1e-12f).toFloatArray());
+            golden.check(p + "prompt_embeds", out.textEmbeds().l2Normalize(1e-12f).toFloatArray(), TOLERANCE);
         }
     }
 
@@ -115,7 +105,7 @@ class ClapTextEncoderConformanceTest {
                 mask[j] = golden.longs("prompt." + i + ".attention_mask");
             }
             Tensor embeds = encoder.promptEmbeds(ids, mask);
-            golden.compare("encode_prompt." + name + ".prompt_embeds", embeds.toFloatArray());
+            golden.check("encode_prompt." + name + ".prompt_embeds", embeds.toFloatArray(), TOLERANCE);
         }
     }
 }

@@ -29,9 +29,7 @@ class ClapTextEncoderLoadTest {
 
     /** Loads a copy of {@code caseName}'s text encoder after {@code edit}. */
     private ClapTextEncoder loadEdited(String caseName, Consumer<ComponentCopy> edit) throws Exception {
-        ComponentCopy copy = new ComponentCopy(TestData.conformanceCase(caseName), "text_encoder");
-        edit.accept(copy);
-        return load(copy.writeTo(tmp, "text_encoder"));
+        return load(ComponentCopy.edited(caseName, "text_encoder", tmp, edit));
     }
 
     private ModelLoadException loadFails(String caseName, Consumer<ComponentCopy> edit) {

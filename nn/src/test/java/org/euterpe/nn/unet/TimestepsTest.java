@@ -1,12 +1,10 @@
 package org.euterpe.nn.unet;
 
 import java.io.IOException;
-import java.nio.file.Path;
 
 import org.euterpe.kernels.Backends;
-import org.euterpe.nn.blocks.GoldenRecords;
+import org.euterpe.nn.ConformanceGolden;
 import org.euterpe.tensor.Tensor;
-import org.euterpe.tensor.TestData;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -20,8 +18,7 @@ class TimestepsTest {
     @ParameterizedTest
     @ValueSource(strings = {"tiny-audioldm", "tiny-musicldm"})
     void matchesRecordedTimeProj(String caseName) throws IOException {
-        Path dir = TestData.conformanceCase(caseName);
-        try (GoldenRecords g = GoldenRecords.open(dir, caseName)) {
+        try (ConformanceGolden g = ConformanceGolden.open(caseName, caseName)) {
             String call = "unet_call.0"; // the only call recorded with a trace
             int channels = g.json().getObject("tensors").getObject(call + ".trace.time_proj").getIntArray("shape")[1];
             Timesteps t = new Timesteps(channels, true, 0);

@@ -9,7 +9,7 @@ import java.util.stream.Stream;
 
 import org.euterpe.kernels.Backends;
 import org.euterpe.nn.ComponentFiles;
-import org.euterpe.nn.blocks.GoldenRecords;
+import org.euterpe.nn.ConformanceGolden;
 import org.euterpe.nn.Trace;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.Scope;
@@ -56,12 +56,12 @@ class UNet2DConditionModelTest {
         Path dir = TestData.conformanceCase(caseName);
         Backend backend = backend(backendName);
         try (ComponentFiles files = ComponentFiles.open(dir, "unet");
-                GoldenRecords g = GoldenRecords.open(dir, caseName + "/" + backendName);
+                ConformanceGolden g = ConformanceGolden.open(caseName, caseName + "/" + backendName);
                 Scope scope = Scope.open()) {
             UNet2DConditionModel unet = UNet2DConditionModel.load(files, backend);
             boolean slow = caseName.startsWith("mini") && backendName.equals("scalar");
             for (String call : slow ? List.of("unet_call.0") : List.of("unet_call.0", "unet_call.1")) {
-                GoldenRecords.Recorder rec = new GoldenRecords.Recorder();
+                ConformanceGolden.Recorder rec = new ConformanceGolden.Recorder();
                 Tensor out = unet.forward(g.tensor(backend, call + ".sample"),
                         new float[] {g.scalar(call + ".timestep")}, null,
                         g.tensor(backend, call + ".class_labels"), rec);
@@ -95,7 +95,7 @@ class UNet2DConditionModelTest {
         Backend backend = backend(backendName);
         String run = "run.dpmpp2m_oddlength_batch2";
         try (ComponentFiles files = ComponentFiles.open(dir, "unet");
-                GoldenRecords g = GoldenRecords.open(dir, caseName + "/" + backendName);
+                ConformanceGolden g = ConformanceGolden.open(caseName, caseName + "/" + backendName);
                 Scope scope = Scope.open()) {
             UNet2DConditionModel unet = UNet2DConditionModel.load(files, backend);
             Tensor sample = g.tensor(backend, run + ".unet.0.sample");

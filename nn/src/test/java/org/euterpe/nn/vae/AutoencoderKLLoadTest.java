@@ -11,9 +11,10 @@ import java.util.function.UnaryOperator;
 import org.euterpe.kernels.Backends;
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.ModelLoadException;
-import org.euterpe.nn.blocks.SafetensorsWriter;
+import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.TestData;
 import org.euterpe.tensor.safetensors.SafetensorsFile;
+import org.euterpe.tensor.safetensors.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -75,10 +76,10 @@ class AutoencoderKLLoadTest {
         SafetensorsWriter writer = new SafetensorsWriter();
         try (SafetensorsFile f = SafetensorsFile.open(weights)) {
             for (String n : f.names()) {
-                writer.put(n, f.entry(n).shape().dims(), f.floats(n));
+                writer.add(n, f.entry(n).shape(), f.floats(n));
             }
         }
-        writer.put("decoder.stray.weight", new int[] {2}, new float[] {1, 2}).write(weights);
+        writer.add("decoder.stray.weight", Shape.of(2), new float[] {1, 2}).write(weights);
         String msg = loadError(dir);
         assertTrue(msg.contains("decoder.stray.weight"), msg);
     }

@@ -10,7 +10,7 @@ import java.util.stream.Stream;
 
 import org.euterpe.kernels.Backends;
 import org.euterpe.nn.ComponentFiles;
-import org.euterpe.nn.blocks.GoldenRecords;
+import org.euterpe.nn.ConformanceGolden;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.Scope;
 import org.euterpe.tensor.Shape;
@@ -42,14 +42,14 @@ class AutoencoderKLTest {
         Path dir = TestData.conformanceCase(caseName);
         Backend backend = backend(backendName);
         try (ComponentFiles files = AutoencoderKL.open(dir);
-                GoldenRecords g = GoldenRecords.open(dir, caseName + "/" + backendName);
+                ConformanceGolden g = ConformanceGolden.open(caseName, caseName + "/" + backendName);
                 Scope scope = Scope.open()) {
             AutoencoderKL vae = AutoencoderKL.load(files, backend);
             double recorded = g.json().getObject("vae_decode").getDouble("scaling_factor");
             assertEquals(recorded, vae.scalingFactor().orElseThrow(), "config scaling_factor");
             assertEquals(g.json().getObject("vae_decode").getInt("vae_scale_factor"), vae.vaeScaleFactor());
 
-            GoldenRecords.Recorder rec = new GoldenRecords.Recorder();
+            ConformanceGolden.Recorder rec = new ConformanceGolden.Recorder();
             Tensor z = g.tensor(backend, "vae_decode.latents").div((float) recorded);
             Tensor mel = vae.decode(z, rec);
             g.check("vae_decode.mel", mel, TOL);

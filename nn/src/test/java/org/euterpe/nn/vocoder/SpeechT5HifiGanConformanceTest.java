@@ -5,35 +5,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
 import java.util.Map;
-import java.util.stream.Stream;
 
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.ConformanceGolden;
 import org.euterpe.nn.TestBackends;
 import org.euterpe.tensor.Backend;
-import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The vocoder against the reference goldens (FORMAT.md section 6): vocoder.mel to vocoder.waveform, with traces. */
 class SpeechT5HifiGanConformanceTest {
     private static final double TOLERANCE = 1e-5;
 
-    static Stream<Arguments> cases() {
-        return TestBackends.cpuBackends().flatMap(b -> Stream.of("tiny-audioldm", "tiny-musicldm", "mini-audioldm-s")
-                .map(c -> Arguments.of(c, b)));
-    }
-
     @ParameterizedTest(name = "{0} on {1}")
-    @MethodSource("cases")
+    @MethodSource("org.euterpe.nn.TestBackends#conformanceCases")
     void matchesGoldens(String caseName, Backend backend) throws Exception {
-        try (ConformanceGolden golden = ConformanceGolden.open(caseName);
+        try (ConformanceGolden golden = ConformanceGolden.open(caseName, caseName + "/" + backend.name());
                 ComponentFiles files = ComponentFiles.open(golden.dir(), "vocoder")) {
             SpeechT5HifiGan vocoder = SpeechT5HifiGan.load(files, backend);
             TestBackends.onBackend(backend, () -> {
-                Tensor mel = backend.fromArray(golden.floats("vocoder.mel"), Shape.of(golden.shape("vocoder.mel")));
+                Tensor mel = golden.tensor(backend, "vocoder.mel");
                 Map<String, float[]> trace = new HashMap<>();
                 Tensor waveform = vocoder.forward(mel, (name, t) -> trace.put(name, t.toFloatArray()));
                 assertArrayEquals(golden.shape("vocoder.waveform"), waveform.shape().dims());
@@ -41,15 +33,12 @@ class SpeechT5HifiGanConformanceTest {
                     if (record.startsWith("vocoder.trace.")) {
                         float[] x = trace.get(record.substring("vocoder.trace.".length()));
                         assertTrue(x != null, "no trace for " + record);
-                        golden.compare(record, x);
+                        golden.check(record, x, TOLERANCE);
                     }
                 }
-                golden.compare("vocoder.waveform", waveform.toFloatArray());
+                golden.check("vocoder.waveform", waveform.toFloatArray(), TOLERANCE);
             });
-            System.out.println("== " + caseName + " vocoder on " + backend.name() + "\n" + golden.report()
-                    + "\nworst e=" + golden.worst());
-            assertTrue(golden.worst() <= TOLERANCE, caseName + ": worst error " + golden.worst() + "\n"
-                    + golden.report());
+            golden.assertAllPassed();
         }
     }
 }

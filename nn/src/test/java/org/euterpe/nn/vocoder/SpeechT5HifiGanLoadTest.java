@@ -30,9 +30,7 @@ class SpeechT5HifiGanLoadTest {
     }
 
     private ModelLoadException loadFails(Consumer<ComponentCopy> edit) throws Exception {
-        ComponentCopy copy = new ComponentCopy(TestData.conformanceCase("tiny-audioldm"), "vocoder");
-        edit.accept(copy);
-        Path pipeline = copy.writeTo(tmp, "vocoder");
+        Path pipeline = ComponentCopy.edited("tiny-audioldm", "vocoder", tmp, edit);
         return assertThrows(ModelLoadException.class, () -> load(pipeline));
     }
 

@@ -13,6 +13,7 @@ import org.euterpe.pipeline.BundledModel;
 import org.euterpe.pipeline.Euterpe;
 import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.GenerationResult;
+import org.euterpe.pipeline.ResidentMemory;
 import org.euterpe.pipeline.TextToAudioPipeline;
 import org.euterpe.pipeline.audio.SpectrogramPng;
 import org.euterpe.pipeline.audio.WavWriter;
@@ -33,7 +34,8 @@ final class GenerateCommand {
             "  --sampler NAME       ddim|pndm|lms|euler|euler-a|heun|dpm++2m|unipc (default: the model's)",
             "  --karras             Karras sigmas (lms, euler, heun, dpm++2m, unipc)",
             "  --eta E              DDIM stochasticity in [0, 1] (default 0)",
-            "  --model PATH         a diffusers model folder (default: the bundled tiny model)",
+            "  --model PATH         a model converted by `euterpe convert`, or a diffusers folder (converted",
+            "                       in memory at each load); default: the bundled tiny model",
             "  --device D           auto|cpu|scalar|opencl[:N]|cuda[:N] (default auto)",
             "  --noise MODE         euterpe|torch: torch reproduces torch.randn seed for seed",
             "  -o, --output FILE    output WAV (default out.wav)",
@@ -120,8 +122,8 @@ final class GenerateCommand {
                     + ": it produces noise, not music. See the README to convert a real checkpoint.");
         }
         boolean terminal = System.console() != null && System.console().isTerminal();
-        Progress progress = new Progress(err, terminal);
         long t0 = System.nanoTime();
+        Progress progress = new Progress(err, terminal, t0);
         Euterpe.Options opts = Euterpe.Options.defaults().withDevice(a.get("--device", "auto"))
                 .withLog(msg -> err.println("note: " + msg));
         try (TextToAudioPipeline pipe = Euterpe.load(modelPath, opts)) {
@@ -154,6 +156,7 @@ final class GenerateCommand {
                 }
             }
             progress.onStage("write", (System.nanoTime() - t1) / 1e9);
+            err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
         }
         return 0;
     }

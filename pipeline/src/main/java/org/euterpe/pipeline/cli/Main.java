@@ -37,6 +37,10 @@ public final class Main {
                 args -> GenerateCommand.run(args, out, err));
         add("conformance", "replay a reference conformance case (euterpe conformance --help)",
                 args -> ConformanceCommand.run(args, out, err));
+        add("convert", "convert a diffusers folder into one .safetensors model (euterpe convert --help)",
+                args -> ConvertCommand.run(args, out, err));
+        add("inspect", "show what a converted model file holds (euterpe inspect --help)",
+                args -> InspectCommand.run(args, out, err));
         add("devices", "list the compute devices and backends this machine can use", this::devices);
         add("help", "show this help", args -> {
             usage(out);

@@ -7,17 +7,22 @@ import org.euterpe.pipeline.ProgressListener;
 
 /**
  * Progress on stderr: a redrawn bar with step, iterations per second and ETA when stderr is a
- * terminal, plain lines otherwise; and one line per stage with its time.
+ * terminal, plain lines otherwise; one line per stage with its time; and the time from the start
+ * (before loading) to the end of the first denoising step.
  */
 final class Progress implements ProgressListener {
     private final PrintStream err;
     private final boolean terminal;
+    private final long start;
+    private boolean firstStepSeen;
     private long stageStart = System.nanoTime();
     private int lastPrintedPercent = -1;
 
-    Progress(PrintStream err, boolean terminal) {
+    /** @param start {@link System#nanoTime()} when the command started (before loading the model) */
+    Progress(PrintStream err, boolean terminal, long start) {
         this.err = err;
         this.terminal = terminal;
+        this.start = start;
     }
 
     @Override
@@ -36,7 +41,15 @@ final class Progress implements ProgressListener {
 
     @Override
     public boolean onStep(int step, int total) {
-        double elapsed = (System.nanoTime() - stageStart) / 1e9;
+        long now = System.nanoTime();
+        if (!firstStepSeen) {
+            firstStepSeen = true;
+            if (terminal) {
+                err.print("\r\033[K");
+            }
+            err.printf(Locale.ROOT, "first step done %.3f s after start%n", (now - start) / 1e9);
+        }
+        double elapsed = (now - stageStart) / 1e9;
         double rate = step / Math.max(elapsed, 1e-9);
         double eta = (total - step) / rate;
         if (terminal) {

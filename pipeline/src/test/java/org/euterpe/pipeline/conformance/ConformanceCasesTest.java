@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import org.euterpe.converter.Precision;
 import org.euterpe.kernels.Backends;
 import org.euterpe.tensor.TestData;
 import org.junit.jupiter.api.Assumptions;
@@ -49,7 +50,7 @@ class ConformanceCasesTest {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         List<ConformanceRunner.Result> results;
         try (PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            results = new ConformanceRunner(dir, null, probe.backend(), Set.of(), ps).run();
+            results = new ConformanceRunner(dir, null, probe.backend(), Precision.AS_STORED, Set.of(), ps).run();
         }
         String report = buf.toString(StandardCharsets.UTF_8);
         List<ConformanceRunner.Result> failed = results.stream().filter(r -> !r.pass()).toList();

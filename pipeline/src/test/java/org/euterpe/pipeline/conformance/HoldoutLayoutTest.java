@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.euterpe.converter.Precision;
 import org.euterpe.kernels.Backends;
 import org.euterpe.tensor.TestData;
 import org.euterpe.tensor.json.Json;
@@ -47,7 +48,7 @@ class HoldoutLayoutTest {
 
         assertEquals(root.resolve("tiny-audioldm"), ConformanceRunner.modelDirOf(holdout));
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        List<ConformanceRunner.Result> results = new ConformanceRunner(holdout, null, Backends.cpu(),
+        List<ConformanceRunner.Result> results = new ConformanceRunner(holdout, null, Backends.cpu(), Precision.AS_STORED,
                 Set.of("tokenizer", "vocoder"), new PrintStream(buf, true, StandardCharsets.UTF_8)).run();
         assertTrue(results.size() > 10 && results.stream().allMatch(ConformanceRunner.Result::pass),
                 buf.toString(StandardCharsets.UTF_8));
