@@ -25,6 +25,8 @@ import org.euterpe.nn.vocoder.SpeechT5HifiGan;
 import org.euterpe.pipeline.tokenizer.BpeTokenizer;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.DType;
+import org.euterpe.tensor.Scope;
+import org.euterpe.tensor.Storage;
 import org.euterpe.tensor.json.Json;
 import org.euterpe.tensor.json.JsonObject;
 import org.euterpe.tensor.safetensors.SafetensorsException;
@@ -181,7 +183,9 @@ public final class AudioModel implements AutoCloseable {
      */
     private static AudioModel build(Path path, WeightSource tensors, Map<String, String> metadata,
             AutoCloseable owner, Backend backend, long t0, String kind) {
-        try {
+        // Weights a device backend uploads (or a CPU backend converts) are owned storage: the scope frees
+        // them if building fails, and otherwise hands them to the model, which frees them on close.
+        try (Scope uploads = Scope.open()) {
             JsonObject modelIndex = json(path, metadata, "model_index.json");
             String cls = modelIndex.getString("_class_name");
             Family family = familyOf(cls, path);
@@ -218,8 +222,13 @@ public final class AudioModel implements AutoCloseable {
             SpeechT5HifiGan vocoder = SpeechT5HifiGan.load(c.get("vocoder"), backend);
             JsonObject schedulerConfig = json(path, metadata, "scheduler/scheduler_config.json");
             LoadInfo info = new LoadInfo((System.nanoTime() - t0) / 1e9, ResidentMemory.current(), kind);
+            List<Storage> uploaded = uploads.release();
+            AutoCloseable weights = () -> {
+                uploaded.forEach(Storage::close);
+                owner.close();
+            };
             return new AudioModel(path, family, backend, tokenizer, textEncoder, unet, vae, vocoder, schedulerConfig,
-                    sampleSize, owner, Collections.unmodifiableMap(dtypes), info);
+                    sampleSize, weights, Collections.unmodifiableMap(dtypes), info);
         } catch (RuntimeException e) {
             closeQuietly(owner);
             throw e;

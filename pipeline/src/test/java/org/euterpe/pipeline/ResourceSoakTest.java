@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntSupplier;
 
+import org.euterpe.kernels.opencl.OpenClBackend;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -25,13 +27,19 @@ class ResourceSoakTest {
     @Test
     void hundredGenerationsHoldNoGrowingResources() throws Exception {
         List<ResourceProbe> probes = new ArrayList<>();
+        List<Integer> deviceBuffers = new ArrayList<>();
         try (TextToAudioPipeline pipe = Euterpe.load(null, PipelineReliabilityTest.options())) {
+            System.out.println("soak on " + pipe.model().backend().description());
+            // A device backend's own count of live buffers; -1 where the backend keeps none.
+            IntSupplier buffers = pipe.model().backend() instanceof OpenClBackend cl ? cl::liveBuffers : () -> -1;
             GenerationRequest r = PipelineReliabilityTest.request("soak", 1);
             for (int i = 0; i < RUNS; i++) {
                 pipe.generate(r, ProgressListener.NONE);
                 ResourceProbe p = ResourceProbe.take();
                 probes.add(p);
-                System.out.println("soak " + (i + 1) + ": " + p + nativeCommitted());
+                deviceBuffers.add(buffers.getAsInt());
+                System.out.println("soak " + (i + 1) + ": " + p + ", device buffers " + deviceBuffers.getLast()
+                        + nativeCommitted());
             }
         }
         List<ResourceProbe> first = probes.subList(0, 10);
@@ -45,6 +53,7 @@ class ResourceSoakTest {
         assertEquals(a.threads(), b.threads(), "threads");
         assertEquals(a.weightMappings(), b.weightMappings(), "weight mappings");
         assertEquals(a.directBytes(), b.directBytes(), "direct memory");
+        assertEquals(deviceBuffers.get(9), deviceBuffers.getLast(), "device buffers");
         assertTrue(mean(last, true) - mean(first, true) < 4 << 20, "heap grew by 4 MiB or more");
     }
 

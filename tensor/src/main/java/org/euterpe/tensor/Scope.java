@@ -3,6 +3,7 @@ package org.euterpe.tensor;
 import java.util.ArrayDeque;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -65,6 +66,17 @@ public final class Scope implements AutoCloseable {
             }
         }
         return t;
+    }
+
+    /**
+     * Hands every storage this scope owns to the caller, who must close them, and leaves the scope
+     * empty: for allocations that outlive the scope, such as a model's weights loaded inside one so that
+     * a failed load frees what it had uploaded.
+     */
+    public List<Storage> release() {
+        List<Storage> out = List.copyOf(owned);
+        owned.clear();
+        return out;
     }
 
     /** Number of storages this scope would free now. */

@@ -10,8 +10,11 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -246,14 +249,50 @@ class BadInputTest {
         assertEquals(before, snapshot(model));
     }
 
-    /** Every path under {@code dir} with its size and modification time. */
+    @Test
+    void convertingNeverWritesIntoTheModelFolder() throws IOException {
+        Map<String, String> before = snapshot(model);
+        Outcome o = run("convert", model.toString(), outDir.resolve("m.safetensors").toString(), "--dtype", "int8");
+        assertEquals(0, o.exit(), () -> o.err().toString());
+        assertEquals(before, snapshot(model));
+        assertEquals(List.of("m.safetensors"), listing(outDir), "only the output, no temporary file");
+    }
+
+    @Test
+    void aFailedConvertLeavesNoOutput() throws IOException {
+        Path unet = model.resolve("unet/diffusion_pytorch_model.safetensors");
+        Files.write(unet, Arrays.copyOf(Files.readAllBytes(unet), (int) Files.size(unet) / 2));
+        Map<String, String> before = snapshot(model);
+        Outcome o = run("convert", model.toString(), outDir.resolve("m.safetensors").toString());
+        assertNotEquals(0, o.exit());
+        assertTrue(o.errors().getFirst().contains("diffusion_pytorch_model.safetensors"), o.errors().toString());
+        assertEquals(List.of(), listing(outDir), "no partial or temporary file");
+        assertEquals(before, snapshot(model));
+    }
+
+    private static List<String> listing(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    /** Every path under {@code dir} with its size, modification time and, for a file, SHA-256. */
     static Map<String, String> snapshot(Path dir) throws IOException {
         Map<String, String> m = new TreeMap<>();
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.toList()) {
-                m.put(dir.relativize(p).toString(), Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis());
+                String hash = Files.isRegularFile(p) ? " " + sha256(p) : "";
+                m.put(dir.relativize(p).toString(), Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis() + hash);
             }
         }
         return m;
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
     }
 }
