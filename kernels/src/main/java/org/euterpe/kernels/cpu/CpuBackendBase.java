@@ -24,7 +24,7 @@ public abstract class CpuBackendBase implements Backend {
     protected static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED;
 
     /** The arrays of every CPU backend's tensors (they share storage, so they share the pool). */
-    static final HeapArrayPool POOL = HeapArrayPool.fromSystemProperties();
+    private static final HeapArrayPool POOL = HeapArrayPool.fromSystemProperties();
 
     /** A new zero-filled F32 tensor, for outputs that kernels accumulate into (GEMM's C). */
     protected Tensor newF32(Shape shape) {
