@@ -10,7 +10,7 @@ import java.util.Arrays;
  *
  * @param x      {@code [batch, inC, len]}
  * @param weight {@code [inC, outC, k]}
- * @param out    {@code [batch, outC, outLen]}, zero on entry
+ * @param out    {@code [batch, outC, outLen]}, any contents on entry: run sets each row to its bias first
  */
 record ConvTranspose(FloatSource x, FloatSource weight, float[] bias, float[] out, int inC, int len, int outC, int k,
         int outLen, int stride, int padding, int dilation) {

@@ -79,7 +79,7 @@ final class Convolution {
         int k = weight.dim(2);
         int outLen = outShape.dim(2);
         float[] biasV = Gemm.biasVector(bias);
-        Tensor out = be.newF32(outShape);
+        Tensor out = be.newF32Empty(outShape); // ConvTranspose.run fills every row first
         float[] o = CpuBackendBase.heapArray(out);
         ConvTranspose ct = new ConvTranspose(FloatSource.of(x), FloatSource.of(weight), biasV, o, inC, len, outC, k,
                 outLen, stride, padding, dilation);

@@ -6,6 +6,7 @@ import java.util.List;
 
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.DType;
+import org.euterpe.tensor.HeapArrayPool;
 import org.euterpe.tensor.HostStorage;
 import org.euterpe.tensor.OpShapes;
 import org.euterpe.tensor.Shape;
@@ -13,7 +14,8 @@ import org.euterpe.tensor.Tensor;
 
 /**
  * Memory management shared by the CPU backends: tensors live in {@link HostStorage}, so a
- * tensor of one CPU backend can be read by another without a copy.
+ * tensor of one CPU backend can be read by another without a copy. Op outputs take their arrays
+ * from one shared {@link HeapArrayPool}, which gets them back when their scope closes.
  */
 public abstract class CpuBackendBase implements Backend {
     protected static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -21,27 +23,51 @@ public abstract class CpuBackendBase implements Backend {
     protected static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
     protected static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED;
 
-    /** A new zero-filled F32 tensor, the common case for op outputs. */
+    /** The arrays of every CPU backend's tensors (they share storage, so they share the pool). */
+    private static final HeapArrayPool POOL = HeapArrayPool.fromSystemProperties();
+
+    /** A new zero-filled F32 tensor, for outputs that kernels accumulate into (GEMM's C). */
     protected Tensor newF32(Shape shape) {
         return zeros(DType.F32, shape);
+    }
+
+    /**
+     * A new F32 tensor with undefined contents (a recycled array), for outputs whose kernel
+     * writes every element before anything reads it.
+     */
+    protected Tensor newF32Empty(Shape shape) {
+        return empty(DType.F32, shape);
     }
 
     @Override
     public Tensor zeros(DType dtype, Shape shape) {
         OpShapes.zeros(dtype);
-        return Tensor.owning(this, HostStorage.allocateHeap(dtype, shape.numel()), shape, dtype, null);
+        return Tensor.owning(this, HostStorage.allocate(POOL, dtype, shape.numel(), true), shape, dtype, null);
+    }
+
+    /** Like {@link #zeros} but with undefined contents: the caller must write every element. */
+    protected Tensor empty(DType dtype, Shape shape) {
+        OpShapes.zeros(dtype);
+        return Tensor.owning(this, HostStorage.allocate(POOL, dtype, shape.numel(), false), shape, dtype, null);
+    }
+
+    /** The shared pool of the CPU backends' activation arrays. */
+    public static HeapArrayPool pool() {
+        return POOL;
     }
 
     @Override
     public Tensor fromArray(float[] data, Shape shape) {
         OpShapes.fromArray(data.length, shape);
-        return Tensor.owning(this, HostStorage.wrap(data.clone()), shape, DType.F32, null);
+        Tensor t = empty(DType.F32, shape);
+        MemorySegment.copy(data, 0, segment(t), F32, 0, data.length);
+        return t;
     }
 
     @Override
     public Tensor fromArray(long[] data, Shape shape) {
         OpShapes.fromArray(data.length, shape);
-        Tensor t = zeros(DType.I64, shape);
+        Tensor t = empty(DType.I64, shape);
         MemorySegment.copy(data, 0, segment(t), I64, 0, data.length);
         return t;
     }
@@ -132,7 +158,7 @@ public abstract class CpuBackendBase implements Backend {
             case F32:
                 return fromArray(v, x.shape());
             case F16, BF16: {
-                Tensor out = zeros(dtype, x.shape());
+                Tensor out = empty(dtype, x.shape());
                 MemorySegment seg = segment(out);
                 for (int i = 0; i < v.length; i++) {
                     seg.setAtIndex(I16, i, dtype == DType.F16 ? DType.f32ToF16(v[i]) : DType.f32ToBf16(v[i]));

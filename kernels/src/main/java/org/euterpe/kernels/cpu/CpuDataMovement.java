@@ -25,7 +25,7 @@ final class CpuDataMovement {
         int d = cc.dim();
         int total = cc.out().dim(d);
         Tensor first = parts.getFirst();
-        Tensor out = be.zeros(first.dtype(), cc.out());
+        Tensor out = be.empty(first.dtype(), cc.out());
         MemorySegment dst = CpuBackendBase.segment(out);
         long esz = first.dtype().byteSize();
         long outer = first.shape().outer(d);
@@ -46,7 +46,7 @@ final class CpuDataMovement {
     /** Elements {@code [start, end)} along {@code dim}, copied. */
     static Tensor slice(CpuBackendBase be, Tensor x, int dim, int start, int end) {
         int d = OpShapes.slice(x, dim, start, end);
-        Tensor out = be.zeros(x.dtype(), x.shape().with(d, end - start));
+        Tensor out = be.empty(x.dtype(), x.shape().with(d, end - start));
         long esz = x.dtype().byteSize();
         long inner = x.shape().inner(d) * esz;
         long run = (end - start) * inner;
@@ -63,7 +63,7 @@ final class CpuDataMovement {
     static Tensor permute(CpuBackendBase be, Tensor x, int[] perm) {
         OpShapes.Permute pm = OpShapes.permute(x, perm);
         int[] outDims = pm.out().dims();
-        Tensor out = be.zeros(x.dtype(), pm.out());
+        Tensor out = be.empty(x.dtype(), pm.out());
         if (x.rank() == 0 || out.numel() == 0) {
             MemorySegment.copy(CpuBackendBase.segment(x), 0, CpuBackendBase.segment(out), 0, x.byteSize());
             return out;
@@ -83,7 +83,7 @@ final class CpuDataMovement {
         int inH = x.dim(2);
         int inW = x.dim(3);
         int planes = x.dim(0) * x.dim(1);
-        Tensor out = be.zeros(x.dtype(), outShape);
+        Tensor out = be.empty(x.dtype(), outShape);
         MemorySegment src = CpuBackendBase.segment(x);
         MemorySegment dst = CpuBackendBase.segment(out);
         long esz = x.dtype().byteSize();
@@ -209,7 +209,7 @@ final class CpuDataMovement {
         int d = table.dim(1);
         long[] idv = be.toLongArray(ids);
         OpShapes.embeddingIds(idv, table);
-        Tensor out = be.zeros(DType.F32, outShape);
+        Tensor out = be.empty(DType.F32, outShape);
         MemorySegment src = CpuBackendBase.segment(table);
         MemorySegment dst = CpuBackendBase.segment(out);
         float[] scales = table.dtype() == DType.I8 ? table.scales().toFloatArray() : null;

@@ -58,7 +58,7 @@ final class FlashAttention {
         int lk = at.lk();
         int dv = at.dv();
         int[] maskStrides = at.maskStridesInt();
-        Tensor out = be.newF32(at.out());
+        Tensor out = be.newF32Empty(at.out());
         if (out.numel() == 0) {
             return out;
         }

@@ -49,7 +49,7 @@ final class VectorOps {
         HostFloats in = HostFloats.of(x);
         HostFloats g = HostFloats.ofNullable(gamma);
         HostFloats b = HostFloats.ofNullable(beta);
-        Tensor out = be.newF32(x.shape());
+        Tensor out = be.newF32Empty(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
         int perChannel = Math.toIntExact(x.shape().inner(1));
         int perGroup = channels / groups * perChannel;
@@ -104,7 +104,7 @@ final class VectorOps {
         HostFloats in = HostFloats.of(x);
         HostFloats g = gamma != null ? HostFloats.of(gamma) : filled(d, 1f);
         HostFloats b = beta != null ? HostFloats.of(beta) : filled(d, 0f);
-        Tensor out = be.newF32(x.shape());
+        Tensor out = be.newF32Empty(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
         forRows(x, d, (from, to) -> {
             for (int r = from; r < to; r++) {
@@ -132,7 +132,7 @@ final class VectorOps {
     static Tensor softmax(CpuBackendBase be, Tensor x) {
         int d = OpShapes.lastDim("softmax", x);
         HostFloats in = HostFloats.of(x);
-        Tensor out = be.newF32(x.shape());
+        Tensor out = be.newF32Empty(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
         forRows(x, d, (from, to) -> {
             for (int r = from; r < to; r++) {
@@ -149,7 +149,7 @@ final class VectorOps {
     static Tensor l2Normalize(CpuBackendBase be, Tensor x, float eps) {
         int d = OpShapes.lastDim("l2Normalize", x);
         HostFloats in = HostFloats.of(x);
-        Tensor out = be.newF32(x.shape());
+        Tensor out = be.newF32Empty(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
         forRows(x, d, (from, to) -> {
             for (int r = from; r < to; r++) {
@@ -169,7 +169,7 @@ final class VectorOps {
     /** {@code op(x)}; {@code param} is LEAKY_RELU's negative slope. */
     static Tensor unary(CpuBackendBase be, UnaryOp op, Tensor x, float param) {
         HostFloats in = HostFloats.of(x);
-        Tensor out = be.newF32(x.shape());
+        Tensor out = be.newF32Empty(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
         // Each transcendental function has its own loop (see VectorMath), called through an
         // interface so that the loops compile on their own rather than all inlined into this
@@ -214,7 +214,7 @@ final class VectorOps {
         Broadcast plan = new Broadcast(OpShapes.broadcast(op, a, b));
         HostFloats fa = HostFloats.of(a);
         HostFloats fb = HostFloats.of(b);
-        Tensor out = be.newF32(plan.out());
+        Tensor out = be.newF32Empty(plan.out());
         float[] o = CpuBackendBase.heapArray(out);
         int inner = plan.inner();
         if (out.numel() == 0) {
@@ -230,7 +230,7 @@ final class VectorOps {
     /** {@code x op s}. */
     static Tensor scalar(CpuBackendBase be, BinaryOp op, Tensor x, float s) {
         HostFloats in = HostFloats.of(x);
-        Tensor out = be.newF32(x.shape());
+        Tensor out = be.newF32Empty(x.shape());
         float[] o = CpuBackendBase.heapArray(out);
         forChunks(1, Math.toIntExact(x.numel()), (row, from, to) -> scalarRun(op, in.a(), in.off() + from, s, o, from,
                 to - from));
@@ -281,7 +281,7 @@ final class VectorOps {
         int outer = Math.toIntExact(x.shape().outer(axis));
         int inner = Math.toIntExact(x.shape().inner(axis));
         HostFloats in = HostFloats.of(x);
-        Tensor out = be.newF32(OpShapes.reduced(x.shape(), axis, keepDim));
+        Tensor out = be.newF32Empty(OpShapes.reduced(x.shape(), axis, keepDim));
         float[] o = CpuBackendBase.heapArray(out);
         double div = mean ? d : 1;
         if (inner == 1) {
