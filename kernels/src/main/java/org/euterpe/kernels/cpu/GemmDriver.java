@@ -11,9 +11,11 @@ import static org.euterpe.kernels.cpu.GemmKernel.NR;
  * prefetch-friendly). On the AVX-512 test machine this order measured a little faster than
  * keeping the wide B micro-panel in L1 instead (the classic BLIS order).
  *
- * <p>Work is split over threads as independent (batch entry, row range, column range) units,
- * each packing its own operands into per-thread buffers, so threads never wait on each other
- * and steady-state calls allocate nothing large.
+ * <p>Work is split into independent (batch entry, row range, column range) units, several per
+ * thread and claimed dynamically ({@link Parallel#forChunks}), each packing its own operands into
+ * per-thread buffers, so threads never wait on each other and steady-state calls allocate
+ * nothing large. Every unit runs the whole K loop for its outputs, in the same slices, so each
+ * element's sum is the same whichever thread (and however many threads) computes it.
  */
 final class GemmDriver {
     // Block sizes (tunable for experiments with -Deuterpe.gemm.kc/mc/nc): KC x NC of packed B
@@ -21,6 +23,9 @@ final class GemmDriver {
     static final int KC = Integer.getInteger("euterpe.gemm.kc", 128);
     static final int MC = GemmKernel.MR * Math.max(1, Integer.getInteger("euterpe.gemm.mc", 128) / GemmKernel.MR);
     static final int NC = NR * Math.max(1, Integer.getInteger("euterpe.gemm.nc", 1024) / NR);
+
+    /** Below this much work (multiply-adds) in a whole call, waking the workers costs more than it saves. */
+    private static final double MIN_PARALLEL_FLOPS = 2e6;
 
     private GemmDriver() {
     }
@@ -51,31 +56,59 @@ final class GemmDriver {
         if (batches == 0 || m == 0 || n == 0) {
             return;
         }
-        int threads = Parallel.threads();
-        double flops = 2.0 * batches * m * n * Math.max(k, 1);
-        int perBatch = 1;
-        if (threads > 1 && flops > 2e6) {
-            // Enough units that every thread gets the same number: lcm(batches, threads).
-            perBatch = threads / gcd(batches, threads);
-        }
-        int mTiles = ceilDiv(m, MR);
-        int nTiles = ceilDiv(n, NR);
-        // Split the dimension with more tiles; the other stays whole within a unit.
-        int mSplit = mTiles >= nTiles ? Math.min(perBatch, mTiles) : 1;
-        int nSplit = mTiles >= nTiles ? 1 : Math.min(perBatch, nTiles);
-        int units = batches * mSplit * nSplit;
-        Parallel.forRange(units, 1, (from, to) -> {
-            for (int u = from; u < to; u++) {
-                int batch = u / (mSplit * nSplit);
-                int mi = (u / nSplit) % mSplit;
-                int ni = u % nSplit;
-                int m0 = MR * (int) ((long) mTiles * mi / mSplit);
-                int m1 = Math.min(m, MR * (int) ((long) mTiles * (mi + 1) / mSplit));
-                int n0 = NR * (int) ((long) nTiles * ni / nSplit);
-                int n1 = Math.min(n, NR * (int) ((long) nTiles * (ni + 1) / nSplit));
-                block(batch, m0, m1, n0, n1, k, a, b, out);
+        boolean parallel = 2.0 * batches * m * n * Math.max(k, 1) > MIN_PARALLEL_FLOPS;
+        Split s = Split.of(batches, m, n, k, parallel ? Parallel.chunkTarget() : 1);
+        Parallel.Chunk unit = u -> {
+            int batch = u / (s.mSplit * s.nSplit);
+            int mi = (u / s.nSplit) % s.mSplit;
+            int ni = u % s.nSplit;
+            int m0 = MR * (int) ((long) s.mTiles * mi / s.mSplit);
+            int m1 = Math.min(m, MR * (int) ((long) s.mTiles * (mi + 1) / s.mSplit));
+            int n0 = NR * (int) ((long) s.nTiles * ni / s.nSplit);
+            int n1 = Math.min(n, NR * (int) ((long) s.nTiles * (ni + 1) / s.nSplit));
+            block(batch, m0, m1, n0, n1, k, a, b, out);
+        };
+        int units = batches * s.mSplit * s.nSplit;
+        if (parallel) {
+            Parallel.forChunks(units, unit);
+        } else {
+            for (int u = 0; u < units; u++) {
+                unit.run(u);
             }
-        });
+        }
+    }
+
+    /**
+     * How one batch entry's C is cut into work units: {@code mSplit x nSplit} blocks of whole
+     * tiles. Each unit packs its own rows of A and columns of B, so splitting the rows repacks
+     * all of B once more, and splitting the columns repacks A (already repacked for every
+     * {@link #NC} columns); the split asks for enough units per batch entry to reach the chunk
+     * target and picks the shape that packs the fewest extra elements.
+     */
+    record Split(int mTiles, int nTiles, int mSplit, int nSplit) {
+        /** Below this much work per unit (multiply-adds), splitting further costs more than it balances. */
+        private static final double MIN_UNIT_FLOPS = 1e6;
+
+        static Split of(int batches, int m, int n, int k, int target) {
+            int mTiles = ceilDiv(m, MR);
+            int nTiles = ceilDiv(n, NR);
+            double flops = 2.0 * m * n * Math.max(k, 1);
+            int perBatch = (int) Math.min(ceilDiv(target, batches), Math.max(1, flops / MIN_UNIT_FLOPS));
+            int bestM = 1;
+            int bestN = 1;
+            double bestCost = Double.MAX_VALUE;
+            for (int ms = 1; ms <= Math.min(perBatch, mTiles); ms++) {
+                int ns = Math.min(nTiles, ceilDiv(perBatch, ms));
+                // Fewer units than asked is allowed only where a dimension runs out of tiles.
+                double cost = (double) ms * n + (double) Math.max(ns, ceilDiv(n, NC)) * m;
+                if (ms * ns >= Math.min(perBatch, mTiles * nTiles) && cost < bestCost) {
+                    bestCost = cost;
+                    bestM = ms;
+                    bestN = ns;
+                }
+            }
+            return new Split(mTiles, nTiles, bestM, bestN);
+        }
     }
 
     /**
@@ -138,7 +171,4 @@ final class GemmDriver {
         return (a + b - 1) / b;
     }
 
-    private static int gcd(int a, int b) {
-        return b == 0 ? a : gcd(b, a % b);
-    }
 }
