@@ -24,8 +24,9 @@ final class GemmDriver {
     static final int MC = GemmKernel.MR * Math.max(1, Integer.getInteger("euterpe.gemm.mc", 128) / GemmKernel.MR);
     static final int NC = NR * Math.max(1, Integer.getInteger("euterpe.gemm.nc", 1024) / NR);
 
-    /** The most floats of packed B shared by a call's units (16 MB), held by the calling thread. */
-    private static final long MAX_SHARED_B = 1 << 22;
+    /** The most floats of one packed operand shared by a call's units (16 MB), held by the calling thread. */
+    private static final long MAX_SHARED = 1 << 22;
+    private static final ThreadLocal<float[]> SHARED_A = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> SHARED_B = ThreadLocal.withInitial(() -> new float[0]);
     /** Below this much work (multiply-adds) in a whole call, waking the workers costs more than it saves. */
     private static final double MIN_PARALLEL_FLOPS = 2e6;
@@ -61,7 +62,8 @@ final class GemmDriver {
         }
         boolean parallel = 2.0 * batches * m * n * Math.max(k, 1) > MIN_PARALLEL_FLOPS;
         Split s = Split.of(batches, m, n, k, parallel ? Parallel.chunkTarget() : 1);
-        float[] sharedB = s.mSplit > 1 && s.nSplit == 1 ? packAllOfB(batches, n, k, b) : null;
+        float[] sharedA = s.nSplit > 1 && s.mSplit == 1 ? packAll(batches, m, k, a, MR, MC, 0, SHARED_A) : null;
+        float[] sharedB = s.mSplit > 1 && s.nSplit == 1 ? packAll(batches, n, k, b, NR, NC, 1, SHARED_B) : null;
         Parallel.Chunk unit = u -> {
             int batch = u / (s.mSplit * s.nSplit);
             int mi = (u / s.nSplit) % s.mSplit;
@@ -70,7 +72,7 @@ final class GemmDriver {
             int m1 = Math.min(m, MR * (int) ((long) s.mTiles * (mi + 1) / s.mSplit));
             int n0 = NR * (int) ((long) s.nTiles * ni / s.nSplit);
             int n1 = Math.min(n, NR * (int) ((long) s.nTiles * (ni + 1) / s.nSplit));
-            block(batch, m0, m1, n0, n1, k, a, b, sharedB, out);
+            block(batch, m0, m1, n0, n1, k, a, b, sharedA, sharedB, out);
         };
         int units = batches * s.mSplit * s.nSplit;
         if (parallel) {
@@ -83,57 +85,62 @@ final class GemmDriver {
     }
 
     /**
-     * All of op(B), packed once for the units that share it (every row block of a batch entry
-     * needs all its columns): otherwise each unit repacks B, which for a convolution means
-     * rebuilding the im2col tiles once per unit. Laid out as {@link #block} walks it: per batch
-     * entry ({@link #sharedBatchSize} floats), the NC-wide column blocks in order, each as its
-     * KC-deep slices in order. Null when it would not fit the cap (units then pack their own).
+     * All of one operand, packed once for the units that share it (every column block of a
+     * batch entry needs all its rows of A, every row block all its columns of B): otherwise each
+     * unit repacks it, which for a convolution's B means rebuilding the im2col tiles once per
+     * unit. Laid out as {@link #block} walks it: per batch entry ({@link #sharedBatchSize}
+     * floats), the {@code blockRows}-tall row blocks in order, each as its KC-deep slices in
+     * order ({@link #sharedOffset}). Null when it would not fit the cap (units then pack their own).
+     *
+     * @param rows the operand's rows ({@code m} for A, {@code n} for B), packed in panels of {@code r}
      */
-    private static float[] packAllOfB(int batches, int n, int k, PanelPacker b) {
-        long size = (long) batches * sharedBatchSize(n, k);
-        if (!sharesB(batches, n, k)) {
+    private static float[] packAll(int batches, int rows, int k, PanelPacker p, int r, int blockRows, int which,
+            ThreadLocal<float[]> holder) {
+        if (!shares(batches, rows, k, r)) {
             return null;
         }
-        float[] shared = SHARED_B.get();
+        long size = batches * sharedBatchSize(rows, k, r);
+        float[] shared = holder.get();
         if (shared.length < size) {
             shared = new float[(int) size];
-            SHARED_B.set(shared);
+            holder.set(shared);
         }
         float[] dst = shared;
-        int colBlocks = ceilDiv(n, NC);
+        int blocks = ceilDiv(rows, blockRows);
         int slices = ceilDiv(k, KC);
-        Parallel.forChunks(batches * colBlocks * slices, u -> {
-            int batch = u / (colBlocks * slices);
-            int jc = (u / slices) % colBlocks * NC;
+        Parallel.forChunks(batches * blocks * slices, u -> {
+            int batch = u / (blocks * slices);
+            int i0 = (u / slices) % blocks * blockRows;
             int pc = u % slices * KC;
-            int nc = Math.min(NC, n - jc);
+            int count = Math.min(blockRows, rows - i0);
             int kc = Math.min(KC, k - pc);
-            float[] packB = BUFFERS.get()[1];
-            b.pack(batch, jc, nc, pc, kc, NR, packB);
-            System.arraycopy(packB, 0, dst, sharedOffset(batch, jc, nc, pc, n, k), ceilDiv(nc, NR) * NR * kc);
+            float[] scratch = BUFFERS.get()[which];
+            p.pack(batch, i0, count, pc, kc, r, scratch);
+            System.arraycopy(scratch, 0, dst, sharedOffset(batch, i0, count, pc, rows, k, r),
+                    ceilDiv(count, r) * r * kc);
         });
         return shared;
     }
 
-    private static boolean sharesB(int batches, int n, int k) {
-        return k > 0 && batches * sharedBatchSize(n, k) <= MAX_SHARED_B;
+    private static boolean shares(int batches, int rows, int k, int r) {
+        return k > 0 && batches * sharedBatchSize(rows, k, r) <= MAX_SHARED;
     }
 
-    /** Floats of one batch entry's packed op(B): every column padded to whole panels, times the depth. */
-    private static long sharedBatchSize(int n, int k) {
-        return (long) ceilDiv(n, NR) * NR * k;
+    /** Floats of one batch entry's packed operand: every row padded to whole panels, times the depth. */
+    private static long sharedBatchSize(int rows, int k, int r) {
+        return (long) ceilDiv(rows, r) * r * k;
     }
 
-    /** Where the packed slice {@code (jc, pc)} (of width {@code nc}) of a batch entry starts in the shared B. */
-    private static int sharedOffset(int batch, int jc, int nc, int pc, int n, int k) {
-        return (int) (batch * sharedBatchSize(n, k) + (long) jc * k + (long) ceilDiv(nc, NR) * NR * pc);
+    /** Where the packed block of rows {@code [i0, i0 + count)}, slice {@code pc}, of a batch entry starts in a shared operand. */
+    private static int sharedOffset(int batch, int i0, int count, int pc, int rows, int k, int r) {
+        return (int) (batch * sharedBatchSize(rows, k, r) + (long) i0 * k + (long) ceilDiv(count, r) * r * pc);
     }
 
     /**
      * How one batch entry's C is cut into work units: {@code mSplit x nSplit} blocks of whole
      * tiles. Each unit packs its own rows of A and columns of B, so splitting the rows repacks
-     * all of B once more (unless the units share one packed B, {@link #packAllOfB}), and
-     * splitting the columns repacks A (already repacked for every {@link #NC} columns); the split asks for enough units per batch entry to reach the chunk
+     * all of B once more, and splitting the columns repacks A (already repacked for every {@link #NC} columns), unless the units share one packed
+     * copy ({@link #packAll}); the split asks for enough units per batch entry to reach the chunk
      * target and picks the shape that packs the fewest extra elements.
      */
     record Split(int mTiles, int nTiles, int mSplit, int nSplit) {
@@ -151,8 +158,9 @@ final class GemmDriver {
             for (int ms = 1; ms <= Math.min(perBatch, mTiles); ms++) {
                 int ns = Math.min(nTiles, ceilDiv(perBatch, ms));
                 // Fewer units than asked is allowed only where a dimension runs out of tiles.
-                int bPacks = ns == 1 && sharesB(batches, n, k) ? 1 : ms;
-                double cost = (double) bPacks * n + (double) Math.max(ns, ceilDiv(n, NC)) * m;
+                int bPacks = ns == 1 && shares(batches, n, k, NR) ? 1 : ms;
+                int aPacks = ms == 1 && shares(batches, m, k, MR) ? 1 : Math.max(ns, ceilDiv(n, NC));
+                double cost = (double) bPacks * n + (double) aPacks * m;
                 if (ms * ns >= Math.min(perBatch, mTiles * nTiles) && cost < bestCost) {
                     bestCost = cost;
                     bestM = ms;
@@ -168,15 +176,16 @@ final class GemmDriver {
      * batch entry, in the calling thread.
      */
     static void block(int batch, int m0, int m1, int n0, int n1, int k, PanelPacker a, PanelPacker b, Output out) {
-        block(batch, m0, m1, n0, n1, k, a, b, null, out);
+        block(batch, m0, m1, n0, n1, k, a, b, null, null, out);
     }
 
     /**
-     * {@link #block}, reading B from {@code sharedB} ({@link #packAllOfB}; then the unit must
-     * span all columns, {@code n0 == 0} and {@code n1 == n}) instead of packing it, when not null.
+     * {@link #block}, reading A from {@code sharedA} ({@link #packAll}; then the unit must span
+     * all rows, {@code m0 == 0} and {@code m1 == m}) instead of packing it, when not null;
+     * likewise B from {@code sharedB} (the unit spans all columns).
      */
     private static void block(int batch, int m0, int m1, int n0, int n1, int k, PanelPacker a, PanelPacker b,
-            float[] sharedB, Output out) {
+            float[] sharedA, float[] sharedB, Output out) {
         float[][] buf = BUFFERS.get();
         float[] packA = buf[0];
         float[] packB = buf[1];
@@ -196,11 +205,18 @@ final class GemmDriver {
                     b.pack(batch, jc, nc, pc, kc, NR, packB);
                 } else {
                     bPanels = sharedB;
-                    bOff = sharedOffset(batch, jc, nc, pc, n1, k);
+                    bOff = sharedOffset(batch, jc, nc, pc, n1, k, NR);
                 }
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
-                    a.pack(batch, ic, mc, pc, kc, MR, packA);
+                    float[] aPanels = packA;
+                    int aOff = 0;
+                    if (sharedA == null) {
+                        a.pack(batch, ic, mc, pc, kc, MR, packA);
+                    } else {
+                        aPanels = sharedA;
+                        aOff = sharedOffset(batch, ic, mc, pc, m1, k, MR);
+                    }
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = Math.min(MR, mc - ir);
                         int cRow = cBase + (ic + ir) * ldc + jc;
@@ -209,7 +225,7 @@ final class GemmDriver {
                             addBias(out, c, cBase, ic + ir, rows, jc, nc);
                         }
                         for (int jr = 0; jr < nc; jr += NR) {
-                            GemmKernel.tile(kc, packA, ir * kc, bPanels, bOff + jr * kc, c, cRow + jr, ldc, rows,
+                            GemmKernel.tile(kc, aPanels, aOff + ir * kc, bPanels, bOff + jr * kc, c, cRow + jr, ldc, rows,
                                     Math.min(NR, nc - jr), scratch);
                         }
                     }
