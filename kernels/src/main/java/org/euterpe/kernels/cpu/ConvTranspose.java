@@ -33,7 +33,10 @@ record ConvTranspose(FloatSource x, FloatSource weight, float[] bias, float[] ou
             Arrays.fill(out, row, row + outLen, bias == null ? 0f : bias[o]);
         }
         int rows = (o1 - o0) * k;
-        int tb = Math.max(MIN_BLOCK, SCRATCH / rows / GemmKernel.NR * GemmKernel.NR);
+        // Time blocks sized for all output channels, not just this unit's: the order in which
+        // an output sample gathers its overlapping contributions then does not depend on the
+        // split, so results do not depend on the thread count.
+        int tb = Math.max(MIN_BLOCK, SCRATCH / (outC * k) / GemmKernel.NR * GemmKernel.NR);
         float[] cols = COLS.get();
         if (cols.length < rows * tb) {
             cols = new float[rows * tb];

@@ -83,20 +83,18 @@ final class Convolution {
         float[] o = CpuBackendBase.heapArray(out);
         ConvTranspose ct = new ConvTranspose(FloatSource.of(x), FloatSource.of(weight), biasV, o, inC, len, outC, k,
                 outLen, stride, padding, dilation);
-        // Units of (image, output-channel range): each owns its output rows, so the overlap-add
-        // of neighbouring time blocks needs no synchronisation.
-        int split = Math.max(1, Math.min(outC, Parallel.threads() / gcd(batch, Parallel.threads())));
-        Parallel.forRange(batch * split, 1, (from, to) -> {
-            for (int u = from; u < to; u++) {
-                int b = u / split;
-                int s = u % split;
-                ct.run(b, (int) ((long) outC * s / split), (int) ((long) outC * (s + 1) / split));
-            }
+        // Units of (image, output-channel range), several per thread: each owns its output rows,
+        // so the overlap-add of neighbouring time blocks needs no synchronisation.
+        int split = Math.max(1, Math.min(outC, ceilDiv(Parallel.chunkTarget(), Math.max(1, batch))));
+        Parallel.forChunks(batch * split, u -> {
+            int b = u / split;
+            int s = u % split;
+            ct.run(b, (int) ((long) outC * s / split), (int) ((long) outC * (s + 1) / split));
         });
         return out;
     }
 
-    private static int gcd(int a, int b) {
-        return b == 0 ? a : gcd(b, a % b);
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
     }
 }

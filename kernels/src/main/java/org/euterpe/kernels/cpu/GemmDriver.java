@@ -11,9 +11,11 @@ import static org.euterpe.kernels.cpu.GemmKernel.NR;
  * prefetch-friendly). On the AVX-512 test machine this order measured a little faster than
  * keeping the wide B micro-panel in L1 instead (the classic BLIS order).
  *
- * <p>Work is split over threads as independent (batch entry, row range, column range) units,
- * each packing its own operands into per-thread buffers, so threads never wait on each other
- * and steady-state calls allocate nothing large.
+ * <p>Work is split into independent (batch entry, row range, column range) units, several per
+ * thread and claimed dynamically ({@link Parallel#forChunks}), each packing its own operands into
+ * per-thread buffers, so threads never wait on each other and steady-state calls allocate
+ * nothing large. Every unit runs the whole K loop for its outputs, in the same slices, so each
+ * element's sum is the same whichever thread (and however many threads) computes it.
  */
 final class GemmDriver {
     // Block sizes (tunable for experiments with -Deuterpe.gemm.kc/mc/nc): KC x NC of packed B
@@ -21,6 +23,13 @@ final class GemmDriver {
     static final int KC = Integer.getInteger("euterpe.gemm.kc", 128);
     static final int MC = GemmKernel.MR * Math.max(1, Integer.getInteger("euterpe.gemm.mc", 128) / GemmKernel.MR);
     static final int NC = NR * Math.max(1, Integer.getInteger("euterpe.gemm.nc", 1024) / NR);
+
+    /** The most floats of one packed operand shared by a call's units (16 MB), held by the calling thread. */
+    private static final long MAX_SHARED = 1 << 22;
+    private static final ThreadLocal<float[]> SHARED_A = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> SHARED_B = ThreadLocal.withInitial(() -> new float[0]);
+    /** Below this much work (multiply-adds) in a whole call, waking the workers costs more than it saves. */
+    private static final double MIN_PARALLEL_FLOPS = 2e6;
 
     private GemmDriver() {
     }
@@ -51,31 +60,115 @@ final class GemmDriver {
         if (batches == 0 || m == 0 || n == 0) {
             return;
         }
-        int threads = Parallel.threads();
-        double flops = 2.0 * batches * m * n * Math.max(k, 1);
-        int perBatch = 1;
-        if (threads > 1 && flops > 2e6) {
-            // Enough units that every thread gets the same number: lcm(batches, threads).
-            perBatch = threads / gcd(batches, threads);
-        }
-        int mTiles = ceilDiv(m, MR);
-        int nTiles = ceilDiv(n, NR);
-        // Split the dimension with more tiles; the other stays whole within a unit.
-        int mSplit = mTiles >= nTiles ? Math.min(perBatch, mTiles) : 1;
-        int nSplit = mTiles >= nTiles ? 1 : Math.min(perBatch, nTiles);
-        int units = batches * mSplit * nSplit;
-        Parallel.forRange(units, 1, (from, to) -> {
-            for (int u = from; u < to; u++) {
-                int batch = u / (mSplit * nSplit);
-                int mi = (u / nSplit) % mSplit;
-                int ni = u % nSplit;
-                int m0 = MR * (int) ((long) mTiles * mi / mSplit);
-                int m1 = Math.min(m, MR * (int) ((long) mTiles * (mi + 1) / mSplit));
-                int n0 = NR * (int) ((long) nTiles * ni / nSplit);
-                int n1 = Math.min(n, NR * (int) ((long) nTiles * (ni + 1) / nSplit));
-                block(batch, m0, m1, n0, n1, k, a, b, out);
+        boolean parallel = 2.0 * batches * m * n * Math.max(k, 1) > MIN_PARALLEL_FLOPS;
+        Split s = Split.of(batches, m, n, k, parallel ? Parallel.chunkTarget() : 1);
+        float[] sharedA = s.nSplit > 1 && s.mSplit == 1 ? packAll(batches, m, k, a, MR, MC, 0, SHARED_A) : null;
+        float[] sharedB = s.mSplit > 1 && s.nSplit == 1 ? packAll(batches, n, k, b, NR, NC, 1, SHARED_B) : null;
+        Parallel.Chunk unit = u -> {
+            int batch = u / (s.mSplit * s.nSplit);
+            int mi = (u / s.nSplit) % s.mSplit;
+            int ni = u % s.nSplit;
+            int m0 = MR * (int) ((long) s.mTiles * mi / s.mSplit);
+            int m1 = Math.min(m, MR * (int) ((long) s.mTiles * (mi + 1) / s.mSplit));
+            int n0 = NR * (int) ((long) s.nTiles * ni / s.nSplit);
+            int n1 = Math.min(n, NR * (int) ((long) s.nTiles * (ni + 1) / s.nSplit));
+            block(batch, m0, m1, n0, n1, k, a, b, sharedA, sharedB, out);
+        };
+        int units = batches * s.mSplit * s.nSplit;
+        if (parallel) {
+            Parallel.forChunks(units, unit);
+        } else {
+            for (int u = 0; u < units; u++) {
+                unit.run(u);
             }
+        }
+    }
+
+    /**
+     * All of one operand, packed once for the units that share it (every column block of a
+     * batch entry needs all its rows of A, every row block all its columns of B): otherwise each
+     * unit repacks it, which for a convolution's B means rebuilding the im2col tiles once per
+     * unit. Laid out as {@link #block} walks it: per batch entry ({@link #sharedBatchSize}
+     * floats), the {@code blockRows}-tall row blocks in order, each as its KC-deep slices in
+     * order ({@link #sharedOffset}). Null when it would not fit the cap (units then pack their own).
+     *
+     * @param rows the operand's rows ({@code m} for A, {@code n} for B), packed in panels of {@code r}
+     */
+    private static float[] packAll(int batches, int rows, int k, PanelPacker p, int r, int blockRows, int which,
+            ThreadLocal<float[]> holder) {
+        if (!shares(batches, rows, k, r)) {
+            return null;
+        }
+        long size = batches * sharedBatchSize(rows, k, r);
+        float[] shared = holder.get();
+        if (shared.length < size) {
+            shared = new float[(int) size];
+            holder.set(shared);
+        }
+        float[] dst = shared;
+        int blocks = ceilDiv(rows, blockRows);
+        int slices = ceilDiv(k, KC);
+        Parallel.forChunks(batches * blocks * slices, u -> {
+            int batch = u / (blocks * slices);
+            int i0 = (u / slices) % blocks * blockRows;
+            int pc = u % slices * KC;
+            int count = Math.min(blockRows, rows - i0);
+            int kc = Math.min(KC, k - pc);
+            float[] scratch = BUFFERS.get()[which];
+            p.pack(batch, i0, count, pc, kc, r, scratch);
+            System.arraycopy(scratch, 0, dst, sharedOffset(batch, i0, count, pc, rows, k, r),
+                    ceilDiv(count, r) * r * kc);
         });
+        return shared;
+    }
+
+    private static boolean shares(int batches, int rows, int k, int r) {
+        return k > 0 && batches * sharedBatchSize(rows, k, r) <= MAX_SHARED;
+    }
+
+    /** Floats of one batch entry's packed operand: every row padded to whole panels, times the depth. */
+    private static long sharedBatchSize(int rows, int k, int r) {
+        return (long) ceilDiv(rows, r) * r * k;
+    }
+
+    /** Where the packed block of rows {@code [i0, i0 + count)}, slice {@code pc}, of a batch entry starts in a shared operand. */
+    private static int sharedOffset(int batch, int i0, int count, int pc, int rows, int k, int r) {
+        return (int) (batch * sharedBatchSize(rows, k, r) + (long) i0 * k + (long) ceilDiv(count, r) * r * pc);
+    }
+
+    /**
+     * How one batch entry's C is cut into work units: {@code mSplit x nSplit} blocks of whole
+     * tiles. Each unit packs its own rows of A and columns of B, so splitting the rows repacks
+     * all of B once more, and splitting the columns repacks A (already repacked for every {@link #NC} columns), unless the units share one packed
+     * copy ({@link #packAll}); the split asks for enough units per batch entry to reach the chunk
+     * target and picks the shape that packs the fewest extra elements.
+     */
+    record Split(int mTiles, int nTiles, int mSplit, int nSplit) {
+        /** Below this much work per unit (multiply-adds), splitting further costs more than it balances. */
+        private static final double MIN_UNIT_FLOPS = 1e6;
+
+        static Split of(int batches, int m, int n, int k, int target) {
+            int mTiles = ceilDiv(m, MR);
+            int nTiles = ceilDiv(n, NR);
+            double flops = 2.0 * m * n * Math.max(k, 1);
+            int perBatch = (int) Math.min(ceilDiv(target, batches), Math.max(1, flops / MIN_UNIT_FLOPS));
+            int bestM = 1;
+            int bestN = 1;
+            double bestCost = Double.MAX_VALUE;
+            for (int ms = 1; ms <= Math.min(perBatch, mTiles); ms++) {
+                int ns = Math.min(nTiles, ceilDiv(perBatch, ms));
+                // Fewer units than asked is allowed only where a dimension runs out of tiles.
+                int bPacks = ns == 1 && shares(batches, n, k, NR) ? 1 : ms;
+                int aPacks = ms == 1 && shares(batches, m, k, MR) ? 1 : Math.max(ns, ceilDiv(n, NC));
+                double cost = (double) bPacks * n + (double) aPacks * m;
+                if (ms * ns >= Math.min(perBatch, mTiles * nTiles) && cost < bestCost) {
+                    bestCost = cost;
+                    bestM = ms;
+                    bestN = ns;
+                }
+            }
+            return new Split(mTiles, nTiles, bestM, bestN);
+        }
     }
 
     /**
@@ -83,6 +176,16 @@ final class GemmDriver {
      * batch entry, in the calling thread.
      */
     static void block(int batch, int m0, int m1, int n0, int n1, int k, PanelPacker a, PanelPacker b, Output out) {
+        block(batch, m0, m1, n0, n1, k, a, b, null, null, out);
+    }
+
+    /**
+     * {@link #block}, reading A from {@code sharedA} ({@link #packAll}; then the unit must span
+     * all rows, {@code m0 == 0} and {@code m1 == m}) instead of packing it, when not null;
+     * likewise B from {@code sharedB} (the unit spans all columns).
+     */
+    private static void block(int batch, int m0, int m1, int n0, int n1, int k, PanelPacker a, PanelPacker b,
+            float[] sharedA, float[] sharedB, Output out) {
         float[][] buf = BUFFERS.get();
         float[] packA = buf[0];
         float[] packB = buf[1];
@@ -96,10 +199,24 @@ final class GemmDriver {
             int pc = 0;
             do {
                 int kc = Math.min(KC, k - pc);
-                b.pack(batch, jc, nc, pc, kc, NR, packB);
+                float[] bPanels = packB;
+                int bOff = 0;
+                if (sharedB == null) {
+                    b.pack(batch, jc, nc, pc, kc, NR, packB);
+                } else {
+                    bPanels = sharedB;
+                    bOff = sharedOffset(batch, jc, nc, pc, n1, k, NR);
+                }
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
-                    a.pack(batch, ic, mc, pc, kc, MR, packA);
+                    float[] aPanels = packA;
+                    int aOff = 0;
+                    if (sharedA == null) {
+                        a.pack(batch, ic, mc, pc, kc, MR, packA);
+                    } else {
+                        aPanels = sharedA;
+                        aOff = sharedOffset(batch, ic, mc, pc, m1, k, MR);
+                    }
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = Math.min(MR, mc - ir);
                         int cRow = cBase + (ic + ir) * ldc + jc;
@@ -108,7 +225,7 @@ final class GemmDriver {
                             addBias(out, c, cBase, ic + ir, rows, jc, nc);
                         }
                         for (int jr = 0; jr < nc; jr += NR) {
-                            GemmKernel.tile(kc, packA, ir * kc, packB, jr * kc, c, cRow + jr, ldc, rows,
+                            GemmKernel.tile(kc, aPanels, aOff + ir * kc, bPanels, bOff + jr * kc, c, cRow + jr, ldc, rows,
                                     Math.min(NR, nc - jr), scratch);
                         }
                     }
@@ -138,7 +255,4 @@ final class GemmDriver {
         return (a + b - 1) / b;
     }
 
-    private static int gcd(int a, int b) {
-        return b == 0 ? a : gcd(b, a % b);
-    }
 }

@@ -23,7 +23,9 @@ final class GemmKernel {
     /**
      * {@code C[r][j] += sum_k A[k][r] * B[k][j]} for {@code r < rows}, {@code j < cols}; C
      * element {@code (r, j)} at {@code ci + r * ldc + j}. Edge tiles go through {@code scratch}
-     * ({@code MR * NR} floats) so the hot loop always runs on a full tile.
+     * ({@code MR * NR} floats) so the hot loop always runs on a full tile; an edge of at most one
+     * vector of columns (e.g. 64 output positions = one full tile and 16 columns) runs only that
+     * vector, a third of the work.
      */
     static void tile(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc, int rows, int cols,
             float[] scratch) {
@@ -36,7 +38,11 @@ final class GemmKernel {
                 System.arraycopy(c, ci + r * ldc, scratch, r * NR, cols);
             }
         }
-        multiply(kc, a, ai, b, bi, scratch, 0, NR);
+        if (cols <= L) {
+            multiplyOneVector(kc, a, ai, b, bi, scratch);
+        } else {
+            multiply(kc, a, ai, b, bi, scratch, 0, NR);
+        }
         for (int r = 0; r < rows; r++) {
             System.arraycopy(scratch, r * NR, c, ci + r * ldc, cols);
         }
@@ -83,6 +89,26 @@ final class GemmKernel {
         addInto(c, r1, c10, c11, c12);
         addInto(c, r2, c20, c21, c22);
         addInto(c, r3, c30, c31, c32);
+    }
+
+    /**
+     * {@link #multiply} on the first vector of columns only, into {@code c} with row stride
+     * {@code NR}: each lane's sum is formed in the same order, so the result is the same.
+     */
+    private static void multiplyOneVector(int kc, float[] a, int ai, float[] b, int bi, float[] c) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+        for (int k = 0; k < kc; k++) {
+            int ak = ai + k * MR;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi + k * NR);
+            c0 = b0.fma(FloatVector.broadcast(S, a[ak]), c0);
+            c1 = b0.fma(FloatVector.broadcast(S, a[ak + 1]), c1);
+            c2 = b0.fma(FloatVector.broadcast(S, a[ak + 2]), c2);
+            c3 = b0.fma(FloatVector.broadcast(S, a[ak + 3]), c3);
+        }
+        c0.add(FloatVector.fromArray(S, c, 0)).intoArray(c, 0);
+        c1.add(FloatVector.fromArray(S, c, NR)).intoArray(c, NR);
+        c2.add(FloatVector.fromArray(S, c, 2 * NR)).intoArray(c, 2 * NR);
+        c3.add(FloatVector.fromArray(S, c, 3 * NR)).intoArray(c, 3 * NR);
     }
 
     /** {@code c[off ..< off + NR] += (v0, v1, v2)}. */

@@ -171,6 +171,24 @@ class ConvolutionTest {
     }
 
     @Test
+    void resultsDoNotDependOnThreadsOrScheduling() {
+        Random r = new Random(29);
+        // A late U-Net stage: many channels, few positions (split over output channels).
+        Tensor x = f32(r, 2, 64, 8, 2);
+        Tensor w = f32(r, 96, 64, 3, 3);
+        Tensor bias = f32(r, 96);
+        GemmTest.sameBitsAtAnyThreadCount(() -> BE.conv2d(x, w, bias, 1, 1, 1), "conv2d, few positions");
+        // An early stage: few channels, many positions (split over positions).
+        Tensor x2 = f32(r, 1, 8, 60, 30);
+        Tensor w2 = f32(r, 16, 8, 3, 3);
+        GemmTest.sameBitsAtAnyThreadCount(() -> BE.conv2d(x2, w2, null, 1, 1, 1), "conv2d, many positions");
+        // Enough rows that the time blocks are smaller than the input.
+        Tensor x3 = f32(r, 2, 9, 200);
+        Tensor w3 = weight(r, DType.F32, 9, 300, 16);
+        GemmTest.sameBitsAtAnyThreadCount(() -> BE.convTranspose1d(x3, w3, null, 8, 4, 0, 1), "convTranspose1d");
+    }
+
+    @Test
     void convTransposeSpansSeveralTimeBlocks() {
         // Enough output rows (out * k) that the scratch holds only a few NR-wide time blocks.
         Random r = new Random(26);

@@ -5,6 +5,7 @@ import static org.euterpe.kernels.cpu.KernelTestSupport.assertClose;
 import static org.euterpe.kernels.cpu.KernelTestSupport.f32;
 import static org.euterpe.kernels.cpu.KernelTestSupport.weight;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.Random;
@@ -147,6 +148,54 @@ class GemmTest {
         } finally {
             Parallel.setThreads(before);
         }
+    }
+
+    /** Runs {@code op} at 1, 2 and 3 threads, twice each, and checks every result has the same bits. */
+    static void sameBitsAtAnyThreadCount(java.util.function.Supplier<Tensor> op, String what) {
+        int before = Parallel.threads();
+        try {
+            Parallel.setThreads(1);
+            float[] first = op.get().toFloatArray();
+            for (int threads : new int[] {2, 3, 2, 3}) {
+                Parallel.setThreads(threads);
+                float[] got = op.get().toFloatArray();
+                for (int i = 0; i < first.length; i++) {
+                    if (Float.floatToRawIntBits(got[i]) != Float.floatToRawIntBits(first[i])) {
+                        throw new AssertionError(what + ": element " + i + " is " + got[i] + " at " + threads
+                                + " threads but " + first[i] + " at 1 thread");
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    @Test
+    void resultsDoNotDependOnThreadsOrScheduling() {
+        Random r = new Random(23);
+        // Tall, wide and batched shapes, so the work is split over rows, columns and batch entries.
+        Tensor a = f32(r, 3, 300, 260);
+        Tensor b = f32(r, 3, 260, 500);
+        sameBitsAtAnyThreadCount(() -> BE.matmul(a, b, false, false, 1f, null, 0f, null), "batched matmul");
+        Tensor x = f32(r, 700, 300);
+        Tensor w = f32(r, 40, 300);
+        Tensor bias = f32(r, 40);
+        sameBitsAtAnyThreadCount(() -> BE.linear(x, w, bias), "tall linear");
+    }
+
+    @Test
+    void splitGivesEveryThreadWorkOnSmallShapes() {
+        // The U-Net's last stage: a 3x3 conv with 640 channels over 32 x 2 positions, 2 images.
+        GemmDriver.Split s = GemmDriver.Split.of(2, 640, 64, 640 * 9, 8);
+        assertEquals(8, 2 * s.mSplit() * s.nSplit(), "units for 8 chunks");
+        // Few output rows, many columns: split the columns (packing A again is cheap).
+        s = GemmDriver.Split.of(1, 8, 4000, 1152, 8);
+        assertEquals(1, s.mSplit());
+        assertEquals(8, s.nSplit());
+        // Only as many units as there are tiles.
+        s = GemmDriver.Split.of(1, 4, 10, 5000, 8);
+        assertEquals(1, s.mSplit() * s.nSplit());
     }
 
     @Test
