@@ -47,7 +47,7 @@ public final class DpmSolverMultistepScheduler extends MultistepScheduler {
         boolean lowerFinal = index == len - 1 && config.lowerOrderFinal() && len < 15;
         boolean lowerSecond = index == len - 2 && config.lowerOrderFinal() && len < 15;
 
-        float[] converted = convertModelOutput(modelOutput, t, sample);
+        float[] converted = convertModelOutput(modelOutput, t, sample, config.algorithmType().equals("dpmsolver++"));
         int order = config.solverOrder();
         for (int i = 0; i < order - 1; i++) {
             modelOutputs[i] = modelOutputs[i + 1];
@@ -66,32 +66,6 @@ public final class DpmSolverMultistepScheduler extends MultistepScheduler {
             lowerOrderNums++;
         }
         return prev;
-    }
-
-    /** The data prediction x0 (dpmsolver++) or the noise prediction (dpmsolver). */
-    private float[] convertModelOutput(float[] mo, int t, float[] sample) {
-        float a = alphaT[t];
-        float s = sigmaT[t];
-        int n = mo.length;
-        float[] out = new float[n];
-        boolean dataPrediction = config.algorithmType().equals("dpmsolver++");
-        String pt = config.predictionType();
-        for (int i = 0; i < n; i++) {
-            if (dataPrediction) {
-                out[i] = switch (pt) {
-                    case "epsilon" -> (sample[i] - s * mo[i]) / a;
-                    case "sample" -> mo[i];
-                    default -> a * sample[i] - s * mo[i];
-                };
-            } else {
-                out[i] = switch (pt) {
-                    case "epsilon" -> mo[i];
-                    case "sample" -> (sample[i] - a * mo[i]) / s;
-                    default -> a * mo[i] + s * sample[i];
-                };
-            }
-        }
-        return out;
     }
 
     private float[] firstOrder(float[] m, int s0, int t, float[] sample) {

@@ -127,4 +127,31 @@ abstract class MultistepScheduler extends Scheduler {
     protected static float exp(float x) {
         return (float) Math.exp(x);
     }
+
+    /**
+     * The model output as a data prediction x0 ({@code dataPrediction}: DPM-Solver++, UniPC's
+     * predict_x0) or as a noise prediction, for the configured prediction type, in float32.
+     */
+    protected float[] convertModelOutput(float[] mo, int t, float[] sample, boolean dataPrediction) {
+        float a = alphaT[t];
+        float s = sigmaT[t];
+        String pt = config.predictionType();
+        float[] out = new float[mo.length];
+        for (int i = 0; i < out.length; i++) {
+            if (dataPrediction) {
+                out[i] = switch (pt) {
+                    case "epsilon" -> (sample[i] - s * mo[i]) / a;
+                    case "sample" -> mo[i];
+                    default -> a * sample[i] - s * mo[i];
+                };
+            } else {
+                out[i] = switch (pt) {
+                    case "epsilon" -> mo[i];
+                    case "sample" -> (sample[i] - a * mo[i]) / s;
+                    default -> a * mo[i] + s * sample[i];
+                };
+            }
+        }
+        return out;
+    }
 }

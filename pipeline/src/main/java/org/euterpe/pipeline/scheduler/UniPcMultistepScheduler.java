@@ -56,7 +56,7 @@ public final class UniPcMultistepScheduler extends MultistepScheduler {
     public float[] step(float[] modelOutput, int index, float[] sample, NoiseSource noise) {
         checkIndex(index, timesteps.length);
         int t = timesteps[index];
-        float[] converted = convertModelOutput(modelOutput, t, sample);
+        float[] converted = convertModelOutput(modelOutput, t, sample, predictX0);
         if (index > 0 && lastSample != null && !correctorDisabled(index - 1)) {
             sample = correct(converted, t, lastSample, thisOrder);
         }
@@ -86,30 +86,6 @@ public final class UniPcMultistepScheduler extends MultistepScheduler {
             }
         }
         return false;
-    }
-
-    /** The data prediction x0 ({@code predict_x0}) or the noise prediction, from the raw output. */
-    private float[] convertModelOutput(float[] mo, int t, float[] sample) {
-        float a = alphaT[t];
-        float s = sigmaT[t];
-        String pt = config.predictionType();
-        float[] out = new float[mo.length];
-        for (int i = 0; i < out.length; i++) {
-            if (predictX0) {
-                out[i] = switch (pt) {
-                    case "epsilon" -> (sample[i] - s * mo[i]) / a;
-                    case "sample" -> mo[i];
-                    default -> a * sample[i] - s * mo[i];
-                };
-            } else {
-                out[i] = switch (pt) {
-                    case "epsilon" -> mo[i];
-                    case "sample" -> (sample[i] - a * mo[i]) / s;
-                    default -> a * mo[i] + s * sample[i];
-                };
-            }
-        }
-        return out;
     }
 
     /** UniP: the sample at timestep {@code t} from {@code x} at the newest history timestep. */
