@@ -21,9 +21,11 @@ public final class SpectrogramPng {
 
     /**
      * @param mel    row-major {@code [frames, bins]}
-     * @param scale  integer upscaling per axis so short clips stay visible (1 or more)
+     * @param xScale pixels per frame, {@code yScale} pixels per mel bin (1 or more): short clips and
+     *               models with few mel bins stay visible
      */
-    public static void write(Path path, float[] mel, int frames, int bins, int scale) throws IOException {
+    public static void write(Path path, float[] mel, int frames, int bins, int xScale, int yScale)
+            throws IOException {
         if (mel.length != (long) frames * bins) {
             throw new IllegalArgumentException(mel.length + " values are not " + frames + " x " + bins);
         }
@@ -39,16 +41,17 @@ public final class SpectrogramPng {
             }
         }
         float range = hi > lo ? hi - lo : 1f;
-        int s = Math.max(1, scale);
-        BufferedImage img = new BufferedImage(frames * s, bins * s, BufferedImage.TYPE_INT_RGB);
+        int sx = Math.max(1, xScale);
+        int sy = Math.max(1, yScale);
+        BufferedImage img = new BufferedImage(frames * sx, bins * sy, BufferedImage.TYPE_INT_RGB);
         for (int t = 0; t < frames; t++) {
             for (int b = 0; b < bins; b++) {
                 float v = mel[t * bins + b];
                 int rgb = color(Float.isFinite(v) ? (v - lo) / range : 0f);
-                int y0 = (bins - 1 - b) * s;
-                for (int dy = 0; dy < s; dy++) {
-                    for (int dx = 0; dx < s; dx++) {
-                        img.setRGB(t * s + dx, y0 + dy, rgb);
+                int y0 = (bins - 1 - b) * sy;
+                for (int dy = 0; dy < sy; dy++) {
+                    for (int dx = 0; dx < sx; dx++) {
+                        img.setRGB(t * sx + dx, y0 + dy, rgb);
                     }
                 }
             }

@@ -150,8 +150,10 @@ final class GenerateCommand {
                         + " Hz, seed " + seed + ")");
                 if (spectrogram != null) {
                     Path png = count == 1 ? spectrogram : numbered(spectrogram, i + 1);
-                    int scale = Math.max(1, 512 / Math.max(r.melFrames(), r.melBins()));
-                    SpectrogramPng.write(png, r.mels()[i], r.melFrames(), r.melBins(), scale);
+                    // At least ~512 px wide and ~256 px tall, whatever the clip length and mel-bin count.
+                    int xScale = Math.max(1, 512 / r.melFrames());
+                    int yScale = Math.max(1, 256 / r.melBins());
+                    SpectrogramPng.write(png, r.mels()[i], r.melFrames(), r.melBins(), xScale, yScale);
                     out.println("wrote " + png);
                 }
             }

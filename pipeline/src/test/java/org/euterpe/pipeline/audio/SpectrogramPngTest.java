@@ -22,10 +22,10 @@ class SpectrogramPngTest {
         // frame-major [frames, bins]: bin 0 low values, bin 1 high values
         float[] mel = {-5f, 5f, -5f, 5f, 0f, 5f};
         Path p = dir.resolve("s.png");
-        SpectrogramPng.write(p, mel, frames, bins, 2);
+        SpectrogramPng.write(p, mel, frames, bins, 2, 3);
         BufferedImage img = ImageIO.read(p.toFile());
         assertEquals(frames * 2, img.getWidth());
-        assertEquals(bins * 2, img.getHeight());
+        assertEquals(bins * 3, img.getHeight());
         int bottomLeft = img.getRGB(0, img.getHeight() - 1) & 0xFFFFFF; // bin 0, frame 0: the minimum
         int topLeft = img.getRGB(0, 0) & 0xFFFFFF; // bin 1: the maximum
         assertEquals(SpectrogramPng.color(0f), bottomLeft);
