@@ -29,6 +29,10 @@ class BackendOpsTest {
 
     /** (backend, case) pairs; an absent backend contributes one entry, which is skipped. */
     static Stream<Arguments> comparisons() {
+        return perBackend(OpCases.all());
+    }
+
+    private static Stream<Arguments> perBackend(List<?> cases) {
         List<Arguments> out = new ArrayList<>();
         for (Backends.Probe p : PROBES) {
             Named<Backends.Probe> device = Named.of(p.device(), p);
@@ -36,7 +40,7 @@ class BackendOpsTest {
                 out.add(Arguments.of(device, null));
                 continue;
             }
-            for (OpCase c : OpCases.all()) {
+            for (Object c : cases) {
                 out.add(Arguments.of(device, Named.of(c.toString(), c)));
             }
         }
@@ -52,18 +56,7 @@ class BackendOpsTest {
     }
 
     static Stream<Arguments> rejections() {
-        List<Arguments> out = new ArrayList<>();
-        for (Backends.Probe p : PROBES) {
-            Named<Backends.Probe> device = Named.of(p.device(), p);
-            if (!p.available()) {
-                out.add(Arguments.of(device, null));
-                continue;
-            }
-            for (Reject r : OpCases.rejects()) {
-                out.add(Arguments.of(device, Named.of(r.toString(), r)));
-            }
-        }
-        return out.stream();
+        return perBackend(OpCases.rejects());
     }
 
     @ParameterizedTest(name = "[{0}] refuses {1}")
