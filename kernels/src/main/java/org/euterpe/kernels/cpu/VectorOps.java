@@ -61,9 +61,8 @@ final class VectorOps {
         Parallel.forRange(tasks, Math.max(1, GRAIN / perGroup), (from, to) -> {
             for (int t = from; t < to; t++) {
                 int base = t * perGroup;
-                double[] stats = meanAndVariance(in.a(), in.off() + base, perGroup);
-                double mean = stats[0];
-                float rstd = (float) (1 / Math.sqrt(stats[1] + eps));
+                double mean = sum(in.a(), in.off() + base, perGroup) / perGroup;
+                float rstd = (float) (1 / Math.sqrt(variance(in.a(), in.off() + base, perGroup, mean) + eps));
                 int firstChannel = (t % groups) * (channels / groups);
                 for (int c = 0; c < channels / groups; c++) {
                     int ch = firstChannel + c;
@@ -77,24 +76,9 @@ final class VectorOps {
         return out;
     }
 
-    /**
-     * {@code y = (x - mean) * scale + shift}, then SiLU if asked, over one run of {@code n}
-     * elements, in blocks of {@link #BLOCK} so that the SiLU pass reads what was just written
-     * from L1 (see VectorMath on why the two are not fused into one loop).
-     */
+    /** {@code y = (x - mean) * scale + shift}, then SiLU if asked, over one run of {@code n} elements. */
     private static void normalizeRow(float[] x, int xo, float[] y, int yo, int n, double mean, float scale,
             float shift, boolean silu) {
-        for (int b = 0; b < n; b += BLOCK) {
-            int len = Math.min(BLOCK, n - b);
-            affine(x, xo + b, y, yo + b, len, mean, scale, shift);
-            if (silu) {
-                VectorMath.silu(y, yo + b, y, yo + b, len);
-            }
-        }
-    }
-
-    /** {@code y = (x - mean) * scale + shift} over {@code n} elements. */
-    private static void affine(float[] x, int xo, float[] y, int yo, int n, double mean, float scale, float shift) {
         FloatVector vs = FloatVector.broadcast(S, scale);
         FloatVector vb = FloatVector.broadcast(S, shift);
         float meanHi = (float) mean;
@@ -102,6 +86,9 @@ final class VectorOps {
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
             centre(FloatVector.fromArray(S, x, xo + i, m), meanHi, meanLo).fma(vs, vb).intoArray(y, yo + i, m);
+        }
+        if (silu) { // a second pass while the run is in L1 (see VectorMath on why not fused)
+            VectorMath.silu(y, yo, y, yo, n);
         }
     }
 
@@ -346,27 +333,6 @@ final class VectorOps {
     private static double sum(float[] a, int off, int n) {
         float pivot = n > 0 && Float.isFinite(a[off]) ? a[off] : 0f;
         return (double) pivot * n + sumDeviations(a, off, n, pivot, false);
-    }
-
-    /**
-     * {@code {mean, biased variance}} of {@code a[off .. off+n)} in one pass over memory: each
-     * {@link #CHUNK} gets its own mean and variance (two passes over a run that is then in L1),
-     * and the chunks are combined exactly (Chan et al.'s pairwise update, in double), so the
-     * result keeps the two-pass accuracy even when |mean| >> spread.
-     */
-    private static double[] meanAndVariance(float[] a, int off, int n) {
-        double mean = 0;
-        double m2 = 0; // sum of squared deviations from the running mean
-        for (int c = 0; c < n; c += CHUNK) {
-            int len = Math.min(CHUNK, n - c);
-            double chunkMean = sum(a, off + c, len) / len;
-            double chunkM2 = variance(a, off + c, len, chunkMean) * len;
-            double delta = chunkMean - mean;
-            double total = c + len;
-            mean += delta * len / total;
-            m2 += chunkM2 + delta * delta * ((double) c * len / total);
-        }
-        return new double[] {mean, m2 / n};
     }
 
     /** Biased variance of {@code a[off .. off+n)} around its mean {@code mean}. */
