@@ -2,6 +2,7 @@ package org.euterpe.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.List;
 
 import org.euterpe.tensor.DType;
@@ -16,6 +17,11 @@ import org.euterpe.tensor.Tensor;
  * with one {@link MemorySegment#copy} each.
  */
 final class CpuDataMovement {
+    /** Elements per parallel task below which splitting a copy costs more than it saves. */
+    private static final int ROW_GRAIN = 1 << 16;
+    /** Side of the square tiles {@link #transposePlanes} moves: 16 floats, one cache line. */
+    private static final int TILE = 16;
+
     private CpuDataMovement() {
     }
 
@@ -244,23 +250,68 @@ final class CpuDataMovement {
 
     /**
      * Fills {@code out} from a strided view of {@code x}: output element {@code [i0, ..., in]}
-     * comes from input element {@code sum(i_k * srcStride[k])}. Each output row (last dim) is
-     * moved as one run when it is contiguous in the input.
+     * comes from input element {@code sum(i_k * srcStride[k])}. Dims that stay adjacent in the
+     * input are merged first; then each output row (last dim) is moved as one run when it is
+     * contiguous in the input, F32 tensors that are (batches of) swapped matrices go through
+     * {@link #transposePlanes}, and anything else element by element. Rows are split across
+     * {@link Parallel} workers (pure copies: any split gives the same bytes).
      */
     private static void gather(Tensor x, Tensor out, int[] outDims, long[] srcStride) {
+        int rank = 0;
+        int[] dims = new int[outDims.length];
+        long[] strides = new long[outDims.length];
+        for (int d = 0; d < outDims.length; d++) {
+            if (outDims[d] == 1) {
+                continue;
+            }
+            if (rank > 0 && strides[rank - 1] == srcStride[d] * outDims[d]) {
+                dims[rank - 1] *= outDims[d]; // dim d continues the previous one in the input
+                strides[rank - 1] = srcStride[d];
+            } else {
+                dims[rank] = outDims[d];
+                strides[rank++] = srcStride[d];
+            }
+        }
+        if (rank < 2) { // one contiguous run (or a single element)
+            MemorySegment.copy(CpuBackendBase.segment(x), 0, CpuBackendBase.segment(out), 0, x.byteSize());
+            return;
+        }
+        float[] src = CpuBackendBase.heapArray(x);
+        float[] dst = CpuBackendBase.heapArray(out);
+        if (rank <= 3 && strides[rank - 1] != 1 && strides[rank - 2] == 1 && src != null && dst != null) {
+            transposePlanes(src, CpuBackendBase.heapOffset(x), dst, CpuBackendBase.heapOffset(out),
+                    Math.toIntExact(out.numel() / ((long) dims[rank - 2] * dims[rank - 1])), dims[rank - 2],
+                    dims[rank - 1], strides[rank - 1], rank > 2 ? strides[rank - 3] : 0);
+            return;
+        }
+        int[] rowDims = Arrays.copyOf(dims, rank - 1);
+        int rowLen = dims[rank - 1];
+        long rowStride = strides[rank - 1];
+        int rows = Math.toIntExact(out.numel() / rowLen);
+        Parallel.forRange(rows, Math.max(1, ROW_GRAIN / rowLen), (from, to) -> copyRows(x, out, rowDims, strides,
+                rowLen, rowStride, from, to));
+    }
+
+    /**
+     * Output rows {@code [from, to)} of a gather: row r is output index r over {@code rowDims}
+     * (all but the last output dim); each is one run when {@code rowStride} is 1.
+     */
+    private static void copyRows(Tensor x, Tensor out, int[] rowDims, long[] srcStride, int rowLen, long rowStride,
+            int from, int to) {
         MemorySegment src = CpuBackendBase.segment(x);
         MemorySegment dst = CpuBackendBase.segment(out);
         int esz = x.dtype().byteSize();
-        int rank = outDims.length;
-        int rowLen = outDims[rank - 1];
-        long rowStride = srcStride[rank - 1];
-        int[] idx = new int[rank]; // odometer over all but the last output dim
-        long o = 0;
-        while (true) {
+        int[] idx = new int[rowDims.length]; // odometer over rowDims, starting at row `from`
+        for (int d = rowDims.length - 1, r = from; d >= 0; d--) {
+            idx[d] = r % rowDims[d];
+            r /= rowDims[d];
+        }
+        for (int row = from; row < to; row++) {
             long s = 0;
-            for (int d = 0; d < rank - 1; d++) {
+            for (int d = 0; d < rowDims.length; d++) {
                 s += idx[d] * srcStride[d];
             }
+            long o = (long) row * rowLen;
             if (rowStride == 1) {
                 MemorySegment.copy(src, s * esz, dst, o * esz, (long) rowLen * esz);
             } else {
@@ -268,14 +319,41 @@ final class CpuDataMovement {
                     copyElement(src, (s + j * rowStride) * esz, dst, (o + j) * esz, esz);
                 }
             }
-            o += rowLen;
-            int d = rank - 2;
-            while (d >= 0 && ++idx[d] == outDims[d]) {
+            for (int d = rowDims.length - 1; d >= 0 && ++idx[d] == rowDims[d]; d--) {
                 idx[d] = 0;
-                d--;
             }
-            if (d < 0) {
-                return;
+        }
+    }
+
+    /**
+     * {@code planes} transposes, F32: {@code dst[p][i][j] = src[p * planeStride + i + j * colStride]}
+     * with dst {@code [planes, rows, cols]} contiguous. Works in {@link #TILE}-square tiles so that
+     * the strided reads of a tile share their cache lines; tasks are (plane, band of TILE rows).
+     */
+    private static void transposePlanes(float[] src, int so, float[] dst, int dOff, int planes, int rows, int cols,
+            long colStride, long planeStride) {
+        int bands = (rows + TILE - 1) / TILE;
+        Parallel.forRange(planes * bands, Math.max(1, ROW_GRAIN / (TILE * cols)), (from, to) -> {
+            for (int t = from; t < to; t++) {
+                int p = t / bands;
+                int i0 = (t % bands) * TILE;
+                int i1 = Math.min(rows, i0 + TILE);
+                for (int j0 = 0; j0 < cols; j0 += TILE) {
+                    transposeTile(src, Math.toIntExact(so + p * planeStride), dst, dOff + p * rows * cols, cols,
+                            colStride, i0, i1, j0, Math.min(cols, j0 + TILE));
+                }
+            }
+        });
+    }
+
+    /** One tile of {@link #transposePlanes}: rows {@code [i0, i1)}, columns {@code [j0, j1)}. */
+    private static void transposeTile(float[] src, int so, float[] dst, int dOff, int cols, long colStride, int i0,
+            int i1, int j0, int j1) {
+        for (int i = i0; i < i1; i++) {
+            int s = Math.toIntExact(so + i + j0 * colStride);
+            int d = dOff + i * cols;
+            for (int j = j0; j < j1; j++, s += (int) colStride) {
+                dst[d + j] = src[s];
             }
         }
     }

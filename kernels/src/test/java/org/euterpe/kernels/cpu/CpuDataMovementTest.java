@@ -64,6 +64,65 @@ class CpuDataMovementTest {
         assertArrayEquals(new long[] {0, 1, 4, 5, 2, 3, 6, 7}, be.permute(x, 1, 0, 2).toLongArray());
     }
 
+    /**
+     * Every permutation of shapes whose dims are not multiples of the transpose tile, against the
+     * index formula: covers merged dims, swapped matrices (the tiled path), strided rows and
+     * contiguous runs, in F32 and in a non-F32 dtype (element path); the last shape is large
+     * enough to be split across workers.
+     */
+    @Test
+    void permuteMatchesIndexFormula() {
+        for (int[] dims : new int[][] {{37, 45}, {2, 37, 45}, {2, 1, 17, 33}, {3, 5, 17, 19}, {4, 33, 40, 50}}) {
+            for (int[] perm : permutations(dims.length)) {
+                Tensor x = iota(dims);
+                float[] expected = permutedIota(dims, perm);
+                String what = java.util.Arrays.toString(dims) + " perm " + java.util.Arrays.toString(perm);
+                assertArrayEquals(expected, be.permute(x, perm).toFloatArray(), what);
+                float[] expectedF16 = expected.clone(); // iota rounded to F16 (exact up to 2048)
+                for (int i = 0; i < expectedF16.length; i++) {
+                    expectedF16[i] = Float.float16ToFloat(Float.floatToFloat16(expected[i]));
+                }
+                assertArrayEquals(expectedF16, be.permute(x.cast(DType.F16), perm).toFloatArray(), "F16 " + what);
+            }
+        }
+    }
+
+    /** {@code iota(dims).permute(perm)} by its definition: out[i] = x[sum_k i_k * stride(perm[k])]. */
+    private static float[] permutedIota(int[] dims, int[] perm) {
+        long[] inStrides = Shape.of(dims).strides();
+        int[] outDims = new int[dims.length];
+        for (int k = 0; k < dims.length; k++) {
+            outDims[k] = dims[perm[k]];
+        }
+        float[] out = new float[Math.toIntExact(Shape.of(dims).numel())];
+        for (int i = 0; i < out.length; i++) {
+            long src = 0;
+            for (int k = dims.length - 1, rest = i; k >= 0; k--) {
+                src += (rest % outDims[k]) * inStrides[perm[k]];
+                rest /= outDims[k];
+            }
+            out[i] = src;
+        }
+        return out;
+    }
+
+    private static List<int[]> permutations(int n) {
+        if (n == 1) {
+            return List.of(new int[] {0});
+        }
+        List<int[]> out = new java.util.ArrayList<>();
+        for (int[] p : permutations(n - 1)) {
+            for (int at = 0; at < n; at++) {
+                int[] q = new int[n];
+                for (int i = 0, j = 0; i < n; i++) {
+                    q[i] = i == at ? n - 1 : p[j++];
+                }
+                out.add(q);
+            }
+        }
+        return out;
+    }
+
     @Test
     void upsampleSevenToThirteenUsesTorchIndices() {
         // floor(dst * 7/13) for dst = 0..12

@@ -299,8 +299,9 @@ class VectorOpsTest {
     @Test
     void groupNormMatchesDefinition() {
         Random rnd = new Random(4);
-        int[][] shapes = {{2, 6, 17, 3}, {1, 4, 1}, {2, 32, 63, 5}, {3, 9}};
-        int[] groupCounts = {3, 2, 32, 3};
+        // {1, 4, 50, 41}: groups of 4100 elements, statistics combined over several chunks.
+        int[][] shapes = {{2, 6, 17, 3}, {1, 4, 1}, {2, 32, 63, 5}, {3, 9}, {1, 4, 50, 41}};
+        int[] groupCounts = {3, 2, 32, 3, 2};
         for (int s = 0; s < shapes.length; s++) {
             int[] sh = shapes[s];
             int c = sh[1];
