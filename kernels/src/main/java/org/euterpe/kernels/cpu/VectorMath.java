@@ -38,8 +38,11 @@ final class VectorMath {
     /** log(erfc(a)) as a polynomial in a - 2.5 on [1, 3.92]. */
     private static final float[] ERF_TAIL_POLY = {1.6319661e-06f, -1.3278305e-05f, 7.733255e-05f, -0.00042024677f,
         0.0021652249f, -0.010858423f, -0.9438937f, -5.3526807f, -7.806815f};
-    /** erf(x) / x as a polynomial in x^2 on |x| <= 1. */
-    private static final float[] ERF_SMALL_POLY = {7.8540244e-05f, -0.0008010247f, 0.0051883343f, -0.026853817f,
+    /**
+     * erf(x) / x as a polynomial in x^2 on |x| <= 1; the two leading zeros pad it to the tail's
+     * degree for the shared Horner loop (they leave its value and rounding unchanged).
+     */
+    private static final float[] ERF_SMALL_POLY = {0f, 0f, 7.8540244e-05f, -0.0008010247f, 0.0051883343f, -0.026853817f,
         0.112835854f, -0.37612626f, 1.1283791f};
 
     /**
@@ -52,6 +55,15 @@ final class VectorMath {
         FloatVector p = FloatVector.broadcast(S, c[0]);
         for (int k = 1; k < c.length; k++) {
             p = p.fma(t, FloatVector.broadcast(S, c[k]));
+        }
+        return p;
+    }
+
+    /** {@link #poly(FloatVector, float[])} with coefficients {@code d} instead of {@code c} in the lanes of {@code useD}. */
+    private static FloatVector poly(FloatVector t, float[] c, float[] d, VectorMask<Float> useD) {
+        FloatVector p = FloatVector.broadcast(S, c[0]).blend(d[0], useD);
+        for (int k = 1; k < c.length; k++) {
+            p = p.fma(t, FloatVector.broadcast(S, c[k]).blend(d[k], useD));
         }
         return p;
     }
@@ -116,13 +128,16 @@ final class VectorMath {
     /** erf(x). Both pieces are computed for every vector: cheaper than branching on mixed vectors. */
     static FloatVector erf(FloatVector x) {
         FloatVector a = x.abs();
+        VectorMask<Float> small = a.lt(ERF_POLY_LIMIT);
         // |x| >= 1: 1 - exp(Q(|x| - 2.5)), Q fitted to log(erfc); clamping |x| at 3.92 gives
-        // exactly 1 beyond, where erf is 1 in float.
-        FloatVector q = poly(a.min(ERF_ONE).sub(ERF_TAIL_CENTRE), ERF_TAIL_POLY);
-        FloatVector tail = FloatVector.broadcast(S, 1f).sub(exp(q));
+        // exactly 1 beyond, where erf is 1 in float. |x| < 1: x P(x^2). Both polynomials in one
+        // Horner loop, each lane with its own variable and coefficients: a second polynomial
+        // call pushed the array loop past C2's inlining budget, and GELU ran ~10x slower boxed.
+        FloatVector t = a.min(ERF_ONE).sub(ERF_TAIL_CENTRE).blend(x.mul(x), small);
+        FloatVector p = poly(t, ERF_TAIL_POLY, ERF_SMALL_POLY, small);
+        FloatVector tail = FloatVector.broadcast(S, 1f).sub(exp(p));
         tail = tail.blend(tail.neg(), x.lt(0f));
-        // |x| < 1: x P(x^2).
-        return tail.blend(poly(x.mul(x), ERF_SMALL_POLY).mul(x), a.lt(ERF_POLY_LIMIT));
+        return tail.blend(p.mul(x), small);
     }
 
     /** Exact GELU, {@code x/2 (1 + erf(x / sqrt 2))}, in torch's order of operations. */
