@@ -20,11 +20,19 @@ import org.euterpe.tensor.Tensor;
  * output when the max grows) folds each key block into the output, so no {@code lq x lk} score
  * matrix is ever built: the working set of one block fits in L2.
  *
- * <p>Both products are the same register-tiled kernel, {@link #tile}, "C[4 rows] += A[4 rows]
- * B" with A's entries broadcast and B's rows vectorised: scores = Q K^T over the head dim (K is
- * packed transposed, {@code [d, lk]}, once per head so that keys are contiguous; this copy is
- * as large as k), and output += P V over the keys. Work is split over (batch, head, query
- * block).
+ * <p>Both products are the same register-tiled kernel, {@link #tile}, "C[8 rows] += A[8 rows]
+ * B" with A's entries broadcast and B's rows vectorised: scores = (scale Q) K^T over the head
+ * dim (K is packed transposed, {@code [d, lk]}, once per head so that keys are contiguous; this
+ * copy is as large as k), and output += P V over the keys. For each key block, one tile of 8
+ * query rows goes through scores, softmax and P V before the next, so its probabilities are
+ * written and read back in L1, and the key block's K^T and V stay in L1 across the tiles. Work
+ * is split over (batch, head, query block).
+ *
+ * <p>The softmax exponentials use {@link VectorMath#expNonPositive} (scores minus the row max
+ * are at most 0): as accurate as the general exp, but probabilities below FLT_MIN are 0. Each
+ * row's sum is kept as lanes, float within a key block and double across blocks, and reduced
+ * once at the end; the row's sum and partial output are rescaled by the same float factor when
+ * the max grows, so its rounding cancels.
  *
  * <p>A query row whose scores are all -inf (every key masked by -inf) comes out NaN, as torch's
  * softmax over all -inf does; a finite large negative mask (e.g. -1e9 or -FLT_MAX) instead gives
@@ -39,7 +47,10 @@ final class FlashAttention {
      * reused by this many rows, and the task's scores and output stay in L1/L2.
      */
     static final int QUERY_BLOCK = 64;
-    /** Keys per online-softmax step; a multiple of the tile width (2 vectors). */
+    /**
+     * Keys per online-softmax step; a multiple of the tile width (2 vectors). A block's K^T and V
+     * (2 x 128 x d floats, 32 KiB at d = 32) stay in the 48 KiB L1 while the tiles of rows pass.
+     */
     static final int KEY_BLOCK = 128;
     private static final int TILE_ROWS = 8;
 
