@@ -104,6 +104,33 @@ final class VectorMath {
         return y.blend(x, x.test(VectorOperators.IS_NAN));
     }
 
+    /** 1.5 * 2^23: adding it to a float of magnitude below 2^22 rounds to an integer, kept in the low mantissa bits. */
+    private static final float ROUND_MAGIC = 12582912f;
+    /** ln(FLT_MIN): below this, e^x is subnormal, which {@link #expNonPositive} flushes to 0. */
+    private static final float EXP_NORMAL_LO = -87.33654f;
+
+    /**
+     * e^x for the {@code x <= 0} of a softmax after its max shift (correct up to x = 88): the
+     * same reduction and polynomial as {@link #exp(FloatVector)}, about 1 ulp, but cheaper where
+     * softmax allows it. n = round(x log2e) comes from adding {@link #ROUND_MAGIC} (no float-int
+     * conversions with their saturation fix-ups), whose low bits then hold n for the exponent
+     * field; x below ln(FLT_MIN) = -87.34 (-inf included) gives 0, so 2^n is always a normal
+     * float and one multiply. Flushing what would be subnormal costs a softmax less than 1.2e-38
+     * per key against a row sum of at least 1. NaN gives NaN.
+     */
+    static FloatVector expNonPositive(FloatVector x) {
+        FloatVector t = x.fma(FloatVector.broadcast(S, LOG2E), FloatVector.broadcast(S, ROUND_MAGIC));
+        FloatVector n = t.sub(ROUND_MAGIC);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -EXP_C1), x);
+        r = n.fma(FloatVector.broadcast(S, -EXP_C2), r);
+        FloatVector y = poly(r, EXP_POLY).fma(r.mul(r), r).add(1f);
+        // t's bits are those of ROUND_MAGIC plus n; shifted into the exponent field, ROUND_MAGIC's
+        // own bits fall off the top, leaving 2^n once the bias is added.
+        IntVector bits = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(127 << 23);
+        y = y.mul(bits.reinterpretAsFloats());
+        return y.blend(0f, x.lt(EXP_NORMAL_LO));
+    }
+
     /** 1 / (1 + e^-x). */
     static FloatVector sigmoid(FloatVector x) {
         return FloatVector.broadcast(S, 1f).div(exp(x.neg()).add(1f));
