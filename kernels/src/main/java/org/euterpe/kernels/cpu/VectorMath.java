@@ -131,14 +131,20 @@ final class VectorMath {
         return y.blend(0f, x.lt(EXP_NORMAL_LO));
     }
 
-    /** 1 / (1 + e^-x). */
+    /**
+     * 1 / (1 + e^-x), as e^-|x| / (1 + e^-|x|) for negative x: the exponent is then never
+     * positive, so the cheaper {@link #expNonPositive} serves every x (below -87.3 the result
+     * flushes to 0 where torch's is a subnormal).
+     */
     static FloatVector sigmoid(FloatVector x) {
-        return FloatVector.broadcast(S, 1f).div(exp(x.neg()).add(1f));
+        FloatVector e = expNonPositive(x.abs().neg());
+        return FloatVector.broadcast(S, 1f).blend(e, x.lt(0f)).div(e.add(1f));
     }
 
-    /** x / (1 + e^-x), as torch's SiLU. */
+    /** x / (1 + e^-x), as torch's SiLU; computed as {@link #sigmoid} is. */
     static FloatVector silu(FloatVector x) {
-        return x.div(exp(x.neg()).add(1f));
+        FloatVector e = expNonPositive(x.abs().neg());
+        return x.blend(x.mul(e), x.lt(0f)).div(e.add(1f));
     }
 
     /** tanh(x). */
@@ -162,7 +168,9 @@ final class VectorMath {
         // call pushed the array loop past C2's inlining budget, and GELU ran ~10x slower boxed.
         FloatVector t = a.min(ERF_ONE).sub(ERF_TAIL_CENTRE).blend(x.mul(x), small);
         FloatVector p = poly(t, ERF_TAIL_POLY, ERF_SMALL_POLY, small);
-        FloatVector tail = FloatVector.broadcast(S, 1f).sub(exp(p));
+        // p is log(erfc) in [-17.2, -1.8] on the tail lanes (and below 1.2 on the others), well
+        // inside the cheap exp's range.
+        FloatVector tail = FloatVector.broadcast(S, 1f).sub(expNonPositive(p));
         tail = tail.blend(tail.neg(), x.lt(0f));
         return tail.blend(p.mul(x), small);
     }
