@@ -79,7 +79,8 @@ public final class RandomModel {
         List<TempWeightFile> files = new ArrayList<>();
         try {
             ClapTextEncoder te = components.contains("text_encoder") ? ClapTextEncoder.load(
-                    weights(backend, "text_encoder", seed, weightDType, tempDir, files), config(dir, "text_encoder")) : null;
+                    weights(backend, "text_encoder", seed, weightDType, tempDir, files),
+                    config(dir, "text_encoder")) : null;
             UNet2DConditionModel unet = components.contains("unet") ? UNet2DConditionModel.load(config(dir, "unet"),
                     weights(backend, "unet", seed, weightDType, tempDir, files)) : null;
             AutoencoderKL vae = components.contains("vae") ? AutoencoderKL.load(config(dir, "vae"),

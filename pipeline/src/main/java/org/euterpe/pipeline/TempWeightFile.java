@@ -54,8 +54,8 @@ final class TempWeightFile implements AutoCloseable {
     static TempWeightFile create(Path dir, String component) throws IOException {
         Path path = Files.createTempFile(dir, "euterpe-" + component + "-", ".weights");
         try {
-            return new TempWeightFile(component, FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                    StandardOpenOption.DELETE_ON_CLOSE));
+            return new TempWeightFile(component, FileChannel.open(path, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, StandardOpenOption.DELETE_ON_CLOSE));
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(path);
             throw e;
