@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.UnaryOperator;
 
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.BinaryOp;
@@ -31,8 +32,11 @@ public final class Weights {
     private final String prefix;
     private final Set<String> used;
 
-    /** Seeded random parameters: matrices ~ N(0, 1/fan_in), norm scales 1, biases 0. */
-    private record RandomInit(long seed, DType dtype) {
+    /**
+     * Seeded random parameters: matrices ~ N(0, 1/fan_in), norm scales 1, biases 0; each made
+     * tensor is handed to {@code place}, whose result the layer gets.
+     */
+    private record RandomInit(long seed, DType dtype, UnaryOperator<Tensor> place) {
     }
 
     private Weights(Backend backend, WeightSource source, RandomInit random, String filePrefix, String component,
@@ -71,10 +75,20 @@ public final class Weights {
      * biases 0.
      */
     public static Weights random(Backend backend, String component, long seed, DType dtype) {
+        return random(backend, component, seed, dtype, UnaryOperator.identity());
+    }
+
+    /**
+     * Random weights as {@link #random(Backend, String, long, DType)}, each tensor passed through
+     * {@code place} once made: e.g. written to a file and mapped back, so the weights leave the
+     * Java heap as a real checkpoint's would. {@code place} must return the same values and shape.
+     */
+    public static Weights random(Backend backend, String component, long seed, DType dtype,
+            UnaryOperator<Tensor> place) {
         if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
             throw new IllegalArgumentException("random weights can be F32, F16 or BF16, not " + dtype);
         }
-        return new Weights(backend, null, new RandomInit(seed, dtype), "", component, "", new HashSet<>());
+        return new Weights(backend, null, new RandomInit(seed, dtype, place), "", component, "", new HashSet<>());
     }
 
     public Backend backend() {
@@ -199,12 +213,15 @@ public final class Weights {
                         + "\" needs a full shape, got " + Arrays.toString(shape));
             }
         }
-        Shape s = Shape.of(shape);
-        if (shape.length < 2) {
+        return random.place().apply(makeRandom(name, Shape.of(shape)));
+    }
+
+    private Tensor makeRandom(String name, Shape s) {
+        if (s.rank() < 2) {
             Tensor zeros = backend.zeros(DType.F32, s);
             return name.endsWith("bias") ? zeros : backend.scalar(BinaryOp.ADD, zeros, 1f);
         }
-        long fanIn = s.numel() / shape[0];
+        long fanIn = s.numel() / s.dim(0);
         String key = prefix + name;
         Tensor t = backend.scalar(BinaryOp.MUL, backend.randn(s, random.seed() * 31 + key.hashCode()),
                 (float) (1 / Math.sqrt(fanIn)));

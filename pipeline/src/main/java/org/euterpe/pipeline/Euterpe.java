@@ -28,19 +28,24 @@ public final class Euterpe {
      * Load options.
      *
      * @param device {@code auto}, {@code cpu}, {@code scalar}, {@code opencl[:N]} or {@code cuda[:N]}
-     * @param log    receives notes such as a device fallback
+     * @param log       receives notes such as a device fallback
+     * @param residency what the pipeline does with a stage's mapped weights once the stage is done
      */
-    public record Options(String device, Consumer<String> log) {
+    public record Options(String device, Consumer<String> log, WeightResidency residency) {
         public static Options defaults() {
-            return new Options("auto", msg -> { });
+            return new Options("auto", msg -> { }, WeightResidency.DEFAULT);
         }
 
         public Options withDevice(String d) {
-            return new Options(d, log);
+            return new Options(d, log, residency);
         }
 
         public Options withLog(Consumer<String> l) {
-            return new Options(device, l);
+            return new Options(device, l, residency);
+        }
+
+        public Options withResidency(WeightResidency r) {
+            return new Options(device, log, r);
         }
     }
 
@@ -57,6 +62,6 @@ public final class Euterpe {
         Backend backend = Backends.open(options.device(), options.log());
         AudioModel m = AudioModel.load(model, backend);
         options.log().accept(m.loadInfo().describe());
-        return new TextToAudioPipeline(m);
+        return new TextToAudioPipeline(m, options.residency());
     }
 }

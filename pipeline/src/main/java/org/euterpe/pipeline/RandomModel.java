@@ -3,6 +3,7 @@ package org.euterpe.pipeline;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -25,6 +26,10 @@ import org.euterpe.tensor.json.JsonObject;
  * A pipeline built from its configs alone, with seeded random weights ({@link Weights#random}):
  * full-size models for benchmarks without downloading a checkpoint. It makes noise, not sound.
  *
+ * <p>The weights are written to temporary files (one per component, deleted as soon as they are
+ * opened; see {@link TempWeightFile}) and memory-mapped back, so they occupy memory as a
+ * converted checkpoint's do and a benchmark's peak resident memory is what a user would see.
+ *
  * <p>Two config layouts are read: a diffusers folder ({@code unet/config.json}, ...,
  * {@code scheduler/scheduler_config.json}, {@code tokenizer/}) and a flat one ({@code unet.json},
  * ..., {@code scheduler.json}). A flat folder has no vocabulary, so its tokenizer knows only the
@@ -32,6 +37,8 @@ import org.euterpe.tensor.json.JsonObject;
  */
 public final class RandomModel {
     public static final List<String> COMPONENTS = List.of("text_encoder", "unet", "vae", "vocoder");
+    /** Where the random weights' temporary files go (default: java.io.tmpdir). */
+    public static final String TEMP_DIR_PROPERTY = "euterpe.weights.tmpdir";
 
     private RandomModel() {
     }
@@ -49,6 +56,13 @@ public final class RandomModel {
      */
     public static AudioModel build(Path dir, Backend backend, DType weightDType, long seed, Set<String> components)
             throws IOException {
+        return build(dir, backend, weightDType, seed, components,
+                Path.of(System.getProperty(TEMP_DIR_PROPERTY, System.getProperty("java.io.tmpdir"))));
+    }
+
+    /** As {@link #build(Path, Backend, DType, long, Set)}, the weights' temporary files in {@code tempDir}. */
+    static AudioModel build(Path dir, Backend backend, DType weightDType, long seed, Set<String> components,
+            Path tempDir) throws IOException {
         if (!isConfigFolder(dir)) {
             throw new ModelLoadException(dir + " holds no pipeline configs (model_index.json and "
                     + COMPONENTS + " as <name>/config.json or <name>.json)");
@@ -61,23 +75,58 @@ public final class RandomModel {
         Path index = dir.resolve("model_index.json");
         JsonObject modelIndex = new JsonObject(Json.parseLenient(Files.readString(index)), index.toString());
         AudioModel.Family family = AudioModel.familyOf(modelIndex.getString("_class_name"), index);
-        ClapTextEncoder te = components.contains("text_encoder") ? ClapTextEncoder.load(
-                weights(backend, "text_encoder", seed, weightDType), config(dir, "text_encoder")) : null;
-        UNet2DConditionModel unet = components.contains("unet") ? UNet2DConditionModel.load(config(dir, "unet"),
-                weights(backend, "unet", seed, weightDType)) : null;
-        AutoencoderKL vae = components.contains("vae") ? AutoencoderKL.load(config(dir, "vae"),
-                weights(backend, "vae", seed, weightDType)) : null;
-        SpeechT5HifiGan vocoder = components.contains("vocoder") ? SpeechT5HifiGan.load(
-                weights(backend, "vocoder", seed, weightDType), config(dir, "vocoder")) : null;
-        Path sched = Files.isRegularFile(dir.resolve("scheduler/scheduler_config.json"))
-                ? dir.resolve("scheduler/scheduler_config.json") : dir.resolve("scheduler.json");
-        if (!Files.isRegularFile(sched)) {
-            throw new ModelLoadException("missing " + sched);
+        MappedWeights mapped = new MappedWeights();
+        List<TempWeightFile> files = new ArrayList<>();
+        try {
+            ClapTextEncoder te = components.contains("text_encoder") ? ClapTextEncoder.load(
+                    weights(backend, "text_encoder", seed, weightDType, tempDir, files),
+                    config(dir, "text_encoder")) : null;
+            UNet2DConditionModel unet = components.contains("unet") ? UNet2DConditionModel.load(config(dir, "unet"),
+                    weights(backend, "unet", seed, weightDType, tempDir, files)) : null;
+            AutoencoderKL vae = components.contains("vae") ? AutoencoderKL.load(config(dir, "vae"),
+                    weights(backend, "vae", seed, weightDType, tempDir, files)) : null;
+            SpeechT5HifiGan vocoder = components.contains("vocoder") ? SpeechT5HifiGan.load(
+                    weights(backend, "vocoder", seed, weightDType, tempDir, files), config(dir, "vocoder")) : null;
+            Path sched = Files.isRegularFile(dir.resolve("scheduler/scheduler_config.json"))
+                    ? dir.resolve("scheduler/scheduler_config.json") : dir.resolve("scheduler.json");
+            if (!Files.isRegularFile(sched)) {
+                throw new ModelLoadException("missing " + sched);
+            }
+            JsonObject schedulerConfig = new JsonObject(Json.parseLenient(Files.readString(sched)), sched.toString());
+            for (TempWeightFile f : files) {
+                mapped.add(f.component(), f.segments());
+            }
+            AutoCloseable close = () -> closeAll(files);
+            return new AudioModel(dir, family, backend, tokenizer(dir), te, unet, vae, vocoder, schedulerConfig,
+                    config(dir, "unet").optInt("sample_size", 0), close, java.util.Map.of(),
+                    new AudioModel.LoadInfo(0, ResidentMemory.current(), "random weights"), mapped);
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                closeAll(files);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
         }
-        JsonObject schedulerConfig = new JsonObject(Json.parseLenient(Files.readString(sched)), sched.toString());
-        return new AudioModel(dir, family, backend, tokenizer(dir), te, unet, vae, vocoder, schedulerConfig,
-                config(dir, "unet").optInt("sample_size", 0), () -> { }, java.util.Map.of(),
-                new AudioModel.LoadInfo(0, ResidentMemory.current(), "random weights"));
+    }
+
+    /** Closes (unmaps and deletes) every file, then throws the first failure. */
+    private static void closeAll(List<TempWeightFile> files) throws IOException {
+        IOException first = null;
+        for (TempWeightFile f : files) {
+            try {
+                f.close();
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
     }
 
     /** The latent geometry of one clip of {@code seconds}, from the configs alone. */
@@ -89,9 +138,18 @@ public final class RandomModel {
                 voc.upsampleRates(), voc.samplingRate(), unet.optInt("sample_size", 0));
     }
 
-    private static Weights weights(Backend backend, String component, long seed, DType dtype) {
-        return Weights.random(backend, component, seed * 1_000_003L + component.hashCode(), dtype);
+    /**
+     * {@code component}'s random weights, each written to a new temporary file (added to
+     * {@code files}) and mapped back, so they are paged as a converted checkpoint's would be.
+     */
+    private static Weights weights(Backend backend, String component, long seed, DType dtype, Path tempDir,
+            List<TempWeightFile> files) throws IOException {
+        TempWeightFile file = TempWeightFile.create(tempDir, component);
+        files.add(file);
+        return Weights.random(backend, component, seed * 1_000_003L + component.hashCode(), dtype, file::store);
     }
+
+
 
     private static Path configPath(Path dir, String component) {
         Path nested = dir.resolve(component).resolve("config.json");

@@ -3,6 +3,7 @@ package org.euterpe.pipeline;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.euterpe.nn.vocoder.HifiGanConfig;
@@ -36,11 +37,23 @@ import org.euterpe.tensor.Tensor;
  */
 public final class TextToAudioPipeline implements AutoCloseable {
     private final AudioModel model;
+    private final WeightResidency residency;
     /** The unconditional (negative prompt) embedding by text: it does not change between calls. */
     private final Map<String, float[]> uncondCache = new ConcurrentHashMap<>();
 
+    /** A pipeline with the {@linkplain WeightResidency#DEFAULT default} weight residency. */
     public TextToAudioPipeline(AudioModel model) {
-        this.model = model;
+        this(model, WeightResidency.DEFAULT);
+    }
+
+    /** A pipeline that treats the model's mapped weights between stages as {@code residency} says. */
+    public TextToAudioPipeline(AudioModel model, WeightResidency residency) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.residency = Objects.requireNonNull(residency, "residency");
+    }
+
+    public WeightResidency residency() {
+        return residency;
     }
 
     public AudioModel model() {
@@ -78,6 +91,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
                 request.negativePrompt());
         int projection = classLabels.length / (cfg ? 2 * batch : batch);
         trace.record("prompt_embeds", classLabels);
+        stageDone("text_encoder");
         listener.onStage("encode", seconds(t0));
 
         // 2. Sampler and initial noise.
@@ -129,6 +143,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
                 }
             }
         }
+        stageDone("unet");
         listener.onStage("denoise", seconds(t1));
 
         // 4. Latents to mel to waveform.
@@ -152,6 +167,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
             Tensor melTensor = decoded.reshape(batch, frames, bins);
             checkFinite(mel, "mel spectrogram");
             trace.record("mel", mel);
+            stageDone("vae");
             listener.onStage("decode", seconds(t2));
 
             listener.onStageStart("vocode");
@@ -170,6 +186,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
             }
             checkFinite(cut, "waveform");
             trace.record("audio", cut);
+            stageDone("vocoder");
             listener.onStage("vocode", seconds(t3));
             return new GenerationResult(waveforms, mels, frames, bins, voc.samplingRate(), request.seed());
         }
@@ -293,6 +310,11 @@ public final class TextToAudioPipeline implements AutoCloseable {
                         + "writing a broken result");
             }
         }
+    }
+
+    /** {@code component} has done its part of this generation. */
+    private void stageDone(String component) {
+        residency.stageDone(model, component);
     }
 
     private static double seconds(long t0) {

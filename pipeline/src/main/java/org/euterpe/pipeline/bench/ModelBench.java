@@ -19,6 +19,7 @@ import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.LatentGeometry;
 import org.euterpe.pipeline.ProgressListener;
 import org.euterpe.pipeline.TextToAudioPipeline;
+import org.euterpe.pipeline.WeightResidency;
 import org.euterpe.pipeline.scheduler.SamplerKind;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.BinaryOp;
@@ -38,8 +39,14 @@ public final class ModelBench {
     /** The stages, in the order they run. */
     public static final List<String> STAGES = List.of("text_encoder", "unet", "vae_decode", "vocoder", "total");
 
-    /** What to run. */
-    public record Settings(double seconds, int steps, SamplerKind sampler, int repeat, long seed) {
+    /**
+     * What to run.
+     *
+     * @param residency what happens to a stage's mapped weights once it is done: in the whole clip
+     *                  as {@link TextToAudioPipeline} does it, and after each single-stage benchmark
+     */
+    public record Settings(double seconds, int steps, SamplerKind sampler, int repeat, long seed,
+            WeightResidency residency) {
     }
 
     /** One stage's result. */
@@ -118,6 +125,9 @@ public final class ModelBench {
         for (String stage : STAGES) {
             if (stages.contains(stage)) {
                 Result r = time(stage, body(stage), stage.equals("total") ? 1 : settings.repeat());
+                if (!stage.equals("total")) { // the whole clip's pipeline does this itself
+                    components(stage).forEach(c -> settings.residency().stageDone(model, c));
+                }
                 results.add(r);
                 done.accept(r);
             }
@@ -152,7 +162,7 @@ public final class ModelBench {
                 yield () -> model.vocoder().forward(mel).toFloatArray();
             }
             case "total" -> {
-                TextToAudioPipeline pipe = new TextToAudioPipeline(model);
+                TextToAudioPipeline pipe = new TextToAudioPipeline(model, settings.residency());
                 GenerationRequest.Builder request = GenerationRequest.builder("a dog barking in the rain")
                         .seconds(settings.seconds()).steps(settings.steps()).seed(settings.seed());
                 if (settings.sampler() != null) {

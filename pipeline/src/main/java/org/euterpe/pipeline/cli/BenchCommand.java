@@ -19,6 +19,7 @@ import org.euterpe.pipeline.AudioModel;
 import org.euterpe.pipeline.BundledModel;
 import org.euterpe.pipeline.LatentGeometry;
 import org.euterpe.pipeline.RandomModel;
+import org.euterpe.pipeline.WeightResidency;
 import org.euterpe.pipeline.bench.ModelBench;
 import org.euterpe.pipeline.scheduler.SamplerKind;
 import org.euterpe.tensor.Backend;
@@ -34,9 +35,10 @@ final class BenchCommand {
     static final String HELP = String.join("\n",
             "usage: euterpe bench [MODEL] [options]",
             "",
-            "  --model PATH       a diffusers folder with weights, or a folder of configs only (built with",
-            "                     random weights; <component>/config.json or <component>.json);",
-            "                     default: the bundled tiny model",
+            "  --model PATH       a model converted by `euterpe convert`, a diffusers folder with weights,",
+            "                     or a folder of configs only (built with random weights, written to a",
+            "                     temporary file and memory-mapped as a converted model's are;",
+            "                     <component>/config.json or <component>.json); default: the bundled tiny model",
             "  --random           random weights even when the folder has weights",
             "  --stage LIST       comma-separated: text_encoder,unet,vae_decode,vocoder,total (default all)",
             "  --seconds S        audio length (default 10)",
@@ -47,6 +49,8 @@ final class BenchCommand {
             "  --dtype D          f32|f16|bf16: random weights' storage type (default f32)",
             "  --device D         auto|cpu|scalar|opencl[:N]|cuda[:N] (default cpu)",
             "  --seed N           seed of the random weights and inputs (default 0)",
+            "  --keep-weights     keep each stage's weights resident after it (default: released, as",
+            "                     `euterpe generate` does)",
             "  --json             print one JSON line instead of the table");
 
     private BenchCommand() {
@@ -54,7 +58,7 @@ final class BenchCommand {
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Args a = new Args(argv, Set.of("--model", "--stage", "--seconds", "--steps", "--sampler", "--repeat",
-                "--threads", "--dtype", "--device", "--seed"), Set.of("--random", "--json", "--help", "-h"));
+                "--threads", "--dtype", "--device", "--seed"), Set.of("--random", "--json", "--keep-weights", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
@@ -93,14 +97,20 @@ final class BenchCommand {
         long seed = a.longOpt("--seed") != null ? a.longOpt("--seed") : 0L;
 
         Path dir = modelArg != null ? Path.of(modelArg) : BundledModel.folder();
-        if (!Files.isDirectory(dir)) {
-            throw new Main.UsageException(dir + " is not a model or config folder");
+        boolean oneFile = Files.isRegularFile(dir);
+        if (!oneFile && !Files.isDirectory(dir)) {
+            throw new Main.UsageException(dir + " is not a model file, model folder or config folder");
         }
-        boolean random = a.has("--random") || !Files.isRegularFile(dir.resolve("unet/config.json"))
-                || !hasWeights(dir.resolve("unet"));
+        if (oneFile && a.has("--random")) {
+            throw new Main.UsageException("--random needs a folder of configs, not the converted model " + dir);
+        }
+        boolean random = !oneFile && (a.has("--random") || !Files.isRegularFile(dir.resolve("unet/config.json"))
+                || !hasWeights(dir.resolve("unet")));
+        WeightResidency residency = a.has("--keep-weights") ? WeightResidency.KEEP : WeightResidency.DEFAULT;
         Backend backend = Backends.open(a.get("--device", "cpu"), err::println);
         boolean json = a.has("--json");
-        ModelBench.Settings settings = new ModelBench.Settings(seconds, steps, sampler, repeat, seed);
+        ModelBench.Settings settings = new ModelBench.Settings(seconds, steps, sampler, repeat, seed,
+                residency);
         List<ModelBench.Result> results = new ArrayList<>();
         double loadSeconds = 0;
         LatentGeometry geometry;
@@ -143,6 +153,7 @@ final class BenchCommand {
         extra.put("steps", steps);
         extra.put("latent_shape", Arrays.stream(geometry.latentShape()).boxed().toList());
         extra.put("load_s", loadSeconds);
+        extra.put("weight_residency", residency.name().toLowerCase(Locale.ROOT));
         Map<String, Object> report = ModelBench.report(results, extra);
         if (json) {
             out.println(Json.write(report));

@@ -15,6 +15,7 @@ import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.GenerationResult;
 import org.euterpe.pipeline.ResidentMemory;
 import org.euterpe.pipeline.TextToAudioPipeline;
+import org.euterpe.pipeline.WeightResidency;
 import org.euterpe.pipeline.audio.SpectrogramPng;
 import org.euterpe.pipeline.audio.WavWriter;
 import org.euterpe.pipeline.scheduler.SamplerKind;
@@ -37,6 +38,8 @@ final class GenerateCommand {
             "  --model PATH         a model converted by `euterpe convert`, or a diffusers folder (converted",
             "                       in memory at each load); default: the bundled tiny model",
             "  --device D           auto|cpu|scalar|opencl[:N]|cuda[:N] (default auto)",
+            "  --keep-weights       keep every stage's weights resident (default: each stage's mapped",
+            "                       weights leave the resident set once it is done; see the README)",
             "  --noise MODE         euterpe|torch: torch reproduces torch.randn seed for seed",
             "  -o, --output FILE    output WAV (default out.wav)",
             "  --float              32-bit float WAV instead of 16-bit PCM",
@@ -48,7 +51,7 @@ final class GenerateCommand {
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Args a = new Args(argv, Set.of("--negative", "--steps", "--guidance", "--seconds", "--seed", "--count",
                 "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram"),
-                Set.of("--karras", "--float", "--help", "-h"));
+                Set.of("--karras", "--float", "--keep-weights", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
@@ -125,7 +128,8 @@ final class GenerateCommand {
         long t0 = System.nanoTime();
         Progress progress = new Progress(err, terminal, t0);
         Euterpe.Options opts = Euterpe.Options.defaults().withDevice(a.get("--device", "auto"))
-                .withLog(msg -> err.println("note: " + msg));
+                .withLog(msg -> err.println("note: " + msg))
+                .withResidency(a.has("--keep-weights") ? WeightResidency.KEEP : WeightResidency.DEFAULT);
         try (TextToAudioPipeline pipe = Euterpe.load(modelPath, opts)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + pipe.model().backend().description());

@@ -6,12 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 
+import org.euterpe.converter.Converter;
+import org.euterpe.pipeline.BundledModel;
+import org.euterpe.tensor.DType;
 import org.euterpe.tensor.json.Json;
 import org.euterpe.tensor.json.JsonObject;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** A smoke test of {@code euterpe bench} on the bundled tiny model's configs (timings are not checked). */
+/** Smoke tests of {@code euterpe bench} on the bundled tiny model (timings are not checked). */
 class BenchCommandTest {
     @Test
     void benchesOneStageOfARandomModelAsJson() {
@@ -29,6 +34,23 @@ class BenchCommandTest {
         assertTrue(voc.getDouble("median_s") > 0);
         assertTrue(voc.getDouble("gflop") > 0, "the vocoder's convolutions were counted");
         assertTrue(report.getDouble("peak_rss_mb") != 0);
+    }
+
+    @Test
+    void benchesAConvertedOneFileModel(@TempDir Path tmp) throws Exception {
+        Path file = tmp.resolve("tiny.safetensors");
+        Converter.convert(BundledModel.folder(), file, DType.F32);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = new Main(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).run(new String[] {
+                        "bench", "--model", file.toString(), "--stage", "vae_decode,total", "--seconds", "0.5",
+                        "--steps", "1", "--repeat", "1", "--json", "--device", "cpu"});
+        assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+        JsonObject report = new JsonObject(Json.parse(out.toString(StandardCharsets.UTF_8).strip()), "bench");
+        assertEquals("loaded", report.getString("weights"));
+        assertEquals("release_after_stage", report.getString("weight_residency"));
+        assertEquals(java.util.Set.of("vae_decode", "total"), report.getObject("stages").map().keySet());
     }
 
     @Test
