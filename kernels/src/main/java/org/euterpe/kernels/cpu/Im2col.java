@@ -67,8 +67,12 @@ record Im2col(float[] x, int xOff, int channels, int h, int w, int kh, int kw, i
             int ix = ix0 + kx * dil[1];
             FloatVector v = FloatVector.zero(S);
             if (iy >= 0 && iy < h) {
-                // Lanes whose column is inside the image (and the block): 0 <= ix + q < min(w, ix + lanes).
-                v = FloatVector.fromArray(S, x, plane + iy * w + ix, S.indexInRange(ix, Math.min(w, ix + lanes)));
+                if (lanes == L && ix >= 0 && ix + L <= w) {
+                    v = FloatVector.fromArray(S, x, plane + iy * w + ix); // all inside: no mask to build
+                } else {
+                    // Lanes whose column is inside the image (and the block): 0 <= ix + q < min(w, ix + lanes).
+                    v = FloatVector.fromArray(S, x, plane + iy * w + ix, S.indexInRange(ix, Math.min(w, ix + lanes)));
+                }
             }
             v.intoArray(dst, out + kk * r);
             if (++kx == kw) {
