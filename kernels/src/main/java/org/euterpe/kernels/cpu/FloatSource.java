@@ -2,7 +2,6 @@ package org.euterpe.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -181,7 +180,8 @@ abstract sealed class FloatSource {
         }
 
         private FloatVector load(long byteOffset) {
-            return FloatVector.fromMemorySegment(S, s, byteOffset, ByteOrder.LITTLE_ENDIAN);
+            // The byte order of read()'s JAVA_FLOAT_UNALIGNED, so both paths agree on every platform.
+            return FloatVector.fromMemorySegment(S, s, byteOffset, ValueLayout.JAVA_FLOAT_UNALIGNED.order());
         }
     }
 

@@ -242,20 +242,15 @@ final class GemmDriver {
         if (colBias == null && rowBias == null) {
             return;
         }
-        // One plain loop per case, with no test per element, so that C2 can vectorise it.
+        // The null test on colBias outside the loops, so that each inner loop is plain and C2 can vectorise it.
         for (int m = m0; m < m0 + rows; m++) {
             int row = cBase + m * out.ldc();
+            float rb = rowBias == null ? 0f : rowBias[m];
             if (colBias == null) {
-                float rb = rowBias[m];
                 for (int n = n0; n < n0 + cols; n++) {
                     c[row + n] += rb;
                 }
-            } else if (rowBias == null) {
-                for (int n = n0; n < n0 + cols; n++) {
-                    c[row + n] += colBias[n];
-                }
             } else {
-                float rb = rowBias[m];
                 for (int n = n0; n < n0 + cols; n++) {
                     c[row + n] += rb + colBias[n];
                 }
