@@ -65,16 +65,22 @@ record Im2col(float[] x, int xOff, int channels, int h, int w, int kh, int kw, i
         for (int kk = 0; kk < kc; kk++) {
             int iy = iy0 + ky * dil[0];
             int ix = ix0 + kx * dil[1];
-            FloatVector v = FloatVector.zero(S);
-            if (iy >= 0 && iy < h) {
-                if (lanes == L && ix >= 0 && ix + L <= w) {
-                    v = FloatVector.fromArray(S, x, plane + iy * w + ix); // all inside: no mask to build
-                } else {
-                    // Lanes whose column is inside the image (and the block): 0 <= ix + q < min(w, ix + lanes).
-                    v = FloatVector.fromArray(S, x, plane + iy * w + ix, S.indexInRange(ix, Math.min(w, ix + lanes)));
+            int at = plane + iy * w + ix;
+            if (iy < 0 || iy >= h) {
+                FloatVector.zero(S).intoArray(dst, out + kk * r);
+            } else if (lanes == L && ix >= 0 && ix + L <= w) {
+                FloatVector.fromArray(S, x, at).intoArray(dst, out + kk * r); // all inside: no mask to build
+            } else if (at >= 0 && at + L <= x.length) {
+                FloatVector.fromArray(S, x, at, VectorMask.fromLong(S, lanesInside(ix, lanes)))
+                        .intoArray(dst, out + kk * r);
+            } else {
+                // A run at either end of the array: a masked load there takes the Vector API's
+                // per-lane bounds check, which runs as slow scalar Java; rare, so copy by hand.
+                long inside = lanesInside(ix, lanes);
+                for (int q = 0; q < L; q++) {
+                    dst[out + kk * r + q] = (inside >>> q & 1) != 0 ? x[at + q] : 0f;
                 }
             }
-            v.intoArray(dst, out + kk * r);
             if (++kx == kw) {
                 kx = 0;
                 if (++ky == kh) {
@@ -83,6 +89,16 @@ record Im2col(float[] x, int xOff, int channels, int h, int w, int kh, int kw, i
                 }
             }
         }
+    }
+
+    /**
+     * The lanes {@code q < lanes} whose column {@code ix + q} is inside the image, as mask bits
+     * (mask construction from bits stays vectorised where {@code S.indexInRange} may not).
+     */
+    private long lanesInside(int ix, int lanes) {
+        int from = Math.max(0, -ix);
+        int to = Math.max(from, Math.min(lanes, w - ix));
+        return (1L << to) - (1L << from);
     }
 
     /**
