@@ -66,19 +66,19 @@ record Im2col(float[] x, int xOff, int channels, int h, int w, int kh, int kw, i
             int iy = iy0 + ky * dil[0];
             int ix = ix0 + kx * dil[1];
             int at = plane + iy * w + ix;
+            int to = out + kk * r;
             if (iy < 0 || iy >= h) {
-                FloatVector.zero(S).intoArray(dst, out + kk * r);
+                FloatVector.zero(S).intoArray(dst, to);
             } else if (lanes == L && ix >= 0 && ix + L <= w) {
-                FloatVector.fromArray(S, x, at).intoArray(dst, out + kk * r); // all inside: no mask to build
+                FloatVector.fromArray(S, x, at).intoArray(dst, to); // all inside: no mask to build
             } else if (at >= 0 && at + L <= x.length) {
-                FloatVector.fromArray(S, x, at, VectorMask.fromLong(S, lanesInside(ix, lanes)))
-                        .intoArray(dst, out + kk * r);
+                FloatVector.fromArray(S, x, at, VectorMask.fromLong(S, lanesInside(ix, lanes))).intoArray(dst, to);
             } else {
                 // A run at either end of the array: a masked load there takes the Vector API's
                 // per-lane bounds check, which runs as slow scalar Java; rare, so copy by hand.
                 long inside = lanesInside(ix, lanes);
                 for (int q = 0; q < L; q++) {
-                    dst[out + kk * r + q] = (inside >>> q & 1) != 0 ? x[at + q] : 0f;
+                    dst[to + q] = (inside >>> q & 1) != 0 ? x[at + q] : 0f;
                 }
             }
             if (++kx == kw) {
