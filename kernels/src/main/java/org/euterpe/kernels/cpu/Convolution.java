@@ -47,13 +47,18 @@ final class Convolution {
         int outH = cv.oh();
         int outW = cv.ow();
         float[] rowBias = Gemm.biasVector(bias);
-        Tensor out = be.newF32(Shape.of(batch, outC, outH, outW));
         float[] xs = CpuBackendBase.heapArray(x);
         int xOff = CpuBackendBase.heapOffset(x);
         if (xs == null) {
             xs = CpuBackendBase.floats(x);
             xOff = 0;
         }
+        if (Winograd.applies(cv)) {
+            Tensor out = be.newF32Empty(Shape.of(batch, outC, outH, outW));
+            Winograd.conv(xs, xOff, FloatSource.of(weight), rowBias, cv, CpuBackendBase.heapArray(out));
+            return out;
+        }
+        Tensor out = be.newF32(Shape.of(batch, outC, outH, outW));
         int depth = channels * kh * kw;
         int spatial = outH * outW;
         boolean pointwise = kh == 1 && kw == 1 && Arrays.equals(stride, new int[] {1, 1})

@@ -36,6 +36,11 @@ abstract sealed class FloatSource {
         };
     }
 
+    /** A source over the floats of {@code a} (indices from 0). */
+    static FloatSource of(float[] a) {
+        return new F32Array(a, 0);
+    }
+
     /**
      * {@code dst[dstOff + i * dstStride] = element(index + i)} for {@code i < count}. A run never
      * crosses a dim-0 entry of the tensor (I8 sources take one scale per run).

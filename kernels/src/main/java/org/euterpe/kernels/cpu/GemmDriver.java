@@ -124,6 +124,35 @@ final class GemmDriver {
         return shared;
     }
 
+    /**
+     * C += A B for both operands already in {@link #packAll}'s layout (each element where
+     * {@link #packedSize} and {@link #packedRun} place it), as a caller that builds its operands
+     * itself lays them out: no packing at all, one unit per batch entry.
+     */
+    static void gemmPacked(int batches, int m, int n, int k, float[] a, float[] b, Output out) {
+        Parallel.forChunks(batches, batch -> block(batch, 0, m, 0, n, k, null, null, a, b, out));
+    }
+
+    /** Floats of one batch entry of a packed operand with {@code rows} rows of depth {@code k}: A ({@code left}) or B. */
+    static long packedSize(int rows, int k, boolean left) {
+        return sharedBatchSize(rows, k, left ? MR : NR);
+    }
+
+    /**
+     * Where, in batch entry 0 of a packed operand, the run of row {@code row} through the depth
+     * slice that starts at {@code pc} (a multiple of {@link #KC}) begins: element
+     * {@code (row, pc + kk)} is at that index plus {@code kk * r} ({@code r = MR} for A,
+     * {@code NR} for B); batch entry {@code b} adds {@code b * packedSize(rows, k, left)}.
+     */
+    static int packedRun(int row, int pc, int rows, int k, boolean left) {
+        int r = left ? MR : NR;
+        int blockRows = left ? MC : NC;
+        int i0 = row / blockRows * blockRows;
+        int count = Math.min(blockRows, rows - i0);
+        int kc = Math.min(KC, k - pc);
+        return sharedOffset(0, i0, count, pc, rows, k, r) + (row - i0) / r * r * kc + (row - i0) % r;
+    }
+
     private static boolean shares(int batches, int rows, int k, int r) {
         return k > 0 && batches * sharedBatchSize(rows, k, r) <= MAX_SHARED;
     }

@@ -18,7 +18,7 @@ class ConvolutionTest {
     private static final double TOL = 1e-5;
 
     /** Direct conv2d: {@code x [n, c, h, w]}, {@code w [o, c, kh, kw]}, per-dim geometry {@code {h, w}}. */
-    private static double[] conv2dRef(float[] x, float[] w, float[] bias, int n, int c, int h, int wd, int o, int kh,
+    static double[] conv2dRef(float[] x, float[] w, float[] bias, int n, int c, int h, int wd, int o, int kh,
             int kw, int[] s, int[] p, int[] d, int oh, int ow) {
         double[] out = new double[n * o * oh * ow];
         for (int b = 0; b < n; b++) {
@@ -46,7 +46,7 @@ class ConvolutionTest {
         return out;
     }
 
-    private static int outSize(int in, int k, int s, int p, int d) {
+    static int outSize(int in, int k, int s, int p, int d) {
         return (in + 2 * p - d * (k - 1) - 1) / s + 1;
     }
 
