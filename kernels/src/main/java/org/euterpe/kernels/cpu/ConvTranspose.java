@@ -22,6 +22,8 @@ record ConvTranspose(FloatSource x, FloatSource weight, float[] bias, float[] ou
     private static final int SCRATCH = 1 << 20;
     private static final int MIN_BLOCK = 4 * GemmKernel.NR;
     private static final ThreadLocal<float[]> COLS = ThreadLocal.withInitial(() -> new float[SCRATCH]);
+    /** Per thread: this unit's filters as {@code [inC][(o, j)]}. */
+    private static final ThreadLocal<float[]> WEIGHT = ThreadLocal.withInitial(() -> new float[0]);
 
     /** Output channels {@code [o0, o1)} of image {@code b}, in the calling thread. */
     void run(int b, int o0, int o1) {
@@ -42,8 +44,18 @@ record ConvTranspose(FloatSource x, FloatSource weight, float[] bias, float[] ou
             cols = new float[rows * tb];
             COLS.set(cols);
         }
-        // op(A)[(o, j), c] = weight[c, o, j]; op(B)^T[t, c] = x[b, c, t].
-        PanelPacker a = new PanelPacker.Strided(weight, (long) o0 * k, 0, 1, (long) outC * k);
+        // op(A)[(o, j), c] = weight[c, o, j], copied once per call as [c][(o, j)] runs: packing
+        // A for every time block straight from the (mapped, strided) weight read it element by element.
+        float[] wt = WEIGHT.get();
+        if (wt.length < inC * rows) {
+            wt = new float[inC * rows];
+            WEIGHT.set(wt);
+        }
+        for (int c = 0; c < inC; c++) {
+            weight.read((long) c * outC * k + (long) o0 * k, rows, wt, c * rows, 1);
+        }
+        PanelPacker a = new PanelPacker.Strided(FloatSource.of(wt), 0, 0, 1, rows);
+        // op(B)^T[t, c] = x[b, c, t].
         for (int t0 = 0; t0 < len; t0 += tb) {
             int n = Math.min(tb, len - t0);
             Arrays.fill(cols, 0, rows * n, 0f);
