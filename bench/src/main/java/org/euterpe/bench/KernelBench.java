@@ -59,7 +59,7 @@ public class KernelBench {
     /** conv2d 3x3 pad 1: "N,C,H,W,O". */
     @State(Scope.Benchmark)
     public static class Conv2dState {
-        @Param({"2,128,250,16,128", "2,320,250,16,320", "2,640,32,2,640", "1,128,512,32,128"})
+        @Param({"2,128,250,16,128", "2,320,250,16,320", "2,640,32,2,640", "1,128,512,32,128", "1,512,250,16,512"})
         public String shape;
         @Param({"2"})
         public int threads;

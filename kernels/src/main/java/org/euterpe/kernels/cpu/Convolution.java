@@ -55,7 +55,7 @@ final class Convolution {
         }
         if (Winograd.applies(cv)) {
             Tensor out = be.newF32Empty(Shape.of(batch, outC, outH, outW));
-            Winograd.conv(xs, xOff, FloatSource.of(weight), rowBias, cv, CpuBackendBase.heapArray(out));
+            Winograd.conv(be, xs, xOff, FloatSource.of(weight), rowBias, cv, CpuBackendBase.heapArray(out));
             return out;
         }
         Tensor out = be.newF32(Shape.of(batch, outC, outH, outW));

@@ -8,7 +8,10 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import org.euterpe.tensor.DType;
 import org.euterpe.tensor.OpShapes;
+import org.euterpe.tensor.Shape;
+import org.euterpe.tensor.Tensor;
 
 /**
  * 3x3, stride-1, undilated convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin and
@@ -29,8 +32,9 @@ import org.euterpe.tensor.OpShapes;
  * <p>One call: the filters are transformed once ({@code U[ξ] [cout, cin]}); then, a chunk of tile
  * rows at a time (so the transformed tiles stay a few MB), the input tiles are transformed
  * ({@code V[ξ] [tiles, cin]}), the 16 GEMMs give {@code M[ξ] [cout, tiles]}, and the output
- * transform writes the chunk's 2x2 blocks with the bias. U and V are written straight into the
- * GEMM's packed panel layout ({@link GemmDriver#gemmPacked}), so nothing is packed twice. The
+ * transform writes the chunk's 2x2 blocks with the bias. U, V and M are pooled activation arrays.
+ * U and V are written straight into the GEMM's packed panel layout
+ * ({@link GemmDriver#gemmPacked}), so nothing is packed twice. The
  * input's column combinations run on vectors of a row's tiles (even and odd columns selected from
  * two loads), its row combinations and the whole output transform on vectors of consecutive
  * tiles, which may span tile rows, so narrow images (8 blocks wide) fill vectors too; only the
@@ -56,9 +60,6 @@ final class Winograd {
     /** The target size of one chunk's transformed tiles, V or M (8 MB each). */
     private static final long CHUNK_FLOATS = 1 << 21;
 
-    private static final ThreadLocal<float[]> FILTERS = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<float[]> TILES_IN = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<float[]> TILES_OUT = ThreadLocal.withInitial(() -> new float[0]);
     /** Per-thread: one filter's weights for all input channels. */
     private static final ThreadLocal<float[]> WEIGHT_ROW = ThreadLocal.withInitial(() -> new float[0]);
     /** Per-thread: one input row with its padding. */
@@ -87,31 +88,43 @@ final class Winograd {
      * @param bias   {@code [cout]} or null
      * @param out    {@code [batch, cout, oh, ow]}, every element written
      */
-    static void conv(float[] x, int xOff, FloatSource weight, float[] bias, OpShapes.Conv cv, float[] out) {
-        conv(x, xOff, weight, bias, cv, out, CHUNK_FLOATS);
+    static void conv(CpuBackendBase be, float[] x, int xOff, FloatSource weight, float[] bias, OpShapes.Conv cv,
+            float[] out) {
+        conv(be, x, xOff, weight, bias, cv, out, CHUNK_FLOATS);
     }
 
     /** {@link #conv} with chunks of about {@code chunkFloats} transformed floats (tests use small ones). */
-    static void conv(float[] x, int xOff, FloatSource weight, float[] bias, OpShapes.Conv cv, float[] out,
-            long chunkFloats) {
+    static void conv(CpuBackendBase be, float[] x, int xOff, FloatSource weight, float[] bias, OpShapes.Conv cv,
+            float[] out, long chunkFloats) {
         int cin = cv.cin();
         int cout = cv.cout();
         int tilesW = ceilDiv(cv.ow(), 2);
         int tilesH = ceilDiv(cv.oh(), 2);
-        long uStep = GemmDriver.packedSize(cout, cin, true);
-        float[] u = grow(FILTERS, XI * uStep);
-        Parallel.forRange(ceilDiv(cout, MR), 1, (p0, p1) -> transformFilters(weight, cin, cout, p0, p1, u, (int) uStep));
-
         int chunkRows = (int) Math.max(1, Math.min(tilesH, chunkFloats / ((long) XI * Math.max(cin, cout) * tilesW)));
         int maxTiles = roundUp(chunkRows * tilesW, NR);
-        float[] v = grow(TILES_IN, XI * GemmDriver.packedSize(maxTiles, cin, false));
-        float[] m = grow(TILES_OUT, (long) XI * cout * maxTiles);
-        for (int b = 0; b < cv.batch(); b++) {
-            for (int ty0 = 0; ty0 < tilesH; ty0 += chunkRows) {
-                chunk(x, xOff + b * cin * cv.h() * cv.w(), u, bias, cv, ty0, Math.min(tilesH, ty0 + chunkRows), v, m,
-                        out, b * cout * cv.oh() * cv.ow());
+        long uStep = GemmDriver.packedSize(cout, cin, true);
+        // The scratch comes from (and goes back to) the activation pool, where the next
+        // convolution of the same shape finds it, rather than being held per thread.
+        try (Tensor uScratch = scratch(be, XI * uStep);
+                Tensor vScratch = scratch(be, XI * GemmDriver.packedSize(maxTiles, cin, false));
+                Tensor mScratch = scratch(be, (long) XI * cout * maxTiles)) {
+            float[] u = CpuBackendBase.heapArray(uScratch);
+            float[] v = CpuBackendBase.heapArray(vScratch);
+            float[] m = CpuBackendBase.heapArray(mScratch);
+            Parallel.forRange(ceilDiv(cout, MR), 1,
+                    (p0, p1) -> transformFilters(weight, cin, cout, p0, p1, u, (int) uStep));
+            for (int b = 0; b < cv.batch(); b++) {
+                for (int ty0 = 0; ty0 < tilesH; ty0 += chunkRows) {
+                    chunk(x, xOff + b * cin * cv.h() * cv.w(), u, bias, cv, ty0, Math.min(tilesH, ty0 + chunkRows),
+                            v, m, out, b * cout * cv.oh() * cv.ow());
+                }
             }
         }
+    }
+
+    /** A pooled F32 array of {@code n} floats, contents undefined. */
+    private static Tensor scratch(CpuBackendBase be, long n) {
+        return be.empty(DType.F32, Shape.of(Math.toIntExact(n)));
     }
 
     /**
