@@ -39,18 +39,10 @@ record ConvTranspose(FloatSource x, FloatSource weight, float[] bias, float[] ou
         // an output sample gathers its overlapping contributions then does not depend on the
         // split, so results do not depend on the thread count.
         int tb = Math.max(MIN_BLOCK, SCRATCH / (outC * k) / GemmKernel.NR * GemmKernel.NR);
-        float[] cols = COLS.get();
-        if (cols.length < rows * tb) {
-            cols = new float[rows * tb];
-            COLS.set(cols);
-        }
+        float[] cols = ThreadScratch.floats(COLS, (long) rows * tb);
         // op(A)[(o, j), c] = weight[c, o, j], copied once per call as [c][(o, j)] runs: packing
         // A for every time block straight from the (mapped, strided) weight read it element by element.
-        float[] wt = WEIGHT.get();
-        if (wt.length < inC * rows) {
-            wt = new float[inC * rows];
-            WEIGHT.set(wt);
-        }
+        float[] wt = ThreadScratch.floats(WEIGHT, (long) inC * rows);
         for (int c = 0; c < inC; c++) {
             weight.read((long) c * outC * k + (long) o0 * k, rows, wt, c * rows, 1);
         }

@@ -66,7 +66,8 @@ abstract sealed class FloatSource {
     private static final FloatVector QUAD_LO = laneIndices(q -> (q / 2 % 2) * L + q / 4 * 2 + q % 2);
     private static final FloatVector QUAD_HI = laneIndices(q -> (q / 2 % 2) * L + L / 2 + q / 4 * 2 + q % 2);
 
-    private static FloatVector laneIndices(java.util.function.IntUnaryOperator f) {
+    /** A vector of lane indices {@code f(q)}, as {@code selectFrom} takes them. */
+    static FloatVector laneIndices(java.util.function.IntUnaryOperator f) {
         float[] v = new float[L];
         for (int q = 0; q < L; q++) {
             v[q] = f.applyAsInt(q);

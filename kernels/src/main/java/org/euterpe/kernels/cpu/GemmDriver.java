@@ -102,12 +102,7 @@ final class GemmDriver {
             return null;
         }
         long size = batches * sharedBatchSize(rows, k, r);
-        float[] shared = holder.get();
-        if (shared.length < size) {
-            shared = new float[(int) size];
-            holder.set(shared);
-        }
-        float[] dst = shared;
+        float[] dst = ThreadScratch.floats(holder, size);
         int blocks = ceilDiv(rows, blockRows);
         int slices = ceilDiv(k, KC);
         Parallel.forChunks(batches * blocks * slices, u -> {
@@ -121,7 +116,7 @@ final class GemmDriver {
             System.arraycopy(scratch, 0, dst, sharedOffset(batch, i0, count, pc, rows, k, r),
                     ceilDiv(count, r) * r * kc);
         });
-        return shared;
+        return dst;
     }
 
     /**

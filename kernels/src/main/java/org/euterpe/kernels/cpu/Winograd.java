@@ -1,6 +1,7 @@
 package org.euterpe.kernels.cpu;
 
 import static org.euterpe.kernels.cpu.GemmKernel.MR;
+import static org.euterpe.kernels.cpu.GemmDriver.ceilDiv;
 import static org.euterpe.kernels.cpu.GemmKernel.NR;
 
 import java.util.Arrays;
@@ -65,8 +66,8 @@ final class Winograd {
     /** Per-thread: one input row with its padding. */
     private static final ThreadLocal<float[]> PADDED_ROW = ThreadLocal.withInitial(() -> new float[0]);
     /** Lane selections from two concatenated vectors: their even and their odd lanes. */
-    private static final FloatVector EVEN = laneIndices(2, 0);
-    private static final FloatVector ODD = laneIndices(2, 1);
+    private static final FloatVector EVEN = FloatSource.laneIndices(q -> 2 * q);
+    private static final FloatVector ODD = FloatSource.laneIndices(q -> 2 * q + 1);
     /** Per-thread: one channel's transform, part way, for every tile of a chunk. */
     private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -135,8 +136,8 @@ final class Winograd {
             float[] v, float[] m, float[] out, int outImage) {
         int cin = cv.cin();
         int cout = cv.cout();
-        int tiles = (ty1 - ty0) * ceilDiv(cv.ow(), 2);
         Layout lay = Layout.of(cv, ty0, ty1);
+        int tiles = lay.tiles;
         int vStep = (int) GemmDriver.packedSize(tiles, cin, false);
         Parallel.forRange(cin, 1, (c0, c1) -> {
             for (int c = c0; c < c1; c++) {
@@ -163,7 +164,7 @@ final class Winograd {
      */
     private static void transformFilters(FloatSource weight, int cin, int cout, int p0, int p1, float[] u,
             int uStep) {
-        float[] g = grow(WEIGHT_ROW, 9L * cin * MR);
+        float[] g = ThreadScratch.floats(WEIGHT_ROW, 9L * cin * MR);
         for (int p = p0; p < p1; p++) {
             int rows = Math.min(MR, cout - p * MR);
             for (int r = 0; r < rows; r++) { // one read per filter: a run must not cross a dim-0 entry
@@ -215,13 +216,13 @@ final class Winograd {
         int tilesW = lay.tilesW;
         // One staged row combination: every tile row and one more, and a vector's overrun.
         int seg = lay.padded + tilesW + L;
-        float[] h = grow(STAGE, 8L * seg);
+        float[] h = ThreadScratch.floats(STAGE, 8L * seg);
         // d B, row by row: each input row's combinations across each tile's four columns, staged
         // by tile so that the row combinations below run on whole vectors of consecutive tiles.
         // Input row pair p (rows 2 (ty0 + p) - ph and the one after) goes to the even (j) and odd
         // (4 + j) segments at p * tilesW: tile row p reads pairs p and p + 1.
         int width = 2 * tilesW + 2 + 2 * L; // the columns the tiles read, and a vector's overrun
-        float[] padded = grow(PADDED_ROW, width);
+        float[] padded = ThreadScratch.floats(PADDED_ROW, width);
         for (int p = 0; p <= lay.rows; p++) {
             for (int odd = 0; odd < 2; odd++) {
                 int iy = 2 * (lay.ty0 + p) - cv.ph() + odd;
@@ -294,7 +295,7 @@ final class Winograd {
     private static void transformOutput(float[] m, int src, int step, float bias, Layout lay, OpShapes.Conv cv,
             float[] out, int plane) {
         int seg = lay.padded;
-        float[] y = grow(STAGE, 4L * seg);
+        float[] y = ThreadScratch.floats(STAGE, 4L * seg);
         FloatVector b = FloatVector.broadcast(S, bias);
         // Whole vectors of tiles, staged as y[(2 dy + dx) * seg + t].
         for (int t = 0; t < lay.tiles; t += L) {
@@ -360,29 +361,6 @@ final class Winograd {
             }
             return new Layout(ty0, ty1 - ty0, tilesW, tiles, padded, slices, runs);
         }
-    }
-
-    /** The lane indices {@code step * q + first}, as {@code selectFrom} takes them. */
-    private static FloatVector laneIndices(int step, int first) {
-        float[] v = new float[L];
-        for (int q = 0; q < L; q++) {
-            v[q] = step * q + first;
-        }
-        return FloatVector.fromArray(S, v, 0);
-    }
-
-    /** The thread's scratch array of at least {@code size} floats (contents undefined). */
-    private static float[] grow(ThreadLocal<float[]> holder, long size) {
-        float[] a = holder.get();
-        if (a.length < size) {
-            a = new float[Math.toIntExact(size)];
-            holder.set(a);
-        }
-        return a;
-    }
-
-    private static int ceilDiv(int a, int b) {
-        return (a + b - 1) / b;
     }
 
     private static int roundUp(int a, int b) {
