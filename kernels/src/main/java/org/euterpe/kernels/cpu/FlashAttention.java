@@ -247,8 +247,11 @@ final class FlashAttention {
      * float factor, so that its rounding cancels in the final quotient.
      */
     private static void rescale(float diff, double[] l, int lo, float[] o, int oo, int n) {
-        FloatVector alpha = VectorMath.expNonPositive(FloatVector.broadcast(S, diff));
-        DoubleVector alphaD = (DoubleVector) alpha.convertShape(VectorOperators.F2D, D, 0);
+        // The scalar exp: with the vector one inlined here too, softmaxStep's compile could run
+        // out of C2's node budget and call expAndSum's exp out of line, boxing every vector.
+        float a = VectorMath.expNonPositive(diff);
+        FloatVector alpha = FloatVector.broadcast(S, a);
+        DoubleVector alphaD = DoubleVector.broadcast(D, a);
         for (int c = 0; c < L; c += D.length()) {
             DoubleVector.fromArray(D, l, lo + c).mul(alphaD).intoArray(l, lo + c);
         }

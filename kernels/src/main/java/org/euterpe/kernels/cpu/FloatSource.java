@@ -92,6 +92,24 @@ abstract sealed class FloatSource {
         QUAD_HI.selectFrom(hi01, hi23).intoArray(dst, at + 3 * L);
     }
 
+    /** {@link #readInterleaved4} from a float array: rows at {@code a[src + i * ld]}. */
+    private static void interleave4Rows(float[] a, int src, int ld, int count, float[] dst, int dstOff) {
+        int k = 0;
+        for (; k + L <= count; k += L) {
+            interleave4(FloatVector.fromArray(S, a, src + k), FloatVector.fromArray(S, a, src + ld + k),
+                    FloatVector.fromArray(S, a, src + 2 * ld + k), FloatVector.fromArray(S, a, src + 3 * ld + k),
+                    dst, dstOff + 4 * k);
+        }
+        for (; k < count; k++) {
+            for (int i = 0; i < 4; i++) {
+                dst[dstOff + 4 * k + i] = a[src + i * ld + k];
+            }
+        }
+    }
+
+    /** F32Segment's staging rows for {@link #readInterleaved4}. */
+    private static final ThreadLocal<float[]> ROWS = ThreadLocal.withInitial(() -> new float[0]);
+
     /**
      * A run dealt into panels: element {@code index + i} goes to
      * {@code dst[dstOff + (i / r) * panelStride + i % r]}. Same run rule as {@link #read}.
@@ -125,19 +143,7 @@ abstract sealed class FloatSource {
 
         @Override
         void readInterleaved4(long index, long rowStride, int count, float[] dst, int dstOff) {
-            int src = off + (int) index;
-            int ld = (int) rowStride;
-            int k = 0;
-            for (; k + L <= count; k += L) {
-                interleave4(FloatVector.fromArray(S, a, src + k), FloatVector.fromArray(S, a, src + ld + k),
-                        FloatVector.fromArray(S, a, src + 2 * ld + k), FloatVector.fromArray(S, a, src + 3 * ld + k),
-                        dst, dstOff + 4 * k);
-            }
-            for (; k < count; k++) {
-                for (int i = 0; i < 4; i++) {
-                    dst[dstOff + 4 * k + i] = a[src + i * ld + k];
-                }
-            }
+            interleave4Rows(a, off + (int) index, (int) rowStride, count, dst, dstOff);
         }
 
         @Override
@@ -174,20 +180,15 @@ abstract sealed class FloatSource {
 
         @Override
         void readInterleaved4(long index, long rowStride, int count, float[] dst, int dstOff) {
-            long ld = rowStride * 4;
-            long at = index * 4;
-            int k = 0;
-            for (; k + L <= count; k += L, at += 4L * L) {
-                interleave4(load(at), load(at + ld), load(at + 2 * ld), load(at + 3 * ld), dst, dstOff + 4 * k);
+            // Bulk copies of the four runs, then the array path. FloatVector.fromMemorySegment
+            // here was compiled, in the U-Net, to its Java fallback (a boxed vector per load,
+            // ~0.5 GB/s of garbage); a copy of a few KiB costs less than that.
+            float[] rows = ThreadScratch.floats(ROWS, 4L * count);
+            for (int i = 0; i < 4; i++) {
+                MemorySegment.copy(s, ValueLayout.JAVA_FLOAT_UNALIGNED, (index + i * rowStride) * 4, rows, i * count,
+                        count);
             }
-            if (k < count) {
-                super.readInterleaved4(index + k, rowStride, count - k, dst, dstOff + 4 * k);
-            }
-        }
-
-        private FloatVector load(long byteOffset) {
-            // The byte order of read()'s JAVA_FLOAT_UNALIGNED, so both paths agree on every platform.
-            return FloatVector.fromMemorySegment(S, s, byteOffset, ValueLayout.JAVA_FLOAT_UNALIGNED.order());
+            interleave4Rows(rows, 0, count, count, dst, dstOff);
         }
     }
 

@@ -75,9 +75,21 @@ final class VectorMath {
     /** ln 2 split so that n * EXP_C1 is exact for the n that occur. */
     private static final float EXP_C1 = 0.693359375f;
     private static final float EXP_C2 = -2.12194440e-4f;
-    /** e^r on [-ln2/2, ln2/2], as r + r^2 P(r) + 1 (Cephes expf). */
-    private static final float[] EXP_POLY = {1.9875691500E-4f, 1.3981999507E-3f, 8.3334519073E-3f, 4.1665795894E-2f,
-        1.6666665459E-1f, 5.0000001201E-1f};
+    /**
+     * P(r) of e^r = r + r^2 P(r) + 1 on [-ln2/2, ln2/2] (Cephes expf), by Horner's rule written
+     * out. Not {@link #poly}: its loop carries the vector in a phi, and in some compiles (which
+     * ones depends on the profile) C2 boxed that phi on every step; in the U-Net's attention
+     * softmax that was ~2 GB/s of garbage and a several-fold slower exp. Six coefficients
+     * unrolled stay well inside the inlining budget of every caller.
+     */
+    private static FloatVector expPoly(FloatVector r) {
+        FloatVector p = FloatVector.broadcast(S, 1.9875691500E-4f);
+        p = p.fma(r, FloatVector.broadcast(S, 1.3981999507E-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073E-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894E-2f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459E-1f));
+        return p.fma(r, FloatVector.broadcast(S, 5.0000001201E-1f));
+    }
     /** tanh(x) = x + x^3 P(x^2) for |x| < 0.625 (Cephes tanhf). */
     private static final float[] TANH_POLY = {-5.70498872745E-3f, 2.06390887954E-2f, -5.37397155531E-2f,
         1.33314422036E-1f, -3.33332819422E-1f};
@@ -91,7 +103,7 @@ final class VectorMath {
         FloatVector n = v.convert(VectorOperators.F2I, 0).convert(VectorOperators.I2F, 0).reinterpretAsFloats();
         n = n.sub(1f, n.compare(VectorOperators.GT, v));
         FloatVector r = n.fma(FloatVector.broadcast(S, -EXP_C1), xc).sub(n.mul(EXP_C2));
-        FloatVector y = poly(r, EXP_POLY).fma(r.mul(r), r).add(1f);
+        FloatVector y = expPoly(r).fma(r.mul(r), r).add(1f);
         // 2^n through the exponent bits, as 2^(n/2) * 2^(n - n/2): n spans [-150, 128] after the
         // clamp, beyond a float's exponent range at both ends; the last product rounds once into
         // the subnormals where the result is that small.
@@ -123,12 +135,32 @@ final class VectorMath {
         FloatVector n = t.sub(ROUND_MAGIC);
         FloatVector r = n.fma(FloatVector.broadcast(S, -EXP_C1), x);
         r = n.fma(FloatVector.broadcast(S, -EXP_C2), r);
-        FloatVector y = poly(r, EXP_POLY).fma(r.mul(r), r).add(1f);
+        FloatVector y = expPoly(r).fma(r.mul(r), r).add(1f);
         // t's bits are those of ROUND_MAGIC plus n; shifted into the exponent field, ROUND_MAGIC's
         // own bits fall off the top, leaving 2^n once the bias is added.
         IntVector bits = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).add(127 << 23);
         y = y.mul(bits.reinterpretAsFloats());
         return y.blend(0f, x.lt(EXP_NORMAL_LO));
+    }
+
+    /**
+     * {@link #expNonPositive(FloatVector)} of one float, with the same operations (fused where
+     * the vector form fuses), so it gives the same bits. For a kernel that needs one factor per
+     * row, where a second inlined vector exp would push its compile past C2's node budget.
+     */
+    static float expNonPositive(float x) {
+        float t = Math.fma(x, LOG2E, ROUND_MAGIC);
+        float n = t - ROUND_MAGIC;
+        float r = Math.fma(n, -EXP_C2, Math.fma(n, -EXP_C1, x));
+        float p = 1.9875691500E-4f;
+        p = Math.fma(p, r, 1.3981999507E-3f);
+        p = Math.fma(p, r, 8.3334519073E-3f);
+        p = Math.fma(p, r, 4.1665795894E-2f);
+        p = Math.fma(p, r, 1.6666665459E-1f);
+        p = Math.fma(p, r, 5.0000001201E-1f);
+        float y = Math.fma(p, r * r, r) + 1f;
+        y *= Float.intBitsToFloat((Float.floatToRawIntBits(t) << 23) + (127 << 23));
+        return x < EXP_NORMAL_LO ? 0f : y;
     }
 
     /**

@@ -41,4 +41,25 @@ class VectorMathTest {
         assertEquals(0f, expNonPositive(Float.NEGATIVE_INFINITY));
         assertTrue(Float.isNaN(expNonPositive(Float.NaN)));
     }
+
+    @Test
+    void scalarExpNonPositiveGivesTheVectorFormsBits() {
+        float[] xs = new float[L];
+        float[] ys = new float[L];
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(3);
+        for (int i = 0; i < 200_000; i++) {
+            for (int j = 0; j < L; j++) { // mostly the softmax range, some beyond the flush point
+                xs[j] = (float) (i % 10 == 0 ? -120 * rng.nextDouble() : -30 * rng.nextDouble() * rng.nextDouble());
+            }
+            VectorMath.expNonPositive(FloatVector.fromArray(VectorMath.S, xs, 0)).intoArray(ys, 0);
+            for (int j = 0; j < L; j++) {
+                assertEquals(Float.floatToRawIntBits(ys[j]), Float.floatToRawIntBits(VectorMath.expNonPositive(xs[j])),
+                        () -> "x = " + java.util.Arrays.toString(xs));
+            }
+        }
+        for (float x : new float[] {0f, -0f, -87.33f, -87.34f, Float.NEGATIVE_INFINITY, -Float.MIN_VALUE}) {
+            assertEquals(expNonPositive(x), VectorMath.expNonPositive(x), "x = " + x);
+        }
+        assertTrue(Float.isNaN(VectorMath.expNonPositive(Float.NaN)));
+    }
 }
