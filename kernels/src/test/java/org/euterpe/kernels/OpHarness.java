@@ -98,6 +98,9 @@ public final class OpHarness {
     static Output run(Backend backend, OpCase c) {
         try (Scope _ = Scope.open()) {
             Tensor t = c.run().apply(new RandomTensors(backend, c.seed()));
+            // Model code closes intermediates early (the vocoder's 20 MB activations); a result
+            // that is a view of a hidden temporary would stay allocated until its scope closes.
+            assertTrue(t.ownsStorage(), () -> "[" + backend.name() + "] " + c + ": the result must own its storage");
             boolean integer = t.dtype() == DType.I64 || t.dtype() == DType.I32;
             return new Output(t.shape(), t.dtype(), integer ? null : t.toFloatArray(),
                     integer ? t.toLongArray() : null);

@@ -10,8 +10,9 @@ import java.util.List;
  *
  * <p>Conventions, for every op:
  * <ul>
- *   <li>Inputs are contiguous row-major tensors of this backend; outputs are new tensors owned
- *       by the current {@link Scope} (or the caller). Nothing is modified in place.</li>
+ *   <li>Inputs are contiguous row-major tensors of this backend; outputs are new tensors that
+ *       own their storage (so closing one frees it at once), tracked by the current
+ *       {@link Scope} (or the caller's). Nothing is modified in place.</li>
  *   <li>Activations are F32. Weight operands (the {@code b} of matmul, {@code weight} of linear,
  *       the filters of the convolutions, the embedding table) may also be F16, BF16 or I8 with
  *       per-output-channel scales; a backend widens them inside its kernels.</li>

@@ -113,6 +113,23 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * For backends: an op's freshly allocated result under another shape, still owning its
+     * storage, so that a caller's {@link #close} frees it at once (a {@link #reshape} view would
+     * leave it to the enclosing scope). {@code this} must own its storage and is not used after.
+     */
+    public Tensor reshapeResult(int... dims) {
+        if (!owner) {
+            throw new IllegalStateException("reshapeResult of a tensor that does not own its storage: " + this);
+        }
+        return new Tensor(backend, storage, byteOffset, shape.reshape(dims), dtype, scales, true);
+    }
+
+    /** Whether {@link #close} frees this tensor's storage (false for views and borrowed memory). */
+    public boolean ownsStorage() {
+        return owner;
+    }
+
+    /**
      * Elements {@code [start, end)} along {@code dim}: a view when every dim before {@code dim}
      * is 1 (the range is contiguous), otherwise a copy made by the backend.
      */

@@ -26,7 +26,7 @@ final class Convolution {
     static Tensor conv1d(CpuBackendBase be, Tensor x, Tensor weight, Tensor bias, int stride, int padding,
             int dilation) {
         OpShapes.Conv cv = OpShapes.conv1d(x, weight, bias, stride, padding, dilation);
-        return convolve(be, x, weight, bias, cv).reshape(cv.out().dims());
+        return convolve(be, x, weight, bias, cv).reshapeResult(cv.out().dims());
     }
 
     /**
@@ -55,7 +55,7 @@ final class Convolution {
         }
         if (Winograd.applies(cv)) {
             Tensor out = be.newF32Empty(Shape.of(batch, outC, outH, outW));
-            Winograd.conv(be, xs, xOff, FloatSource.of(weight), rowBias, cv, CpuBackendBase.heapArray(out));
+            Winograd.conv(xs, xOff, FloatSource.of(weight), rowBias, cv, CpuBackendBase.heapArray(out));
             return out;
         }
         Tensor out = be.newF32(Shape.of(batch, outC, outH, outW));

@@ -53,6 +53,9 @@ final class FlashAttention {
      */
     static final int KEY_BLOCK = 128;
     private static final int TILE_ROWS = 8;
+    /** K^T and padded V of one call, reused by the next (see {@link Workspace}). */
+    private static final Workspace KT = new Workspace();
+    private static final Workspace V_PACKED = new Workspace();
 
     private FlashAttention() {
     }
@@ -83,17 +86,24 @@ final class FlashAttention {
         Task task = new Task(HostFloats.of(q), HostFloats.of(k), HostFloats.of(v), HostFloats.ofNullable(mask),
                 maskStrides, scale, heads, lq, lk, d, dv, CpuBackendBase.heapArray(out));
         int queryBlocks = (lq + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        Parallel.forRange(batch * heads, 1, (from, to) -> {
-            for (int bh = from; bh < to; bh++) {
-                task.pack(bh);
+        try {
+            Parallel.forRange(batch * heads, 1, (from, to) -> {
+                for (int bh = from; bh < to; bh++) {
+                    task.pack(bh);
+                }
+            });
+            Parallel.forRange(batch * heads * queryBlocks, 1, (from, to) -> {
+                Scratch s = new Scratch(task);
+                for (int t = from; t < to; t++) {
+                    task.run(t / queryBlocks, (t % queryBlocks) * QUERY_BLOCK, s);
+                }
+            });
+        } finally {
+            KT.give(task.kt);
+            if (task.vPacked != null) {
+                V_PACKED.give(task.vPacked);
             }
-        });
-        Parallel.forRange(batch * heads * queryBlocks, 1, (from, to) -> {
-            Scratch s = new Scratch(task);
-            for (int t = from; t < to; t++) {
-                task.run(t / queryBlocks, (t % queryBlocks) * QUERY_BLOCK, s);
-            }
-        });
+        }
         return out;
     }
 
@@ -136,10 +146,12 @@ final class FlashAttention {
             this.out = out;
             int bh = out.length / (lq * dv);
             this.lkPad = roundUp(lk, 2 * L);
-            this.kt = new float[Math.multiplyExact(bh * d, lkPad)];
+            // From workspaces, contents undefined: pack() writes every key and value used; the
+            // padding keys' scores are replaced by -inf and padding columns of V never leave.
+            this.kt = KT.take(Math.multiplyExact((long) bh * d, lkPad));
             boolean pack = dv % L != 0;
             this.ldv = pack ? roundUp(dv, L) : dv;
-            this.vPacked = pack ? new float[Math.multiplyExact(bh * lk, ldv)] : null;
+            this.vPacked = pack ? V_PACKED.take(Math.multiplyExact((long) bh * lk, ldv)) : null;
         }
 
         /** Transposes head {@code bh}'s keys into K^T, and pads its V rows when needed. */

@@ -57,7 +57,7 @@ final class Gemm {
         int rows = Math.toIntExact(x.shape().outer(x.rank() - 1));
         Tensor x2 = x.reshape(rows, in);
         Tensor y = matmul(be, x2, weight, false, true, 1f, bias, 0f, null);
-        return y.reshape(outShape.dims());
+        return y.reshapeResult(outShape.dims());
     }
 
     /** The bias (checked by {@link OpShapes}) as floats; null when absent. */

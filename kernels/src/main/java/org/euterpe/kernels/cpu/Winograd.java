@@ -9,10 +9,7 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
-import org.euterpe.tensor.DType;
 import org.euterpe.tensor.OpShapes;
-import org.euterpe.tensor.Shape;
-import org.euterpe.tensor.Tensor;
 
 /**
  * 3x3, stride-1, undilated convolutions by Winograd's minimal filtering F(2x2, 3x3) (Lavin and
@@ -70,6 +67,10 @@ final class Winograd {
     private static final FloatVector ODD = FloatSource.laneIndices(q -> 2 * q + 1);
     /** Per-thread: one channel's transform, part way, for every tile of a chunk. */
     private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[0]);
+    /** The transformed filters U, input tiles V and products M, shared by all convolutions. */
+    private static final Workspace U_SCRATCH = new Workspace();
+    private static final Workspace V_SCRATCH = new Workspace();
+    private static final Workspace M_SCRATCH = new Workspace();
 
     private Winograd() {
     }
@@ -89,14 +90,13 @@ final class Winograd {
      * @param bias   {@code [cout]} or null
      * @param out    {@code [batch, cout, oh, ow]}, every element written
      */
-    static void conv(CpuBackendBase be, float[] x, int xOff, FloatSource weight, float[] bias, OpShapes.Conv cv,
-            float[] out) {
-        conv(be, x, xOff, weight, bias, cv, out, CHUNK_FLOATS);
+    static void conv(float[] x, int xOff, FloatSource weight, float[] bias, OpShapes.Conv cv, float[] out) {
+        conv(x, xOff, weight, bias, cv, out, CHUNK_FLOATS);
     }
 
     /** {@link #conv} with chunks of about {@code chunkFloats} transformed floats (tests use small ones). */
-    static void conv(CpuBackendBase be, float[] x, int xOff, FloatSource weight, float[] bias, OpShapes.Conv cv,
-            float[] out, long chunkFloats) {
+    static void conv(float[] x, int xOff, FloatSource weight, float[] bias, OpShapes.Conv cv, float[] out,
+            long chunkFloats) {
         int cin = cv.cin();
         int cout = cv.cout();
         int tilesW = ceilDiv(cv.ow(), 2);
@@ -104,14 +104,12 @@ final class Winograd {
         int chunkRows = (int) Math.max(1, Math.min(tilesH, chunkFloats / ((long) XI * Math.max(cin, cout) * tilesW)));
         int maxTiles = roundUp(chunkRows * tilesW, NR);
         long uStep = GemmDriver.packedSize(cout, cin, true);
-        // The scratch comes from (and goes back to) the activation pool, where the next
-        // convolution of the same shape finds it, rather than being held per thread.
-        try (Tensor uScratch = scratch(be, XI * uStep);
-                Tensor vScratch = scratch(be, XI * GemmDriver.packedSize(maxTiles, cin, false));
-                Tensor mScratch = scratch(be, (long) XI * cout * maxTiles)) {
-            float[] u = CpuBackendBase.heapArray(uScratch);
-            float[] v = CpuBackendBase.heapArray(vScratch);
-            float[] m = CpuBackendBase.heapArray(mScratch);
+        // One shared workspace per operand, grown to the largest layer (at most ~33 MB in all:
+        // the filter cap and the chunk size bound them), not the exact-size activation pool.
+        float[] u = U_SCRATCH.take(XI * uStep);
+        float[] v = V_SCRATCH.take(XI * GemmDriver.packedSize(maxTiles, cin, false));
+        float[] m = M_SCRATCH.take((long) XI * cout * maxTiles);
+        try {
             Parallel.forRange(ceilDiv(cout, MR), 1,
                     (p0, p1) -> transformFilters(weight, cin, cout, p0, p1, u, (int) uStep));
             for (int b = 0; b < cv.batch(); b++) {
@@ -120,12 +118,11 @@ final class Winograd {
                             v, m, out, b * cout * cv.oh() * cv.ow());
                 }
             }
+        } finally {
+            U_SCRATCH.give(u);
+            V_SCRATCH.give(v);
+            M_SCRATCH.give(m);
         }
-    }
-
-    /** A pooled F32 array of {@code n} floats, contents undefined. */
-    private static Tensor scratch(CpuBackendBase be, long n) {
-        return be.empty(DType.F32, Shape.of(Math.toIntExact(n)));
     }
 
     /**

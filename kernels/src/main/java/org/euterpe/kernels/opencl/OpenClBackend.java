@@ -312,7 +312,7 @@ public final class OpenClBackend implements Backend {
     public Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         Shape outShape = OpShapes.linear(x, weight, bias);
         Tensor rows = x.reshape(-1, x.dim(-1));
-        return matmul(rows, weight, false, true, 1f, bias, 0f, null).reshape(outShape.dims());
+        return matmul(rows, weight, false, true, 1f, bias, 0f, null).reshapeResult(outShape.dims());
     }
 
     @Override
@@ -602,7 +602,7 @@ public final class OpenClBackend implements Backend {
             rt.kernel("reduce_dim").i(outer).i(x.dim(d)).i(inner).flag(mean).mem(o.f32(x)).mem(mem(out))
                     .run(new long[] {(long) outer * inner}, null);
         }
-        return keepDim ? out : out.reshape(OpShapes.reduced(x.shape(), d, false).dims());
+        return keepDim ? out : out.reshapeResult(OpShapes.reduced(x.shape(), d, false).dims());
     }
 
     // ---------------------------------------------------------------- helpers

@@ -78,7 +78,7 @@ class PooledOutputsTest {
         POOL.clear();
         Set<Object> dirtied = dirty(dtype, numel);
         Tensor recycled = op.get();
-        // By identity: an op may also take and give back scratch arrays (Winograd's) on the way.
+        // By identity: the pool's byte count cannot tell which array the output got.
         assertTrue(dirtied.contains(CpuBackendBase.segment(recycled).heapBase().orElseThrow()),
                 what + ": the output did not come from the pool");
         assertArrayEquals(expected, recycled.toFloatArray(), what);

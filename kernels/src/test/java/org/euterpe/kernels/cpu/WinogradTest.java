@@ -28,7 +28,7 @@ class WinogradTest {
         OpShapes.Conv cv = OpShapes.conv2d(x, wt, bias, 1, pad, 1);
         float[] out = new float[n * o * cv.oh() * cv.ow()];
         java.util.Arrays.fill(out, Float.NaN); // every element must be written
-        Winograd.conv(BE, x.toFloatArray(), 0, FloatSource.of(wt), withBias ? bias.toFloatArray() : null, cv, out,
+        Winograd.conv(x.toFloatArray(), 0, FloatSource.of(wt), withBias ? bias.toFloatArray() : null, cv, out,
                 chunkFloats);
         double[] ref = conv2dRef(x.toFloatArray(), wt.toFloatArray(), withBias ? bias.toFloatArray() : null, n, c, h, w,
                 o, 3, 3, new int[] {1, 1}, new int[] {pad, pad}, new int[] {1, 1}, cv.oh(), cv.ow());

@@ -29,6 +29,8 @@ public final class Upsample2D {
      * @return {@code [batch, out, outH, outW]}
      */
     public Tensor forward(Tensor x, int outH, int outW) {
-        return conv.forward(x.upsampleNearest(outH, outW));
+        try (Tensor up = x.upsampleNearest(outH, outW)) { // 4x the input: freed as soon as it is used
+            return conv.forward(up);
+        }
     }
 }

@@ -60,14 +60,20 @@ public final class Decoder {
         try (Scope scope = Scope.open()) {
             Tensor h = convIn.forward(z);
             trace.record("conv_in", h);
-            h = midBlock.forward(h);
+            Tensor mid = midBlock.forward(h);
+            h.close();
+            h = mid;
             trace.record("mid_block", h);
             for (int i = 0; i < upBlocks.size(); i++) {
-                h = upBlocks.get(i).forward(h);
+                Tensor next = upBlocks.get(i).forward(h);
+                h.close(); // conv_in's, the mid block's or the previous up block's output
+                h = next;
                 trace.record("up_blocks." + i, h);
             }
-            h = convNormOut.forwardSilu(h, trace, "conv_norm_out");
-            Tensor out = convOut.forward(h);
+            Tensor out;
+            try (Tensor last = h; Tensor a = convNormOut.forwardSilu(last, trace, "conv_norm_out")) {
+                out = convOut.forward(a);
+            }
             trace.record("conv_out", out);
             return scope.keep(out);
         }

@@ -31,12 +31,21 @@ public final class UpDecoderBlock2D {
     /** {@code [batch, in, h, w] -> [batch, out, h', w']}, doubled when it upsamples. */
     public Tensor forward(Tensor x) {
         try (Scope scope = Scope.open()) {
+            // Each block's output is closed once the next exists (not the caller's input).
             Tensor h = x;
             for (ResnetBlock2D r : resnets) {
-                h = r.forward(h, null);
+                Tensor next = r.forward(h, null);
+                if (h != x) {
+                    h.close();
+                }
+                h = next;
             }
             if (upsampler != null) {
-                h = upsampler.forward(h);
+                Tensor next = upsampler.forward(h);
+                if (h != x) {
+                    h.close();
+                }
+                h = next;
             }
             return scope.keep(h);
         }

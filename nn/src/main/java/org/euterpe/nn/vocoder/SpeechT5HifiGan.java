@@ -101,14 +101,23 @@ public final class SpeechT5HifiGan {
     /** One stage: leaky ReLU, upsampler {@code i}, then the mean of its residual blocks. */
     private Tensor upsample(int i, Tensor x, Trace trace) {
         try (Scope scope = Scope.open()) {
-            Tensor up = upsamplers.get(i).forward(x.leakyRelu(config.leakyReluSlope()));
+            // Intermediates are closed as soon as they are used, as in HifiGanResidualBlock.
+            Tensor up;
+            try (Tensor a = x.leakyRelu(config.leakyReluSlope())) {
+                up = upsamplers.get(i).forward(a);
+            }
             trace.record("upsampler." + i, up);
             List<HifiGanResidualBlock> blocks = resblocks.get(i);
             Tensor sum = blocks.get(0).forward(up);
             for (int j = 1; j < blocks.size(); j++) {
-                sum = sum.add(blocks.get(j).forward(up));
+                try (Tensor prev = sum; Tensor b = blocks.get(j).forward(up)) {
+                    sum = prev.add(b);
+                }
             }
-            return scope.keep(sum.div(blocks.size()));
+            up.close();
+            try (Tensor total = sum) {
+                return scope.keep(total.div(blocks.size()));
+            }
         }
     }
 
@@ -133,7 +142,9 @@ public final class SpeechT5HifiGan {
             x = convPre.forward(x.transpose(1, 2));
             trace.record("conv_pre", x);
             for (int i = 0; i < upsamplers.size(); i++) {
-                x = upsample(i, x, trace);
+                Tensor next = upsample(i, x, trace);
+                x.close(); // conv_pre's or the previous stage's output: no longer needed
+                x = next;
             }
             x = convPost.forward(x.leakyRelu(DEFAULT_LEAKY_SLOPE));
             trace.record("conv_post", x);
