@@ -56,6 +56,15 @@ public abstract class CpuBackendBase implements Backend {
         return POOL;
     }
 
+    /**
+     * Hands the idle activation arrays ({@link #pool()}) and the kernels' idle workspaces to the
+     * GC: between stages, whose tensor and scratch sizes the next stage does not reuse.
+     */
+    public static void releaseIdleMemory() {
+        POOL.clear();
+        Workspace.releaseAll();
+    }
+
     @Override
     public Tensor fromArray(float[] data, Shape shape) {
         OpShapes.fromArray(data.length, shape);

@@ -1,5 +1,7 @@
 package org.euterpe.kernels.cpu;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -15,7 +17,20 @@ import java.util.concurrent.atomic.AtomicReference;
  * (two pipelines on different threads) gets a fresh array, and {@link #give} keeps the larger.
  */
 final class Workspace {
+    private static final List<Workspace> ALL = new CopyOnWriteArrayList<>();
+
     private final AtomicReference<float[]> free = new AtomicReference<>(new float[0]);
+
+    Workspace() {
+        ALL.add(this);
+    }
+
+    /** Drops every workspace's idle array (one taken now is kept when given back). */
+    static void releaseAll() {
+        for (Workspace w : ALL) {
+            w.free.set(new float[0]);
+        }
+    }
 
     /** An array of at least {@code size} floats, the caller's until {@link #give}; contents undefined. */
     float[] take(long size) {

@@ -37,4 +37,16 @@ class WorkspaceTest {
         assertSame(big, w.take(1));
         assertEquals(0, w.heldFloats(), "nothing held while the array is out");
     }
+
+    @Test
+    void releaseAllDropsIdleArraysButNotOnesInUse() {
+        Workspace idle = new Workspace();
+        Workspace busy = new Workspace();
+        idle.give(idle.take(1000));
+        float[] out = busy.take(2000);
+        Workspace.releaseAll();
+        assertEquals(0, idle.heldFloats());
+        busy.give(out);
+        assertSame(out, busy.take(2000), "an array taken during the release comes back into use");
+    }
 }
