@@ -83,13 +83,31 @@ final class VectorMath {
      * unrolled stay well inside the inlining budget of every caller.
      */
     private static FloatVector expPoly(FloatVector r) {
-        FloatVector p = FloatVector.broadcast(S, 1.9875691500E-4f);
-        p = p.fma(r, FloatVector.broadcast(S, 1.3981999507E-3f));
-        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073E-3f));
-        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894E-2f));
-        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459E-1f));
-        return p.fma(r, FloatVector.broadcast(S, 5.0000001201E-1f));
+        FloatVector p = FloatVector.broadcast(S, EXP_P0);
+        p = p.fma(r, FloatVector.broadcast(S, EXP_P1));
+        p = p.fma(r, FloatVector.broadcast(S, EXP_P2));
+        p = p.fma(r, FloatVector.broadcast(S, EXP_P3));
+        p = p.fma(r, FloatVector.broadcast(S, EXP_P4));
+        return p.fma(r, FloatVector.broadcast(S, EXP_P5));
     }
+
+    /** {@link #expPoly} of one float, the same fused steps. */
+    private static float expPoly(float r) {
+        float p = EXP_P0;
+        p = Math.fma(p, r, EXP_P1);
+        p = Math.fma(p, r, EXP_P2);
+        p = Math.fma(p, r, EXP_P3);
+        p = Math.fma(p, r, EXP_P4);
+        return Math.fma(p, r, EXP_P5);
+    }
+
+    /** expPoly's coefficients, highest first. */
+    private static final float EXP_P0 = 1.9875691500E-4f;
+    private static final float EXP_P1 = 1.3981999507E-3f;
+    private static final float EXP_P2 = 8.3334519073E-3f;
+    private static final float EXP_P3 = 4.1665795894E-2f;
+    private static final float EXP_P4 = 1.6666665459E-1f;
+    private static final float EXP_P5 = 5.0000001201E-1f;
     /** tanh(x) = x + x^3 P(x^2) for |x| < 0.625 (Cephes tanhf). */
     private static final float[] TANH_POLY = {-5.70498872745E-3f, 2.06390887954E-2f, -5.37397155531E-2f,
         1.33314422036E-1f, -3.33332819422E-1f};
@@ -152,13 +170,7 @@ final class VectorMath {
         float t = Math.fma(x, LOG2E, ROUND_MAGIC);
         float n = t - ROUND_MAGIC;
         float r = Math.fma(n, -EXP_C2, Math.fma(n, -EXP_C1, x));
-        float p = 1.9875691500E-4f;
-        p = Math.fma(p, r, 1.3981999507E-3f);
-        p = Math.fma(p, r, 8.3334519073E-3f);
-        p = Math.fma(p, r, 4.1665795894E-2f);
-        p = Math.fma(p, r, 1.6666665459E-1f);
-        p = Math.fma(p, r, 5.0000001201E-1f);
-        float y = Math.fma(p, r * r, r) + 1f;
+        float y = Math.fma(expPoly(r), r * r, r) + 1f;
         y *= Float.intBitsToFloat((Float.floatToRawIntBits(t) << 23) + (127 << 23));
         return x < EXP_NORMAL_LO ? 0f : y;
     }

@@ -30,7 +30,7 @@ import org.euterpe.tensor.OpShapes;
  * <p>One call: the filters are transformed once ({@code U[ξ] [cout, cin]}); then, a chunk of tile
  * rows at a time (so the transformed tiles stay a few MB), the input tiles are transformed
  * ({@code V[ξ] [tiles, cin]}), the 16 GEMMs give {@code M[ξ] [cout, tiles]}, and the output
- * transform writes the chunk's 2x2 blocks with the bias. U, V and M are pooled activation arrays.
+ * transform writes the chunk's 2x2 blocks with the bias. U, V and M live in shared {@link Workspace}s.
  * U and V are written straight into the GEMM's packed panel layout
  * ({@link GemmDriver#gemmPacked}), so nothing is packed twice. The
  * input's column combinations run on vectors of a row's tiles (even and odd columns selected from
