@@ -58,6 +58,11 @@ final class Convolution {
             Winograd.conv(xs, xOff, FloatSource.of(weight), rowBias, cv, CpuBackendBase.heapArray(out));
             return out;
         }
+        if (Winograd1d.applies(cv)) {
+            Tensor out = be.newF32Empty(Shape.of(batch, outC, outH, outW));
+            Winograd1d.conv(xs, xOff, FloatSource.of(weight), rowBias, cv, CpuBackendBase.heapArray(out));
+            return out;
+        }
         Tensor out = be.newF32(Shape.of(batch, outC, outH, outW));
         int depth = channels * kh * kw;
         int spatial = outH * outW;

@@ -128,6 +128,23 @@ final class GemmDriver {
         Parallel.forChunks(batches, batch -> block(batch, 0, m, 0, n, k, null, null, a, b, out));
     }
 
+    /**
+     * C += A B for A already in {@link #packAll}'s layout (as {@link #gemmPacked}) and B packed
+     * by {@code b} as the blocks are reached; each batch entry's columns are cut into
+     * {@code colSplits} units of whole {@code NR}-column panels, so that a few batch entries still
+     * keep every thread busy (each unit packs only its own columns of B).
+     */
+    static void gemmPackedA(int batches, int m, int n, int k, float[] a, PanelPacker b, Output out, int colSplits) {
+        int panels = ceilDiv(n, NR);
+        int splits = Math.max(1, Math.min(colSplits, panels));
+        Parallel.forChunks(batches * splits, u -> {
+            int s = u % splits;
+            int n0 = NR * (int) ((long) panels * s / splits);
+            int n1 = Math.min(n, NR * (int) ((long) panels * (s + 1) / splits));
+            block(u / splits, 0, m, n0, n1, k, null, b, a, null, out);
+        });
+    }
+
     /** Floats of one batch entry of a packed operand with {@code rows} rows of depth {@code k}: A ({@code left}) or B. */
     static long packedSize(int rows, int k, boolean left) {
         return sharedBatchSize(rows, k, left ? MR : NR);
