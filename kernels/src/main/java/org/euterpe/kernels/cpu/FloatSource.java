@@ -80,8 +80,7 @@ abstract sealed class FloatSource {
      * as {@code L} groups of four ({@code r0[k] r1[k] r2[k] r3[k]}): a 4 x L transpose in two
      * rounds of two-vector lane selections, about 2.5x faster than the scalar scatter.
      */
-    private static void interleave4(FloatVector r0, FloatVector r1, FloatVector r2, FloatVector r3, float[] dst,
-            int at) {
+    static void interleave4(FloatVector r0, FloatVector r1, FloatVector r2, FloatVector r3, float[] dst, int at) {
         FloatVector lo01 = PAIR_LO.selectFrom(r0, r1);
         FloatVector hi01 = PAIR_HI.selectFrom(r0, r1);
         FloatVector lo23 = PAIR_LO.selectFrom(r2, r3);
@@ -90,6 +89,28 @@ abstract sealed class FloatSource {
         QUAD_HI.selectFrom(lo01, lo23).intoArray(dst, at + L);
         QUAD_LO.selectFrom(hi01, hi23).intoArray(dst, at + 2 * L);
         QUAD_HI.selectFrom(hi01, hi23).intoArray(dst, at + 3 * L);
+    }
+
+    private static final FloatVector EVEN = laneIndices(q -> 2 * q);
+    private static final FloatVector ODD = laneIndices(q -> 2 * q + 1);
+
+    /**
+     * The inverse of {@link #interleave4}: the {@code 4 L} floats at {@code src[at ..]} dealt by
+     * position mod 4, element {@code 4 k + i} to {@code dst[to + i * stride + k]}.
+     */
+    static void deinterleave4(float[] src, int at, float[] dst, int to, int stride) {
+        FloatVector a = FloatVector.fromArray(S, src, at);
+        FloatVector b = FloatVector.fromArray(S, src, at + L);
+        FloatVector c = FloatVector.fromArray(S, src, at + 2 * L);
+        FloatVector d = FloatVector.fromArray(S, src, at + 3 * L);
+        FloatVector even0 = EVEN.selectFrom(a, b); // elements 0, 2, 4, ..
+        FloatVector odd0 = ODD.selectFrom(a, b);
+        FloatVector even1 = EVEN.selectFrom(c, d);
+        FloatVector odd1 = ODD.selectFrom(c, d);
+        EVEN.selectFrom(even0, even1).intoArray(dst, to);
+        EVEN.selectFrom(odd0, odd1).intoArray(dst, to + stride);
+        ODD.selectFrom(even0, even1).intoArray(dst, to + 2 * stride);
+        ODD.selectFrom(odd0, odd1).intoArray(dst, to + 3 * stride);
     }
 
     /** {@link #readInterleaved4} from a float array: rows at {@code a[src + i * ld]}. */

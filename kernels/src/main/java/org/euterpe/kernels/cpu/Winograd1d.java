@@ -59,7 +59,7 @@ final class Winograd1d {
     /** The most floats of transformed filters held at once (32 MB: HiFi-GAN's 512-channel k = 11 needs 22). */
     static final long MAX_FILTER_FLOATS = Long.getLong("euterpe.winograd1d.maxFilterFloats", 1 << 23);
     /** The target size of one chunk's transformed tiles, V or M (8 MB each). */
-    private static final long CHUNK_FLOATS = 1 << 21;
+    private static final long CHUNK_FLOATS = Long.getLong("euterpe.winograd1d.chunkFloats", 1 << 21);
 
     static final Algorithm F43 = Algorithm.of(3, new double[] {0, 1, -1, 2, -2});
     static final Algorithm F44 = Algorithm.of(4, new double[] {0, 1, -1, 2, -2, 0.5});
@@ -380,18 +380,28 @@ final class Winograd1d {
             float[] w = ThreadScratch.floats(SAMPLES, (long) TILE * span);
             // w[q * span + t] = z_p[4 (first + t) + q] = x[p - pad + d (4 (first + t) + q)]
             int first = ch.b0 * L;
+            int origin = p - cv.pw() + d * TILE * first; // sample q of tile t at origin + d (4 t + q)
+            // Whole vectors of tiles inside the row: four contiguous vectors dealt by position
+            // (undilated), or gathers of stride 4d; the rest, at the row's ends, one by one.
+            int t0 = Math.min(span, Math.max(0, ceilDiv(-origin, d * TILE)));
+            int t1 = t0;
+            for (; t1 + L <= span && origin + d * (TILE * (t1 + L) - 1) < len; t1 += L) {
+                int at = plane + origin + d * TILE * t1;
+                if (d == 1) {
+                    FloatSource.deinterleave4(x, at, w, t1, span);
+                } else {
+                    for (int q = 0; q < TILE; q++) {
+                        FloatVector.fromArray(S, x, at + d * q, ch.tiling.gather, 0).intoArray(w, q * span + t1);
+                    }
+                }
+            }
             for (int q = 0; q < TILE; q++) {
-                int pos = p - cv.pw() + d * (TILE * first + q);
-                int stepX = d * TILE;
-                int t = 0;
-                for (; t < span && pos < 0; t++, pos += stepX) {
-                    w[q * span + t] = 0f;
+                int at = plane + origin + d * q;
+                for (int t = 0; t < t0; t++) {
+                    w[q * span + t] = sample(x, at + d * TILE * t, plane, len);
                 }
-                for (; t < span && pos < len; t++, pos += stepX) {
-                    w[q * span + t] = x[plane + pos];
-                }
-                for (; t < span; t++) {
-                    w[q * span + t] = 0f;
+                for (int t = t1; t < span; t++) {
+                    w[q * span + t] = sample(x, at + d * TILE * t, plane, len);
                 }
             }
             int dst = row + ch.vStart[p];
@@ -409,6 +419,11 @@ final class Winograd1d {
                 }
             }
         }
+    }
+
+    /** {@code x[at]}, or zero where {@code at} is outside the row {@code [plane, plane + len)} (the padding). */
+    private static float sample(float[] x, int at, int plane, int len) {
+        return at >= plane && at < plane + len ? x[at] : 0f;
     }
 
     /**
@@ -460,6 +475,17 @@ final class Winograd1d {
                     acc.intoArray(y, i * L);
                 }
                 int pos = p + d * TILE * (ch.b0 + g) * L;
+                if (pos + d * (TILE * L - 1) < outLen) { // the whole group inside the row
+                    if (d == 1) {
+                        FloatSource.interleave4(FloatVector.fromArray(S, y, 0), FloatVector.fromArray(S, y, L),
+                                FloatVector.fromArray(S, y, 2 * L), FloatVector.fromArray(S, y, 3 * L), out, row + pos);
+                    } else {
+                        for (int i = 0; i < TILE; i++) {
+                            FloatVector.fromArray(S, y, i * L).intoArray(out, row + pos + i * d, ch.tiling.gather, 0);
+                        }
+                    }
+                    continue;
+                }
                 for (int lane = 0; lane < L; lane++) {
                     for (int i = 0; i < TILE; i++, pos += d) {
                         if (pos >= outLen) {
@@ -475,8 +501,9 @@ final class Winograd1d {
     /**
      * The tiles of one row: phase {@code p} (outputs {@code p + d u}) has {@code tiles[p]}, in
      * blocks of {@code L} consecutive tiles; {@code blocks} is the most any phase has (phase 0's).
+     * {@code gather[l] = 4 d l}: where lane {@code l}'s tile starts, relative to lane 0's.
      */
-    record Tiling(int phases, int[] tiles, int blocks) {
+    record Tiling(int phases, int[] tiles, int blocks, int[] gather) {
 
         static Tiling of(int outLen, int dilation) {
             int phases = Math.min(dilation, outLen);
@@ -484,7 +511,11 @@ final class Winograd1d {
             for (int p = 0; p < phases; p++) {
                 tiles[p] = ceilDiv(ceilDiv(outLen - p, dilation), TILE);
             }
-            return new Tiling(phases, tiles, ceilDiv(tiles[0], L));
+            int[] gather = new int[L];
+            for (int l = 0; l < L; l++) {
+                gather[l] = dilation * TILE * l;
+            }
+            return new Tiling(phases, tiles, ceilDiv(tiles[0], L), gather);
         }
     }
 

@@ -98,6 +98,10 @@ class Winograd1dTest {
         Random r = new Random(72);
         check(r, 2, 6, 700, 5, 7, 9, 3, DType.F32, true, 1);
         check(r, 1, 5, 2000, 4, 3, 5, 5, DType.F32, false, 7L * 5 * 48 * 2);
+        // Undilated rows long enough for whole vectors of tiles (the de-interleaved loads and
+        // interleaved stores), with lengths that end mid-vector and mid-tile.
+        check(r, 1, 4, 901, 3, 11, 5, 1, DType.F32, true, 1);
+        check(r, 2, 3, 1283, 5, 3, 1, 1, DType.F32, true, 1 << 21);
     }
 
     @Test
