@@ -9,6 +9,7 @@ import java.util.function.UnaryOperator;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.BinaryOp;
 import org.euterpe.tensor.DType;
+import org.euterpe.tensor.NormalNoise;
 import org.euterpe.tensor.Scope;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
@@ -223,8 +224,14 @@ public final class Weights {
         }
         long fanIn = s.numel() / s.dim(0);
         String key = prefix + name;
-        Tensor t = backend.scalar(BinaryOp.MUL, backend.randn(s, random.seed() * 31 + key.hashCode()),
-                (float) (1 / Math.sqrt(fanIn)));
+        // Scaled in place: one heap copy of the weight on its way to place(), not three (the
+        // build's garbage otherwise grows the heap that the timed stages then run in).
+        float[] v = NormalNoise.sample(random.seed() * 31 + key.hashCode(), Math.toIntExact(s.numel()));
+        float scale = (float) (1 / Math.sqrt(fanIn));
+        for (int i = 0; i < v.length; i++) {
+            v[i] *= scale;
+        }
+        Tensor t = backend.fromArray(v, s);
         return random.dtype() == DType.F32 ? t : backend.cast(t, random.dtype());
     }
 
