@@ -3,8 +3,11 @@ package org.euterpe.kernels.cpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+
+import jdk.incubator.vector.FloatVector;
 
 import org.euterpe.kernels.Backends;
 import org.euterpe.tensor.Backend;
@@ -16,6 +19,32 @@ import org.junit.jupiter.api.Test;
 class FloatSourceTest {
 
     /** The vectorised 4-row interleave against its definition, on heap and off-heap F32, with tails. */
+    @Test
+    void deinterleave4DealsByPositionAndInterleave4UndoesIt() {
+        int l = GemmKernel.L;
+        float[] src = new float[4 * l + 3];
+        for (int i = 0; i < src.length; i++) {
+            src[i] = 100 + i;
+        }
+        int stride = l + 5;
+        float[] dealt = new float[3 + 4 * stride];
+        FloatSource.deinterleave4(src, 3, dealt, 2, stride);
+        float[] want = new float[dealt.length];
+        for (int k = 0; k < l; k++) {
+            for (int i = 0; i < 4; i++) {
+                want[2 + i * stride + k] = src[3 + 4 * k + i];
+            }
+        }
+        assertArrayEquals(want, dealt);
+        float[] back = new float[4 * l + 1];
+        FloatSource.interleave4(FloatVector.fromArray(GemmKernel.S, dealt, 2),
+                FloatVector.fromArray(GemmKernel.S, dealt, 2 + stride),
+                FloatVector.fromArray(GemmKernel.S, dealt, 2 + 2 * stride),
+                FloatVector.fromArray(GemmKernel.S, dealt, 2 + 3 * stride), back, 1);
+        assertArrayEquals(Arrays.copyOfRange(src, 3, 3 + 4 * l),
+                Arrays.copyOfRange(back, 1, 1 + 4 * l));
+    }
+
     @Test
     void readInterleaved4MatchesDefinition() {
         Backend be = Backends.cpu();
