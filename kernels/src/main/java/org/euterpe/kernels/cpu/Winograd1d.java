@@ -76,7 +76,7 @@ final class Winograd1d {
 
     /** Per-thread: one panel's filters for all input channels. */
     private static final ThreadLocal<float[]> FILTERS = ThreadLocal.withInitial(() -> new float[0]);
-    /** The calling thread's: the chunk's input samples, de-interleaved by position in the tile ({@link #gather}). */
+    /** Per-thread: one channel's input samples for one phase of a chunk, dealt by position in the tile. */
     private static final ThreadLocal<float[]> SAMPLES = ThreadLocal.withInitial(() -> new float[0]);
     /** Per-thread: one vector of tiles' outputs before they are scattered. */
     private static final ThreadLocal<float[]> OUT_STAGE = ThreadLocal.withInitial(() -> new float[TILE * L]);
@@ -93,12 +93,12 @@ final class Winograd1d {
      *
      * @param inTaps   {@code inTaps[ξ]}: the tile samples {@code v} that position {@code ξ} adds
      * @param inCoef   {@code inCoef[ξ]}: their coefficients ({@code V[ξ] = Σ inCoef · d[inTaps]})
-     * @param filter   {@code filter[ξ][j]}: {@code U[ξ] = Σ_j filter[ξ][j] g[j]} ({@code filterF}: as floats)
+     * @param filter   {@code filter[ξ][j]}: {@code U[ξ] = Σ_j filter[ξ][j] g[j]}
      * @param outTaps  {@code outTaps[i]}: the positions {@code ξ} output {@code i} adds
      * @param outCoef  {@code outCoef[i]}: their coefficients ({@code y[i] = Σ outCoef · M[outTaps]})
      */
-    record Algorithm(int r, int n, int[][] inTaps, float[][] inCoef, double[][] filter, float[][] filterF,
-            int[][] outTaps, float[][] outCoef) {
+    record Algorithm(int r, int n, int[][] inTaps, float[][] inCoef, float[][] filter, int[][] outTaps,
+            float[][] outCoef) {
 
         /** F(4, r) from {@code r + 2} finite interpolation points and infinity. */
         static Algorithm of(int r, double[] points) {
@@ -114,7 +114,7 @@ final class Winograd1d {
             double[][] inv = invert(vander); // interpolation: coefficients from values
             int[][] inTaps = new int[n][];
             float[][] inCoef = new float[n][];
-            double[][] filter = new double[n][r];
+            float[][] filter = new float[n][r];
             for (int xi = 0; xi < n; xi++) {
                 // Column ξ of the inverse scaled so its smallest term is ±1 (small integers for
                 // these points), the filter transform divided by the same scale.
@@ -132,26 +132,24 @@ final class Winograd1d {
                 inCoef[xi] = coefficients(col, inTaps[xi]);
                 double[] eval = powers(xi, points, r);
                 for (int j = 0; j < r; j++) {
-                    filter[xi][j] = eval[j] * smallest;
+                    filter[xi][j] = (float) (eval[j] * smallest);
+                }
+            }
+            // Output i is Σ_ξ a_ξ^i M[ξ]: row i of the transposed evaluation matrix.
+            double[][] atPoints = new double[TILE][n];
+            for (int xi = 0; xi < n; xi++) {
+                double[] p = powers(xi, points, TILE);
+                for (int i = 0; i < TILE; i++) {
+                    atPoints[i][xi] = p[i];
                 }
             }
             int[][] outTaps = new int[TILE][];
             float[][] outCoef = new float[TILE][];
             for (int i = 0; i < TILE; i++) {
-                double[] row = new double[n];
-                for (int xi = 0; xi < n; xi++) {
-                    row[xi] = powers(xi, points, TILE)[i];
-                }
-                outTaps[i] = nonzero(row);
-                outCoef[i] = coefficients(row, outTaps[i]);
+                outTaps[i] = nonzero(atPoints[i]);
+                outCoef[i] = coefficients(atPoints[i], outTaps[i]);
             }
-            float[][] filterF = new float[n][r];
-            for (int xi = 0; xi < n; xi++) {
-                for (int j = 0; j < r; j++) {
-                    filterF[xi][j] = (float) filter[xi][j];
-                }
-            }
-            return new Algorithm(r, n, inTaps, inCoef, filter, filterF, outTaps, outCoef);
+            return new Algorithm(r, n, inTaps, inCoef, filter, outTaps, outCoef);
         }
 
         /** Point {@code xi}'s first {@code count} powers; for infinity (the last position) the leading term alone. */
@@ -282,7 +280,7 @@ final class Winograd1d {
     }
 
     /**
-     * {@code U[ξ][o][(c, i)] = Σ_j filter[ξ][j] w[o][i][4 c + j]} for the filters of row panels
+     * {@code U[ξ][o][(c, i)] = Σ_j filter[ξ][j] w[o][i][r c + j]} for the filters of row panels
      * {@code [p0, p1)} ({@code MR} each), into GEMM-packed left operands, {@code uStep} floats per
      * {@code ξ}; depth row {@code (c, i)} is {@code c * cin + i}, rows past {@code cout} are zero.
      * A panel's taps are first interleaved as the packed layout is ({@code [tap][i][MR]}), so each
@@ -320,7 +318,7 @@ final class Winograd1d {
                 int src = raw + (piece * alg.r * cin + row - piece * cin) * MR;
                 int count = (end - row) * MR;
                 for (int xi = 0; xi < alg.n; xi++) {
-                    float[] f = alg.filterF[xi];
+                    float[] f = alg.filter[xi];
                     int at = dst + xi * uStep;
                     int e = 0;
                     for (; e <= count - L; e += L) {
@@ -378,7 +376,7 @@ final class Winograd1d {
     /**
      * {@code V[ξ]} of one input channel (at {@code x[plane ..]}) for the chunk's tiles, each phase's
      * run and one more vector of tiles (what the pieces read past the run), into
-     * {@code v[row + ξ * step ..]}: phase {@code p}'s tile {@code t} at column {@code vStart[p] + t - 16 b0}.
+     * {@code v[row + ξ * step ..]}: phase {@code p}'s tile {@code t} at column {@code vStart[p] + t - L b0}.
      */
     private static void transformInput(Algorithm alg, float[] x, int plane, OpShapes.Conv cv, Chunk ch, float[] v,
             int row, int step) {
