@@ -22,7 +22,7 @@ public final class BundledModel {
      * The length the CLI and server give the bundled model when none is asked for: its U-Net's
      * sample size alone would make 16 ms.
      */
-    public static final double DEFAULT_SECONDS = 5.0;
+    public static final double DEFAULT_SECONDS = 1.0;
     private static final String ROOT = "/org/euterpe/bundled/tiny-audioldm/";
     private static final List<String> FILES = List.of(
             "model_index.json",

@@ -16,21 +16,29 @@ final class Progress implements ProgressListener {
     private final boolean terminal;
     private final long start;
     private boolean firstStepSeen;
-    private long stageStart = System.nanoTime();
+    private final java.util.function.LongSupplier clock;
+    private long stageStart;
     /** When step 1 of the current loop ended: the rate is measured from here. */
     private long firstStepEnd;
     private int lastPrintedPercent = -1;
 
     /** @param start {@link System#nanoTime()} when the command started (before loading the model) */
     Progress(PrintStream err, boolean terminal, long start) {
+        this(err, terminal, start, System::nanoTime);
+    }
+
+    /** @param clock nanoseconds, as {@link System#nanoTime()} (a test's own clock) */
+    Progress(PrintStream err, boolean terminal, long start, java.util.function.LongSupplier clock) {
         this.err = err;
         this.terminal = terminal;
         this.start = start;
+        this.clock = clock;
+        this.stageStart = clock.getAsLong();
     }
 
     @Override
     public void onStageStart(String stage) {
-        stageStart = System.nanoTime();
+        stageStart = clock.getAsLong();
         lastPrintedPercent = -1;
     }
 
@@ -44,7 +52,7 @@ final class Progress implements ProgressListener {
 
     @Override
     public boolean onStep(int step, int total) {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         if (!firstStepSeen) {
             firstStepSeen = true;
             if (terminal) {
@@ -69,7 +77,7 @@ final class Progress implements ProgressListener {
             err.flush();
         } else {
             int percent = step * 100 / total;
-            if (percent / 10 != lastPrintedPercent / 10 || step == total) {
+            if (lastPrintedPercent < 0 || percent / 10 != lastPrintedPercent / 10 || step == total) {
                 err.printf(Locale.ROOT, "step %d/%d  %s%n", step, total, speed);
                 lastPrintedPercent = percent;
             }
