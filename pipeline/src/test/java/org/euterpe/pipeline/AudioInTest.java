@@ -272,6 +272,30 @@ class AudioInTest {
         assertTrue(max < 1e-4, what + ": max error " + max);
     }
 
+    /** The same verbs on MusicLDM (tiny-musicldm, in-repo): strength 1 is plain generation, inpainting keeps. */
+    @Test
+    void musicLdmRunsTheVerbs() throws IOException {
+        java.nio.file.Path dir = org.euterpe.tensor.TestData.conformanceCase("tiny-musicldm");
+        try (TextToAudioPipeline music = Euterpe.load(dir, Euterpe.Options.defaults().withDevice("cpu"))) {
+            assertEquals(AudioModel.Family.MUSICLDM, music.model().family());
+            WavReader.Audio src = clip(0.2, 440);
+            float[] regen = music.generate(base().sourceAudio(src).strength(1.0).build(), ProgressListener.NONE)
+                    .waveforms()[0];
+            float[] plain = music.generate(base().seconds(src.seconds()).build(), ProgressListener.NONE)
+                    .waveforms()[0];
+            assertArrayEquals(plain, regen);
+            Map<String, float[]> trace = new HashMap<>();
+            music.generate(base().sourceAudio(src).mask(0.05, 0.1).build(), ProgressListener.NONE, null,
+                    (name, v) -> trace.put(name, v.clone()));
+            float[] x0 = trace.get("source_latents");
+            float[] last = trace.get("step.3.prev_sample");
+            assertEquals(x0[0], last[0]); // frame 0 is outside the mask
+            float[] half = music.generate(base().sourceAudio(src).strength(0.5).build(), ProgressListener.NONE)
+                    .waveforms()[0];
+            assertEquals(plain.length, half.length);
+        }
+    }
+
     static int[] latentShape(GenerationRequest r) {
         AudioModel m = pipe.model();
         var voc = m.vocoder().config();
