@@ -469,6 +469,19 @@ public final class TextToAudioPipeline implements AutoCloseable {
         s.put("eta", Float.toString(request.eta()));
         s.put("noise", request.noise().name().toLowerCase(java.util.Locale.ROOT));
         s.put("count", Integer.toString(request.waveformsPerPrompt()));
+        // Audio in: only when a source is given, so plain runs record what they always did.
+        if (request.sourceAudio() != null) {
+            var src = request.sourceAudio();
+            s.put("source", String.format(java.util.Locale.ROOT, "%.4f s, %d Hz, %d channels", src.seconds(),
+                    src.sampleRate(), src.channelCount()));
+        }
+        if (request.strength() != null) {
+            s.put("strength", Double.toString(request.strength()));
+        }
+        if (request.mask() != null) {
+            s.put("mask_start", Double.toString(request.mask().startSeconds()));
+            s.put("mask_end", Double.toString(request.mask().endSeconds()));
+        }
         return s;
     }
 

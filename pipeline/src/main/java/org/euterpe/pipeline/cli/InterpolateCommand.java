@@ -35,7 +35,7 @@ final class InterpolateCommand {
             "  --seed N             noise seed for prompts (default 0)",
             "  --sampler NAME       prompts only (clips always use deterministic DDIM)",
             "  --negative TEXT      negative prompt",
-            "  --model PATH, --device D, -o/--output FILE, --float: as for generate");
+            "  --model PATH, --device D, -o/--output FILE, --float, --force: as for generate");
 
     private InterpolateCommand() {
     }
@@ -43,7 +43,7 @@ final class InterpolateCommand {
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Args a = new Args(argv, Set.of("--from", "--to", "--from-audio", "--to-audio", "--prompt", "--steps-between",
                 "--steps", "--guidance", "--seconds", "--seed", "--sampler", "--negative", "--model", "--device", "-o",
-                "--output"), Set.of("--float", "--help", "-h"));
+                "--output"), Set.of("--float", "--force", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
@@ -66,10 +66,22 @@ final class InterpolateCommand {
         if (between < 0 || between > 64) {
             throw new Main.UsageException("--steps-between must be between 0 and 64, got " + between);
         }
-        Path output = Path.of(a.get("--output", a.get("-o", "out.wav")));
-        Path dir = output.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw new Main.UsageException("output folder " + dir + " does not exist");
+        String outName = a.get("--output", a.get("-o", "out.wav"));
+        if (outName.equals(Outputs.STDOUT)) {
+            throw new Main.UsageException("interpolate writes several WAVs; give a file name, not -");
+        }
+        Path output = Path.of(outName);
+        List<Path> wavs = new java.util.ArrayList<>();
+        for (int i = 0; i < between + 2; i++) {
+            Path p = Outputs.numbered(output, i);
+            String refusal = org.euterpe.pipeline.audio.AtomicFiles.refusal(p);
+            if (refusal != null) {
+                throw new Main.UsageException(refusal);
+            }
+            if (!a.has("--force") && Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new Main.UsageException(p + " exists; pass --force to replace it");
+            }
+            wavs.add(p);
         }
         String prompt = prompts ? a.get("--from", "") : a.get("--prompt", "");
         GenerationRequest.Builder b = GenerationRequest.builder(prompt)
@@ -119,7 +131,7 @@ final class InterpolateCommand {
             WavWriter.Format fmt = a.has("--float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16;
             for (int i = 0; i < points.size(); i++) {
                 GenerationResult r = points.get(i);
-                Path wav = GenerateCommand.numbered(output, i);
+                Path wav = wavs.get(i);
                 Map<String, String> info = new LinkedHashMap<>();
                 info.put(WavWriter.TITLE, prompts ? a.get("--from", "") + " -> " + a.get("--to", "") : prompt);
                 info.put(WavWriter.COMMENT, String.format(Locale.ROOT, "interpolation point %d of %d (t = %.4f)", i,
