@@ -1,13 +1,32 @@
 package org.euterpe.pipeline;
 
 /**
- * The generated audio: one waveform and one mel spectrogram per output
- * (prompt-major: prompt 0's waveforms first).
+ * The generated audio of any family: one waveform per output (prompt-major for text models:
+ * prompt 0's waveforms first), and for the latent models one mel spectrogram per output.
  *
- * @param waveforms  mono samples at {@code sampleRate}, cut to the requested length
- * @param mels       each {@code [melFrames, melBins]}, row-major
+ * @param waveforms  samples at {@code sampleRate}, cut to the requested length; with more than one
+ *                   channel, frames interleaved ({@code [l0, r0, l1, r1, ...]}, the WAV order)
+ * @param mels       each {@code [melFrames, melBins]}, row-major; empty for waveform models
  * @param seed       the seed that was used
+ * @param channels   1 (mono: AudioLDM, MusicLDM) or the model's channel count (Dance Diffusion: 2)
  */
 public record GenerationResult(float[][] waveforms, float[][] mels, int melFrames, int melBins, int sampleRate,
-        long seed) {
+        long seed, int channels) {
+
+    public GenerationResult {
+        if (channels < 1) {
+            throw new IllegalArgumentException("channels must be >= 1, got " + channels);
+        }
+    }
+
+    /** A mono result (the text-to-audio families). */
+    public GenerationResult(float[][] waveforms, float[][] mels, int melFrames, int melBins, int sampleRate,
+            long seed) {
+        this(waveforms, mels, melFrames, melBins, sampleRate, seed, 1);
+    }
+
+    /** Frames per waveform: samples per channel of output {@code i}. */
+    public int frames(int i) {
+        return waveforms[i].length / channels;
+    }
 }

@@ -35,7 +35,7 @@ import org.euterpe.tensor.Tensor;
  * {@link #generate} wait their turn (the method is synchronized). For parallel generation,
  * load the model once per thread.
  */
-public final class TextToAudioPipeline implements AutoCloseable {
+public final class TextToAudioPipeline implements AudioPipeline {
     private final AudioModel model;
     private final WeightResidency residency;
     /** The unconditional (negative prompt) embedding by text: it does not change between calls. */
@@ -60,7 +60,33 @@ public final class TextToAudioPipeline implements AutoCloseable {
         return model;
     }
 
+    @Override
+    public String pipelineClass() {
+        return model.family().className;
+    }
+
+    @Override
+    public int sampleRate() {
+        return model.vocoder().config().samplingRate();
+    }
+
+    @Override
+    public int channels() {
+        return 1;
+    }
+
+    @Override
+    public boolean takesPrompts() {
+        return true;
+    }
+
+    @Override
+    public int defaultSteps() {
+        return model.family().defaultSteps();
+    }
+
     /** Generates audio for {@code request}. */
+    @Override
     public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
         return generate(request, listener, null, StepTrace.NONE);
     }
@@ -73,6 +99,9 @@ public final class TextToAudioPipeline implements AutoCloseable {
      */
     public synchronized GenerationResult generate(GenerationRequest request, ProgressListener listener,
             NoiseSource stepNoise, StepTrace trace) {
+        if (request.prompts().isEmpty()) {
+            throw new IllegalArgumentException("no prompt given");
+        }
         AudioModel m = model;
         Backend backend = m.backend();
         HifiGanConfig voc = m.vocoder().config();

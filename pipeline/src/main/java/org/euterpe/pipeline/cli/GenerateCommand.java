@@ -24,7 +24,8 @@ import org.euterpe.pipeline.tokenizer.BpeTokenizer;
 /** {@code euterpe generate "PROMPT" [options]}: a prompt in, a WAV (and optionally a PNG) out. */
 final class GenerateCommand {
     static final String HELP = String.join("\n",
-            "usage: euterpe generate \"PROMPT\" [options]",
+            "usage: euterpe generate \"PROMPT\" [options]           (AudioLDM, MusicLDM)",
+            "       euterpe generate --model DANCE [options]       (Dance Diffusion: no prompt; see below)",
             "",
             "  --negative TEXT      negative prompt",
             "  --steps N            denoising steps (model default: AudioLDM 10, MusicLDM 200)",
@@ -43,7 +44,9 @@ final class GenerateCommand {
             "  --noise MODE         euterpe|torch: torch reproduces torch.randn seed for seed",
             "  -o, --output FILE    output WAV (default out.wav)",
             "  --float              32-bit float WAV instead of 16-bit PCM",
-            "  --spectrogram FILE   also write the mel spectrogram as a PNG");
+            "  --spectrogram FILE   also write the mel spectrogram as a PNG",
+            "",
+            DanceCommands.GENERATE_HELP);
 
     private GenerateCommand() {
     }
@@ -55,6 +58,9 @@ final class GenerateCommand {
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
+        }
+        if (a.has("--model") && DanceCommands.isDance(Path.of(a.get("--model", null)))) {
+            return DanceCommands.generate(a, out, err);
         }
         if (a.positional().size() != 1) {
             throw new Main.UsageException("give exactly one prompt in quotes (got " + a.positional().size()
@@ -130,7 +136,7 @@ final class GenerateCommand {
         Euterpe.Options opts = Euterpe.Options.defaults().withDevice(a.get("--device", "auto"))
                 .withLog(msg -> err.println("note: " + msg))
                 .withResidency(a.has("--keep-weights") ? WeightResidency.KEEP : WeightResidency.DEFAULT);
-        try (TextToAudioPipeline pipe = Euterpe.load(modelPath, opts)) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(modelPath, opts)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + pipe.model().backend().description());
             noteTruncation(prompt, pipe, err);
@@ -187,7 +193,7 @@ final class GenerateCommand {
     }
 
     /** Fails before any work when the output cannot be written. */
-    private static void checkWritable(Path p) {
+    static void checkWritable(Path p) {
         Path dir = p.toAbsolutePath().getParent();
         if (Files.isDirectory(p)) {
             throw new Main.UsageException("output " + p + " is a folder");
