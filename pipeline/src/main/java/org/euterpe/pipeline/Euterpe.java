@@ -37,22 +37,28 @@ public final class Euterpe {
      * @param device {@code auto}, {@code cpu}, {@code scalar}, {@code opencl[:N]} or {@code cuda[:N]}
      * @param log       receives notes such as a device fallback
      * @param residency what the pipeline does with a stage's mapped weights once the stage is done
+     * @param fallback  whether an explicitly requested device that cannot start falls back to the CPU
+     *                  (with a note in the log) instead of failing the load; {@code auto} always may
      */
-    public record Options(String device, Consumer<String> log, WeightResidency residency) {
+    public record Options(String device, Consumer<String> log, WeightResidency residency, boolean fallback) {
         public static Options defaults() {
-            return new Options("auto", msg -> { }, WeightResidency.DEFAULT);
+            return new Options("auto", msg -> { }, WeightResidency.DEFAULT, false);
         }
 
         public Options withDevice(String d) {
-            return new Options(d, log, residency);
+            return new Options(d, log, residency, fallback);
         }
 
         public Options withLog(Consumer<String> l) {
-            return new Options(device, l, residency);
+            return new Options(device, l, residency, fallback);
         }
 
         public Options withResidency(WeightResidency r) {
-            return new Options(device, log, r);
+            return new Options(device, log, r, fallback);
+        }
+
+        public Options withFallback(boolean f) {
+            return new Options(device, log, residency, f);
         }
     }
 
@@ -61,22 +67,35 @@ public final class Euterpe {
      * pipeline folder (converted in memory), or null for the bundled tiny model. The family's
      * pipeline is chosen by {@code model_index.json}'s {@code _class_name}. The pipeline must be
      * closed to unmap the weights. The log receives the load time and resident memory.
+     *
+     * @throws IllegalArgumentException for a malformed device name
+     * @throws IllegalStateException    when the JVM lacks the Vector API module (the message names the
+     *                                  flag to add), or the device asked for cannot start and
+     *                                  {@link Options#fallback()} is false
      */
     public static AudioPipeline load(Path path, Options options) throws IOException {
         Path model = path != null ? path : BundledModel.folder();
         if (!Files.exists(model)) {
             throw new IOException("model not found: " + model);
         }
-        String cls = ModelFiles.pipelineClass(model);
-        if (DanceDiffusionPipeline.PIPELINE_CLASS.equals(cls)) {
+        if (DanceDiffusionPipeline.PIPELINE_CLASS.equals(ModelFiles.pipelineClass(model))) {
             long t0 = System.nanoTime();
-            Backend backend = Backends.open(options.device(), options.log());
-            DanceDiffusionPipeline p = DanceDiffusionPipeline.load(model, backend, Precision.AS_STORED);
+            DanceDiffusionPipeline p = DanceDiffusionPipeline.load(model, backend(options), Precision.AS_STORED);
             options.log().accept(new AudioModel.LoadInfo((System.nanoTime() - t0) / 1e9,
                     ResidentMemory.current(), p.kind()).describe());
             return p;
         }
         return loadTextToAudio(model, options);
+    }
+
+    /** The backend {@code options} name, after the checks every load makes. */
+    private static Backend backend(Options options) {
+        String device = Backends.checkName(options.device());
+        if (!device.equals("scalar") && !Backends.vectorApiAvailable()) {
+            throw new IllegalStateException("Euterpe needs the JDK's Vector API: add --add-modules "
+                    + Backends.VECTOR_MODULE + " to the java command line (or use the much slower device \"scalar\")");
+        }
+        return Backends.open(device, options.log(), options.fallback());
     }
 
     /**
@@ -88,7 +107,7 @@ public final class Euterpe {
         if (!Files.exists(model)) {
             throw new IOException("model not found: " + model);
         }
-        Backend backend = Backends.open(options.device(), options.log());
+        Backend backend = backend(options);
         AudioModel m = AudioModel.load(model, backend);
         options.log().accept(m.loadInfo().describe());
         return new TextToAudioPipeline(m, options.residency());

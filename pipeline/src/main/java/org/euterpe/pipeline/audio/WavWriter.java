@@ -40,17 +40,31 @@ public final class WavWriter {
      */
     public static void write(Path path, float[] samples, int sampleRate, Format format, Map<String, String> info)
             throws IOException {
-        write(path, samples, 1, sampleRate, format, info);
+        AtomicFiles.write(path, body(samples, sampleRate, format, info));
     }
 
     /**
+     * As {@link #write(Path, float[], int, Format, Map)} with {@code channels} interleaved channels.
+     *
      * @param frames   {@code channels} samples per frame, interleaved ({@code l0 r0 l1 r1 ...})
      * @param channels 1 to 8
-     * @see #write(Path, float[], int, Format, Map)
      */
     public static void write(Path path, float[] frames, int channels, int sampleRate, Format format,
             Map<String, String> info) throws IOException {
-        float[] samples = frames;
+        AtomicFiles.write(path, body(frames, channels, sampleRate, format, info));
+    }
+
+    /**
+     * The file's bytes as a body for {@link AtomicFiles} (to write several outputs as one set), or
+     * for any stream (standard output); the arguments are checked now, as {@link #write} does.
+     */
+    public static AtomicFiles.Body body(float[] samples, int sampleRate, Format format, Map<String, String> info) {
+        return body(samples, 1, sampleRate, format, info);
+    }
+
+    /** As {@link #body(float[], int, Format, Map)} with {@code channels} interleaved channels. */
+    public static AtomicFiles.Body body(float[] samples, int channels, int sampleRate, Format format,
+            Map<String, String> info) {
         if (channels < 1 || channels > 8 || samples.length % channels != 0) {
             throw new IllegalArgumentException("channels must be 1..8 and divide the " + samples.length
                     + " samples, got " + channels);
@@ -65,11 +79,11 @@ public final class WavWriter {
         }
         for (int i = 0; i < samples.length; i++) {
             if (!Float.isFinite(samples[i])) {
-                throw new IllegalArgumentException("sample " + i + " is " + samples[i] + "; refusing to write " + path);
+                throw new IllegalArgumentException("sample " + i + " is " + samples[i] + "; refusing to write it");
             }
         }
         byte[] list = infoChunk(info);
-        AtomicFiles.write(path, out -> writeTo(out, samples, channels, sampleRate, format, list));
+        return out -> writeTo(out, samples, channels, sampleRate, format, list);
     }
 
     private static void writeTo(OutputStream out, float[] samples, int channels, int rate, Format format,
