@@ -74,13 +74,16 @@ public final class Euterpe {
      *                                  {@link Options#fallback()} is false
      */
     public static AudioPipeline load(Path path, Options options) throws IOException {
+        String device = checkJvmAndDevice(options);
         Path model = path != null ? path : BundledModel.folder();
         if (!Files.exists(model)) {
             throw new IOException("model not found: " + model);
         }
-        if (DanceDiffusionPipeline.PIPELINE_CLASS.equals(ModelFiles.pipelineClass(model))) {
+        String cls = ModelFiles.pipelineClass(model);
+        if (DanceDiffusionPipeline.PIPELINE_CLASS.equals(cls)) {
             long t0 = System.nanoTime();
-            DanceDiffusionPipeline p = DanceDiffusionPipeline.load(model, backend(options), Precision.AS_STORED);
+            Backend backend = Backends.open(device, options.log(), options.fallback());
+            DanceDiffusionPipeline p = DanceDiffusionPipeline.load(model, backend, Precision.AS_STORED);
             options.log().accept(new AudioModel.LoadInfo((System.nanoTime() - t0) / 1e9,
                     ResidentMemory.current(), p.kind()).describe());
             return p;
@@ -88,14 +91,14 @@ public final class Euterpe {
         return loadTextToAudio(model, options);
     }
 
-    /** The backend {@code options} name, after the checks every load makes. */
-    private static Backend backend(Options options) {
+    /** The device name, checked, once the JVM is known to have what the CPU kernels need. */
+    private static String checkJvmAndDevice(Options options) {
         String device = Backends.checkName(options.device());
         if (!device.equals("scalar") && !Backends.vectorApiAvailable()) {
             throw new IllegalStateException("Euterpe needs the JDK's Vector API: add --add-modules "
                     + Backends.VECTOR_MODULE + " to the java command line (or use the much slower device \"scalar\")");
         }
-        return Backends.open(device, options.log(), options.fallback());
+        return device;
     }
 
     /**
@@ -103,11 +106,12 @@ public final class Euterpe {
      * text-to-audio pipeline's own API (traces, weight residency, the model's components).
      */
     public static TextToAudioPipeline loadTextToAudio(Path path, Options options) throws IOException {
+        String device = checkJvmAndDevice(options);
         Path model = path != null ? path : BundledModel.folder();
         if (!Files.exists(model)) {
             throw new IOException("model not found: " + model);
         }
-        Backend backend = backend(options);
+        Backend backend = Backends.open(device, options.log(), options.fallback());
         AudioModel m = AudioModel.load(model, backend);
         options.log().accept(m.loadInfo().describe());
         return new TextToAudioPipeline(m, options.residency());

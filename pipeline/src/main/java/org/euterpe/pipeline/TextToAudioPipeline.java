@@ -467,7 +467,7 @@ public final class TextToAudioPipeline implements AudioPipeline {
      */
     public void check(GenerationRequest request) {
         if (request.prompts().isEmpty()) {
-            throw new IllegalArgumentException("no prompt given");
+            throw new IllegalArgumentException("no prompt given (AudioLDM and MusicLDM are conditioned on text)");
         }
         SamplerKind kind = samplerFor(request);
         if (request.eta() != 0 && kind != SamplerKind.DDIM) {

@@ -40,31 +40,31 @@ public final class WavWriter {
      */
     public static void write(Path path, float[] samples, int sampleRate, Format format, Map<String, String> info)
             throws IOException {
-        AtomicFiles.write(path, body(samples, sampleRate, format, info));
+        write(path, samples, 1, sampleRate, format, info);
     }
 
     /**
-     * As {@link #write(Path, float[], int, Format, Map)} with {@code channels} interleaved channels.
-     *
      * @param frames   {@code channels} samples per frame, interleaved ({@code l0 r0 l1 r1 ...})
      * @param channels 1 to 8
+     * @see #write(Path, float[], int, Format, Map)
      */
     public static void write(Path path, float[] frames, int channels, int sampleRate, Format format,
             Map<String, String> info) throws IOException {
         AtomicFiles.write(path, body(frames, channels, sampleRate, format, info));
     }
 
-    /**
-     * The file's bytes as a body for {@link AtomicFiles} (to write several outputs as one set), or
-     * for any stream (standard output); the arguments are checked now, as {@link #write} does.
-     */
+    /** {@link #body(float[], int, int, Format, Map)} of one channel. */
     public static AtomicFiles.Body body(float[] samples, int sampleRate, Format format, Map<String, String> info) {
         return body(samples, 1, sampleRate, format, info);
     }
 
-    /** As {@link #body(float[], int, Format, Map)} with {@code channels} interleaved channels. */
-    public static AtomicFiles.Body body(float[] samples, int channels, int sampleRate, Format format,
+    /**
+     * The file's bytes as a body for {@link AtomicFiles} (to write several outputs as one set), or
+     * for any stream (standard output); the arguments are checked now, as {@link #write} does.
+     */
+    public static AtomicFiles.Body body(float[] frames, int channels, int sampleRate, Format format,
             Map<String, String> info) {
+        float[] samples = frames;
         if (channels < 1 || channels > 8 || samples.length % channels != 0) {
             throw new IllegalArgumentException("channels must be 1..8 and divide the " + samples.length
                     + " samples, got " + channels);

@@ -165,7 +165,7 @@ final class DanceCommands {
         Outputs outputs = Outputs.plan(a.get("--output", a.get("-o", "out.wav")), null, request.waveformsPerPrompt(),
                 a.has("--force"));
         PrintStream say = outputs.toStdout() ? err : out;
-        return run(a, err, (pipe, progress) -> {
+        return run(a, out, err, (pipe, progress) -> {
             try {
                 pipe.geometry(request.seconds()); // a length error before any work
             } catch (IllegalArgumentException e) {
@@ -208,7 +208,7 @@ final class DanceCommands {
         WavReader.Audio input = GenerateCommand.readAudio(a.get("--init-audio", null));
         Outputs outputs = Outputs.plan(a.get("--output", a.get("-o", "out.wav")), null, count, a.has("--force"));
         PrintStream say = outputs.toStdout() ? err : out;
-        return run(a, err, (pipe, progress) -> {
+        return run(a, out, err, (pipe, progress) -> {
             note(pipe.prepare(input, 0), err);
             return pipe.regenerate(input, level, steps, count, seed, noise, progress);
         }, outputs, say, String.format(Locale.ROOT, "verb=regenerate noise_level=%s seed=%d steps=%d source=%s",
@@ -245,7 +245,7 @@ final class DanceCommands {
         WavReader.Audio to = GenerateCommand.readAudio(clips.get(1));
         Outputs outputs = Outputs.plan(a.get("--output", a.get("-o", "out.wav")), null, points, a.has("--force"));
         PrintStream say = outputs.toStdout() ? err : out;
-        return run(a, err, (pipe, progress) -> {
+        return run(a, out, err, (pipe, progress) -> {
             note(pipe.prepare(from, 0), err);
             note(pipe.prepare(to, 0), err);
             return pipe.interpolate(from, to, points, steps, progress);
@@ -260,8 +260,8 @@ final class DanceCommands {
         GenerationResult run(DanceDiffusionPipeline pipe, Progress progress);
     }
 
-    private static int run(Args a, PrintStream err, Verb verb, Outputs outputs, PrintStream say, String comment)
-            throws IOException {
+    private static int run(Args a, PrintStream out, PrintStream err, Verb verb, Outputs outputs, PrintStream say,
+            String comment) throws IOException {
         Path modelPath = Path.of(a.get("--model", null));
         String device;
         try {
@@ -290,8 +290,10 @@ final class DanceCommands {
             info.put(WavWriter.SOFTWARE, "Euterpe");
             WavWriter.Format fmt = a.has("--float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16;
             if (outputs.toStdout()) {
-                WavWriter.body(r.waveforms()[0], r.channels(), r.sampleRate(), fmt, info).write(System.out);
-                System.out.flush();
+                WavWriter.body(r.waveforms()[0], r.channels(), r.sampleRate(), fmt, info).write(out);
+                out.flush();
+                err.println("wrote standard output (" + r.frames(0) + " frames x " + r.channels() + " channels at "
+                        + r.sampleRate() + " Hz)");
             } else {
                 List<Path> targets = new ArrayList<>();
                 List<AtomicFiles.Body> bodies = new ArrayList<>();

@@ -29,9 +29,9 @@ import org.euterpe.tensor.json.Json;
 /** {@code euterpe generate "PROMPT" [options]}: a prompt in, a WAV (and optionally a PNG) out. */
 final class GenerateCommand {
     static final String HELP = String.join("\n",
-            "usage: euterpe generate \"PROMPT\" [options]     (or --prompt TEXT, or -- PROMPT for a prompt starting",
-            "                                               with a dash)",
-            "       euterpe generate --model DANCE [options]  (Dance Diffusion: no prompt; see the end)",
+            "usage: euterpe generate \"PROMPT\" [options]           (AudioLDM, MusicLDM; or --prompt TEXT, or",
+            "                                                     -- PROMPT for a prompt starting with a dash)",
+            "       euterpe generate --model DANCE [options]       (Dance Diffusion: no prompt; see below)",
             "",
             "  --negative TEXT      negative prompt",
             "  --steps N            denoising steps (model default: AudioLDM 10, MusicLDM 200)",

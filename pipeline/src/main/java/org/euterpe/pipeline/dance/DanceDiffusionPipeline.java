@@ -212,7 +212,7 @@ public final class DanceDiffusionPipeline implements AudioPipeline {
         for (int b = 0; b < batch; b++) {
             waves[b] = interleave(planar, b, c, length);
         }
-        return new GenerationResult(waves, new float[0][], 0, 0, sampleRate(), seed, settings, c);
+        return new GenerationResult(waves, new float[0][], 0, 0, sampleRate(), seed, c, settings);
     }
 
     /** Item {@code b} of planar {@code [batch, c, length]} audio as interleaved frames. */

@@ -4,11 +4,11 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import org.euterpe.pipeline.AudioPipeline;
 import org.euterpe.pipeline.Euterpe;
 import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.GenerationResult;
 import org.euterpe.pipeline.ProgressListener;
+import org.euterpe.pipeline.AudioPipeline;
 import org.euterpe.pipeline.audio.WavWriter;
 
 /** Generates a WAV from a prompt. Run with: java --add-modules jdk.incubator.vector ... GenerateExample [MODEL] */
@@ -31,7 +31,7 @@ public class GenerateExample {
                     return !cancelled.get(); // false cancels the generation
                 }
             });
-            WavWriter.write(out, r.waveforms()[0], r.channels(), r.sampleRate(), WavWriter.Format.PCM16, Map.of());
+            WavWriter.write(out, r.waveforms()[0], r.sampleRate(), WavWriter.Format.PCM16, Map.of());
         }
     }
 }
