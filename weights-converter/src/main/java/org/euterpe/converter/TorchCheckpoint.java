@@ -114,6 +114,11 @@ public final class TorchCheckpoint implements CheckpointReader {
         if (!(value instanceof Dict dict)) {
             throw new CheckpointException(path, "the pickle holds a " + Pickled.typeOf(value) + ", not a state dict");
         }
+        // A PyTorch Lightning checkpoint: {"state_dict": {...}, "epoch": ..., "optimizer_states": ...}; only
+        // the state dict is read (the rest must still have passed the restricted unpickler).
+        if (dict.get("state_dict") instanceof Dict inner && !(dict.values().stream().allMatch(v -> v instanceof TensorView))) {
+            dict = inner;
+        }
         Map<String, StoredTensor> out = new LinkedHashMap<>();
         for (Map.Entry<Object, Object> e : dict.entrySet()) {
             if (!(e.getKey() instanceof String name)) {

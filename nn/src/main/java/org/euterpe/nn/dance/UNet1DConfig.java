@@ -24,6 +24,9 @@ public record UNet1DConfig(int sampleSize, int sampleRate, int inChannels, int o
     /** diffusers' {@code GaussianFourierProjection(embedding_size=8)}: 8 frequencies, cos and sin. */
     public static final int FOURIER_SIZE = 8;
 
+    /** The most levels: 3 * 2^levels samples must stay an int (the real checkpoints have 13). */
+    public static final int MAX_LEVELS = 28;
+
     private static final Set<String> DOWN = Set.of("DownBlock1DNoSkip", "DownBlock1D", "AttnDownBlock1D");
     private static final Set<String> UP = Set.of("AttnUpBlock1D", "UpBlock1D", "UpBlock1DNoSkip");
 
@@ -33,6 +36,10 @@ public record UNet1DConfig(int sampleSize, int sampleRate, int inChannels, int o
             throw new ModelLoadException("UNet1DModel: down_block_types (" + downBlockTypes.size()
                     + "), up_block_types (" + upBlockTypes.size() + ") and block_out_channels (" + n
                     + ") must have the same, non-zero length");
+        }
+        if (n > MAX_LEVELS) {
+            throw new ModelLoadException("UNet1DModel: " + n + " levels; at most " + MAX_LEVELS + " are supported"
+                    + " (the minimum length 3 * 2^levels must fit an int)");
         }
         for (int i = 0; i < n; i++) {
             String d = downBlockTypes.get(i);

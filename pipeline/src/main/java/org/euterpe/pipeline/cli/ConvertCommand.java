@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Set;
 
 import org.euterpe.converter.Converter;
+import org.euterpe.converter.DanceCheckpoint;
 import org.euterpe.converter.Precision;
 import org.euterpe.pipeline.Euterpe;
 import org.euterpe.pipeline.audio.AtomicFiles;
@@ -23,7 +24,10 @@ final class ConvertCommand {
             "usage: euterpe convert SRC DST [options]",
             "",
             "  SRC                  a diffusers pipeline folder (model_index.json; weights as .safetensors",
-            "                       or torch .bin, fp32 or fp16)",
+            "                       or torch .bin, fp32 or fp16), or a Harmonai Dance Diffusion .ckpt",
+            "                       (its EMA weights; --sample-rate R --sample-size N unless it is one of the",
+            "                       published files: gwf-440k, jmann-small-190k, jmann-large-580k,",
+            "                       maestro-uncond-150k, unlocked-uncond-250k, honk-140k)",
             "  DST                  the .safetensors file to write (atomically; never inside SRC)",
             "  --dtype T            f32|f16|bf16|int8: precision of the weight matrices and kernels (norms,",
             "                       biases and embeddings stay f32). Default: as stored. bf16 keeps the",
@@ -38,7 +42,8 @@ final class ConvertCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Args a = new Args(argv, Set.of("--dtype", "--keep-f32"), Set.of("--force", "--help", "-h"));
+        Args a = new Args(argv, Set.of("--dtype", "--keep-f32", "--sample-rate", "--sample-size"),
+                Set.of("--force", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
@@ -48,6 +53,12 @@ final class ConvertCommand {
         }
         Path src = Path.of(a.positional().get(0));
         Path dst = Path.of(a.positional().get(1));
+        if (Files.isRegularFile(src) && src.getFileName().toString().endsWith(".ckpt")) {
+            return fromCkpt(a, src, argv, out, err);
+        }
+        if (a.has("--sample-rate") || a.has("--sample-size")) {
+            throw new Main.UsageException("--sample-rate and --sample-size go with a Harmonai .ckpt source");
+        }
         if (!Files.isDirectory(src)) {
             throw new Main.UsageException(Files.exists(src) ? src + " is not a folder (convert takes a diffusers"
                     + " pipeline folder)" : "no such folder: " + src);
@@ -142,5 +153,44 @@ final class ConvertCommand {
         return bytes >= 1L << 30 ? String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30))
                 : bytes >= 1L << 20 ? String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20))
                 : bytes >= 1L << 10 ? String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0) : bytes + " B";
+    }
+
+    /**
+     * A Harmonai Dance Diffusion {@code .ckpt}: written as a diffusers folder in a temporary directory
+     * ({@link DanceCheckpoint}), which is then converted as any folder is.
+     */
+    private static int fromCkpt(Args a, Path ckpt, String[] argv, PrintStream out, PrintStream err)
+            throws Exception {
+        Path tmp = Files.createTempDirectory("euterpe-ckpt-");
+        try {
+            int rate = a.has("--sample-rate") ? a.intOpt("--sample-rate") : 0;
+            int size = a.has("--sample-size") ? a.intOpt("--sample-size") : 0;
+            if (rate < 0 || size < 0) {
+                throw new Main.UsageException("--sample-rate and --sample-size must be positive");
+            }
+            try {
+                DanceCheckpoint.toDiffusersFolder(ckpt, tmp, rate, size);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageException(e.getMessage() + " (--sample-rate R --sample-size N)");
+            }
+            out.println("read " + ckpt + " (Harmonai Dance Diffusion checkpoint, EMA weights)");
+            java.util.List<String> rest = new java.util.ArrayList<>();
+            for (int i = 0; i < argv.length; i++) {
+                if (argv[i].equals("--sample-rate") || argv[i].equals("--sample-size")) {
+                    i++;
+                } else if (argv[i].equals(ckpt.toString())) {
+                    rest.add(tmp.toString());
+                } else {
+                    rest.add(argv[i]);
+                }
+            }
+            return run(rest.toArray(String[]::new), out, err);
+        } finally {
+            try (var files = Files.walk(tmp)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
     }
 }

@@ -72,6 +72,9 @@ final class GenerateCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        if (DanceCommands.wantsDance(argv)) {
+            return DanceCommands.generate(argv, out, err);
+        }
         Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seed",
                 "--count", "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram",
                 "--init-audio", "--strength", "--inpaint", "--mask-start", "--mask-end", "--continue"),
@@ -79,9 +82,6 @@ final class GenerateCommand {
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
-        }
-        if (a.has("--model") && DanceCommands.isDance(Path.of(a.get("--model", null)))) {
-            return DanceCommands.generate(a, out, err);
         }
         int prompts = a.positional().size() + (a.has("--prompt") ? 1 : 0);
         if (prompts != 1) {

@@ -35,12 +35,17 @@ final class InterpolateCommand {
             "  --seed N             noise seed for prompts (default 0)",
             "  --sampler NAME       prompts only (clips always use deterministic DDIM)",
             "  --negative TEXT      negative prompt",
-            "  --model PATH, --device D, -o/--output FILE, --float, --force: as for generate");
+            "  --model PATH, --device D, -o/--output FILE, --float, --force: as for generate",
+            "",
+            "       euterpe interpolate --model DANCE A.wav B.wav --points N   (Dance Diffusion; see --model DANCE --help)");
 
     private InterpolateCommand() {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        if (DanceCommands.wantsDance(argv)) {
+            return DanceCommands.interpolate(argv, out, err);
+        }
         Args a = new Args(argv, Set.of("--from", "--to", "--from-audio", "--to-audio", "--prompt", "--steps-between",
                 "--steps", "--guidance", "--seconds", "--seed", "--sampler", "--negative", "--model", "--device", "-o",
                 "--output"), Set.of("--float", "--force", "--help", "-h"));

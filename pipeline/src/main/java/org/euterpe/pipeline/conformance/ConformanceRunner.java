@@ -430,7 +430,8 @@ public final class ConformanceRunner {
         if (Double.isNaN(snrFloor)) {
             results.add(print(new Result(name, abs, rel, Double.NaN, tol, rel <= tol, "")));
         } else {
-            double snr = snrDb(got, ref);
+            // An exact match has an infinite SNR, also when both are all zeros (0/0).
+            double snr = abs == 0 ? Double.POSITIVE_INFINITY : snrDb(got, ref);
             results.add(print(new Result(name, abs, rel, snr, snrFloor, snr >= snrFloor, "")));
         }
     }

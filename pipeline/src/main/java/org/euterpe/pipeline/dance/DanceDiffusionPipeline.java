@@ -2,6 +2,7 @@ package org.euterpe.pipeline.dance;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,8 @@ import org.euterpe.pipeline.GenerationResult;
 import org.euterpe.pipeline.ModelFiles;
 import org.euterpe.pipeline.ProgressListener;
 import org.euterpe.pipeline.StepTrace;
+import org.euterpe.pipeline.audio.Resampler;
+import org.euterpe.pipeline.audio.WavReader;
 import org.euterpe.pipeline.noise.TorchGenerator;
 import org.euterpe.pipeline.scheduler.IpndmScheduler;
 import org.euterpe.pipeline.scheduler.VDiffusion;
@@ -193,17 +196,23 @@ public final class DanceDiffusionPipeline implements AudioPipeline {
         long t0 = System.nanoTime();
         Audio a = generate(batch, steps, geo, noise, listener, StepTrace.NONE);
         listener.onStage("denoise", (System.nanoTime() - t0) / 1e9);
-        return result(a.audio(), batch, geo.original(), request.seed());
+        return result(a.audio(), batch, geo.original(), request.seed(), settings("generate", request.seed(), steps,
+                "seconds", Double.toString(geo.seconds()), "count", Integer.toString(batch), "noise",
+                request.noise().name().toLowerCase(java.util.Locale.ROOT)));
     }
 
-    /** {@code [batch, channels, length]} planar audio as a result with interleaved frames. */
-    public GenerationResult result(float[] planar, int batch, int length, long seed) {
+    /**
+     * {@code [batch, channels, length]} planar audio as a result with interleaved frames.
+     *
+     * @param settings what the run used (recorded in the result and the files' metadata)
+     */
+    public GenerationResult result(float[] planar, int batch, int length, long seed, Map<String, String> settings) {
         int c = channels();
         float[][] waves = new float[batch][];
         for (int b = 0; b < batch; b++) {
             waves[b] = interleave(planar, b, c, length);
         }
-        return new GenerationResult(waves, new float[0][], 0, 0, sampleRate(), seed, c);
+        return new GenerationResult(waves, new float[0][], 0, 0, sampleRate(), seed, c, settings);
     }
 
     /** Item {@code b} of planar {@code [batch, c, length]} audio as interleaved frames. */
@@ -489,6 +498,126 @@ public final class DanceDiffusionPipeline implements AudioPipeline {
             }
         }
         return new Interpolation(inverted, cosOmega, omega, a, b, slerped, null);
+    }
+
+    // ------------------------------------------------------------ audio in (regenerate, interpolate)
+
+    /**
+     * Input audio made ready for the U-Net: resampled to the model's rate, up/down-mixed to its
+     * channels ({@link WavReader.Audio#toChannels}), then zero-padded at the end to the next legal
+     * length (a multiple of {@code 2^levels}, at least {@code 3 * 2^levels}); outputs are cut back to
+     * {@code frames}.
+     *
+     * @param planar {@code [channels, padded]}
+     * @param frames the input's length at the model's rate (what outputs are cut to)
+     * @param note   what was changed, for the user (empty when nothing was)
+     */
+    public record PreparedAudio(float[] planar, int padded, int frames, String note) {
+    }
+
+    /** See {@link PreparedAudio}; {@code maxFrames} cuts longer input first (0: no limit). */
+    public PreparedAudio prepare(WavReader.Audio audio, int maxFrames) {
+        List<String> notes = new ArrayList<>();
+        float[][] ch = audio.toChannels(channels());
+        if (audio.channelCount() != channels()) {
+            notes.add("mixed " + audio.channelCount() + " channel(s) to " + channels());
+        }
+        if (audio.sampleRate() != sampleRate()) {
+            ch = new Resampler(audio.sampleRate(), sampleRate()).process(ch);
+            notes.add("resampled " + audio.sampleRate() + " Hz to " + sampleRate() + " Hz");
+        }
+        int frames = ch[0].length;
+        if (maxFrames > 0 && frames > maxFrames) {
+            notes.add("cut " + frames + " frames to " + maxFrames);
+            frames = maxFrames;
+        }
+        UNet1DConfig c = unet.config();
+        long dsf = c.downScaleFactor();
+        long padded = Math.max(c.minLength(), (frames + dsf - 1) / dsf * dsf);
+        if (padded > Integer.MAX_VALUE / channels()) {
+            throw new IllegalArgumentException("the input is too long (" + frames + " frames)");
+        }
+        if (padded != frames) {
+            notes.add("padded " + frames + " frames with silence to " + padded + " (a multiple of " + dsf
+                    + ", at least " + c.minLength() + "), cut back afterwards");
+        }
+        float[] planar = new float[channels() * (int) padded];
+        for (int k = 0; k < channels(); k++) {
+            System.arraycopy(ch[k], 0, planar, k * (int) padded, frames);
+        }
+        checkFinite(planar, "input audio");
+        return new PreparedAudio(planar, (int) padded, frames, String.join("; ", notes));
+    }
+
+    /**
+     * The regenerate verb on a WAV: {@code count} variations of {@code audio} at {@code noiseLevel}
+     * (0 &lt; level &lt;= 1; the notebook's default is 0.3), each with its own noise from {@code seed}.
+     * Returns stereo results at the input's length and the model's rate (not clamped, as the notebook).
+     */
+    public synchronized GenerationResult regenerate(WavReader.Audio audio, double noiseLevel, int steps, int count,
+            long seed, NoiseMode noiseMode, ProgressListener listener) {
+        if (count < 1 || count > 64) {
+            throw new IllegalArgumentException("count must be between 1 and 64, got " + count);
+        }
+        PreparedAudio in = prepare(audio, 0);
+        int c = channels();
+        float[] input = new float[count * c * in.padded()];
+        for (int b = 0; b < count; b++) {
+            System.arraycopy(in.planar(), 0, input, b * in.planar().length, in.planar().length);
+        }
+        int n = input.length;
+        float[] noise = noiseMode == NoiseMode.TORCH ? new TorchGenerator(seed).randn(count, c, in.padded())
+                : NormalNoise.sample(seed, n);
+        listener.onStageStart("denoise");
+        long t0 = System.nanoTime();
+        float[] out = regenerate(input, noise, count, in.padded(), (float) noiseLevel, steps, listener,
+                StepTrace.NONE);
+        listener.onStage("denoise", (System.nanoTime() - t0) / 1e9);
+        return result(cut(out, count * c, in.padded(), in.frames()), count, in.frames(), seed, settings("regenerate",
+                seed, steps, "noise_level", Double.toString(noiseLevel), "count", Integer.toString(count), "noise",
+                noiseMode.name().toLowerCase(java.util.Locale.ROOT)));
+    }
+
+    /**
+     * The interpolate verb on two WAVs: {@code points} outputs from A (ratio 0) to B (ratio 1),
+     * evenly spaced. The clips are prepared as {@link #prepare} does and cut to the shorter one.
+     */
+    public synchronized GenerationResult interpolate(WavReader.Audio a, WavReader.Audio b, int points, int steps,
+            ProgressListener listener) {
+        if (points < 2 || points > 64) {
+            throw new IllegalArgumentException("points must be between 2 and 64 (both ends included), got " + points);
+        }
+        PreparedAudio pa = prepare(a, 0);
+        PreparedAudio pb = prepare(b, 0);
+        int frames = Math.min(pa.frames(), pb.frames());
+        if (pa.frames() != pb.frames()) {
+            pa = prepare(a, frames);
+            pb = prepare(b, frames);
+        }
+        float[] clips = new float[2 * pa.planar().length];
+        System.arraycopy(pa.planar(), 0, clips, 0, pa.planar().length);
+        System.arraycopy(pb.planar(), 0, clips, pa.planar().length, pb.planar().length);
+        float[] ratios = new float[points];
+        for (int i = 0; i < points; i++) {
+            ratios[i] = (float) i / (points - 1);
+        }
+        listener.onStageStart("denoise");
+        long t0 = System.nanoTime();
+        Interpolation r = interpolate(clips, pa.padded(), ratios, steps, listener, StepTrace.NONE);
+        listener.onStage("denoise", (System.nanoTime() - t0) / 1e9);
+        return result(cut(r.out(), points * channels(), pa.padded(), frames), points, frames, 0, settings("interpolate",
+                0, steps, "points", Integer.toString(points)));
+    }
+
+    private static Map<String, String> settings(String verb, long seed, int steps, String... more) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("verb", verb);
+        m.put("seed", Long.toString(seed));
+        m.put("steps", Integer.toString(steps));
+        for (int i = 0; i + 1 < more.length; i += 2) {
+            m.put(more[i], more[i + 1]);
+        }
+        return m;
     }
 
     /** One U-Net call: the v-prediction for {@code x [batch, channels, length]} at {@code t}. */
