@@ -69,11 +69,16 @@ class FlacReaderTest {
         byte[] cut = java.util.Arrays.copyOf(good, good.length * 2 / 3);
         String m = assertThrows(AudioFileException.class, () -> FlacReader.parse(cut)).getMessage();
         assertTrue(m.contains("malformed FLAC"), m);
-        // one flipped bit in the audio: a CRC names it
+        // one flipped bit in the last frame's CRC-16: the CRC check names it
+        byte[] flippedCrc = good.clone();
+        flippedCrc[flippedCrc.length - 1] ^= 0x01;
+        assertTrue(assertThrows(AudioFileException.class, () -> FlacReader.parse(flippedCrc)).getMessage()
+                .contains("CRC"));
+        // one flipped bit in the audio: refused (by the CRC, or earlier by what the bit breaks)
         byte[] flipped = good.clone();
         flipped[flipped.length - 100] ^= 0x10;
         assertTrue(assertThrows(AudioFileException.class, () -> FlacReader.parse(flipped)).getMessage()
-                .contains("CRC"));
+                .contains("malformed FLAC"));
         // no STREAMINFO
         byte[] noInfo = {'f', 'L', 'a', 'C', (byte) 0x81, 0, 0, 0};
         assertTrue(assertThrows(AudioFileException.class, () -> FlacReader.parse(noInfo)).getMessage()
