@@ -8,7 +8,7 @@ package org.euterpe.pipeline.audio;
  * verbatim, fixed (orders 0-4) and LPC (orders 1-32) subframes with wasted bits, Rice-coded residuals
  * (4- and 5-bit parameters, escaped partitions), and the independent, left/side, right/side and mid/side
  * channel layouts; 4 to 32 bits per sample, up to 8 channels. Each frame header's CRC-8 and each frame's
- * CRC-16 are checked. The MD5 signature is not. Refused with an {@link AudioFileException} naming the
+ * CRC-16 are checked, and every decoded sample must lie in the stream's bit range. The MD5 signature is not. Refused with an {@link AudioFileException} naming the
  * problem: no "fLaC" marker, no STREAMINFO, a bad or truncated frame, a CRC mismatch, a frame whose
  * channel count, sample size or rate disagrees with STREAMINFO, and no samples. Channels are mapped to
  * other counts by {@link WavReader.Audio#toChannels}, with FLAC's channel order (that of WAVE's mask).
@@ -216,6 +216,17 @@ public final class FlacReader {
                         long mid = (l[i] << 1) | (side & 1);
                         l[i] = (mid + side) >> 1;
                         r[i] = (mid - side) >> 1;
+                    }
+                }
+            }
+            // A predictor with bad coefficients or residuals can leave the sample range: refuse, as libFLAC does.
+            long max = (1L << (bps - 1)) - 1;
+            long min = -(1L << (bps - 1));
+            for (int c = 0; c < channels; c++) {
+                for (int i = 0; i < size; i++) {
+                    if (block[c][i] > max || block[c][i] < min) {
+                        throw new AudioFileException("malformed FLAC: sample " + block[c][i] + " of channel " + c
+                                + " in the frame at byte " + frameStart + " is outside the " + bps + "-bit range");
                     }
                 }
             }
