@@ -207,6 +207,16 @@ public final class WavReader {
      *                            malformed, an unsupported codec, or no samples
      */
     public static Audio read(Path path) throws AudioFileException {
+        byte[] bytes = readBytes(path);
+        try {
+            return parse(bytes);
+        } catch (AudioFileException e) {
+            throw new AudioFileException(path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A file's bytes, with the errors {@link #read} gives for a missing, unreadable or oversized file. */
+    static byte[] readBytes(Path path) throws AudioFileException {
         byte[] bytes;
         try {
             if (Files.isDirectory(path)) {
@@ -234,11 +244,7 @@ public final class WavReader {
         } catch (IOException e) {
             throw new AudioFileException("cannot read audio " + path + ": " + e.getMessage(), e);
         }
-        try {
-            return parse(bytes);
-        } catch (AudioFileException e) {
-            throw new AudioFileException(path + ": " + e.getMessage(), e);
-        }
+        return bytes;
     }
 
     /** Parses a WAV file's bytes; {@link AudioFileException} for anything this reader refuses. */
@@ -252,7 +258,7 @@ public final class WavReader {
             throw new AudioFileException(switch (riff) {
                 case "RIFX" -> "big-endian WAV (RIFX) is not supported";
                 case "RF64" -> "RF64 (64-bit WAV) is not supported";
-                case "fLaC" -> "this is a FLAC file; only WAV is read (convert it, e.g. sox in.flac out.wav)";
+                case "fLaC" -> "this is a FLAC file; WavReader reads only WAV (AudioReader reads both)";
                 default -> "not a WAV file: it does not start with RIFF";
             });
         }

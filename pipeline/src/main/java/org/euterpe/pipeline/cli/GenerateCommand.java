@@ -57,7 +57,7 @@ final class GenerateCommand {
             "  --force              replace outputs that exist (only regular files are ever replaced)",
             "  --verbose            print the settings actually used, as an equivalent command",
             "",
-            "audio in (WAV of any rate and channels; mixed to mono, resampled to the model's rate):",
+            "audio in (WAV or FLAC, any rate and channels; mixed to mono, resampled to the model's rate):",
             "  --init-audio FILE    regenerate FILE with the prompt (style transfer); needs --strength",
             "  --strength S         in (0, 1]: near 0 returns FILE (through the VAE), 1 ignores it",
             "  --inpaint FILE       regenerate FILE between --mask-start and --mask-end (seconds), keep the rest",
@@ -255,10 +255,10 @@ final class GenerateCommand {
         }
     }
 
-    /** Reads a WAV for audio in; a missing, unreadable or malformed file is a usage error naming it. */
+    /** Reads a WAV or FLAC for audio in; a missing, unreadable or malformed file is a usage error naming it. */
     static org.euterpe.pipeline.audio.WavReader.Audio readAudio(String file) {
         try {
-            return org.euterpe.pipeline.audio.WavReader.read(Path.of(file));
+            return org.euterpe.pipeline.audio.AudioReader.read(Path.of(file));
         } catch (org.euterpe.pipeline.audio.AudioFileException e) {
             throw new Main.UsageException(e.getMessage());
         }

@@ -100,7 +100,7 @@ class AudioInCommandTest {
         Object[][] cases = {
                 {new String[] {"--init-audio", missing.toString(), "--strength", "0.5"}, "no such file"},
                 {new String[] {"--init-audio", empty.toString(), "--strength", "0.5"}, "no audio"},
-                {new String[] {"--init-audio", text.toString(), "--strength", "0.5"}, "not a WAV file"},
+                {new String[] {"--init-audio", text.toString(), "--strength", "0.5"}, "not a WAV or FLAC file"},
                 {new String[] {"--init-audio", clip.toString(), "--strength", "0"}, "strength must be in (0, 1]"},
                 {new String[] {"--init-audio", clip.toString(), "--strength", "1.01"}, "strength must be in (0, 1]"},
                 {new String[] {"--init-audio", clip.toString()}, "needs --strength"},

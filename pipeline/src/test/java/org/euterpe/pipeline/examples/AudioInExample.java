@@ -9,6 +9,7 @@ import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.GenerationResult;
 import org.euterpe.pipeline.ProgressListener;
 import org.euterpe.pipeline.TextToAudioPipeline;
+import org.euterpe.pipeline.audio.AudioReader;
 import org.euterpe.pipeline.audio.WavReader;
 import org.euterpe.pipeline.audio.WavWriter;
 
@@ -19,7 +20,7 @@ public class AudioInExample {
     }
 
     static void run(Path in, Path outDir, Path model, int steps) throws Exception {
-        WavReader.Audio clip = WavReader.read(in); // any rate and channel count
+        WavReader.Audio clip = AudioReader.read(in); // WAV or FLAC, any rate and channel count
         try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(model, Euterpe.Options.defaults())) {
             GenerationResult flute = pipe.generate(GenerationRequest.builder("a flute playing the melody")
                     .sourceAudio(clip).strength(0.6).steps(steps).build(), ProgressListener.NONE); // regenerate
