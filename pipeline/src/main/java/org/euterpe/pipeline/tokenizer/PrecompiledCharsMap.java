@@ -23,7 +23,7 @@ final class PrecompiledCharsMap {
                     + " bytes, no room for the trie)");
         }
         long trieSize = (blob[0] & 0xFFL) | (blob[1] & 0xFFL) << 8 | (blob[2] & 0xFFL) << 16 | (blob[3] & 0xFFL) << 24;
-        if (trieSize >= blob.length) {
+        if (trieSize > blob.length - 4) { // (sentencepiece checks against the blob with the size field)
             throw new SentencePieceFormatException(source + ": precompiled_charsmap's trie size " + trieSize
                     + " exceeds the blob (" + blob.length + " bytes)");
         }
