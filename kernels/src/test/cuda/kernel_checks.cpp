@@ -9,6 +9,7 @@
 #include "gemm.cu"
 #include "attention.cu"
 #include "mma.cu"
+#include "snake.cu"
 #include <cstdio>
 #include <random>
 using namespace euterpe;
@@ -159,6 +160,10 @@ int main() {
     { auto x = randn(100); std::vector<uint16_t> y(100); launch(g1(100), {256}, [&] { cast_float(x.data(), nullptr, 1, 0, y.data(), 2, 100); });
       std::vector<float> back(100); std::vector<double> ref(100); for (int i = 0; i < 100; i++) { __nv_bfloat16 b; b.x = y[i]; back[i] = __bfloat162float(b); ref[i] = __bfloat162float(__float2bfloat16_rn(x[i])); } check("cast f32 -> bf16", back, ref, 0); }
     { std::vector<float> y(77); float v = -1.5f; uint32_t bits; std::memcpy(&bits, &v, 4); launch(g1(77), {256}, [&] { fill_bits(y.data(), 77, 4, bits); }); check("fill -1.5", y, std::vector<double>(77, -1.5), 0); }
+    // audio activations (Stable Audio)
+    { int B = 2, C = 5, L = 37; auto x = randn(B * C * L), a = randn(C), ib = randn(C); std::vector<float> y(x.size());
+      launch(g1(y.size()), {256}, [&] { snake_f32(x.data(), a.data(), ib.data(), y.data(), (long long)y.size(), C, L); });
+      std::vector<double> ref(y.size()); for (int i = 0; i < B * C * L; i++) { int c = (i / L) % C; double s = std::sin((double)a[c] * x[i]); ref[i] = x[i] + ib[c] * s * s; } check("snake [2,5,37]", y, ref, 1e-5); }
     printf("%d failures\n", fails);
     return fails != 0;
 }

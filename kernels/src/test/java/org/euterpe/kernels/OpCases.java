@@ -45,6 +45,7 @@ public final class OpCases {
         elementWise(c);
         reductions(c);
         dataMovement(c);
+        audioActivations(c);
         return c;
     }
 
@@ -400,5 +401,17 @@ public final class OpCases {
         c.add(new Reject("pad", "three pads for a [3,5] tensor",
                 r -> r.backend().pad(r.randn(3, 5), new int[] {1, 1, 1}, 0f)));
         return c;
+    }
+
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    private static void audioActivations(List<OpCase> c) {
+        for (int[] d : new int[][] {{1, 1, 1}, {2, 5, 37}, {1, 17, 65}, {1, 3, 1000}}) {
+            add(c, "snake", dims(d), TRANSCENDENTAL, r -> r.backend().snake(r.randn(d), r.uniform(0.2f, 3f, d[1]),
+                    r.uniform(0.1f, 2f, d[1])));
+        }
+        // large arguments: the range reduction of sin
+        add(c, "snake", "[1,2,50] with |alpha x| up to ~100", TRANSCENDENTAL,
+                r -> r.backend().snake(r.randn(1, 2, 50).mul(30f), r.uniform(1f, 3f, 2), r.uniform(0.5f, 1f, 2)));
     }
 }

@@ -205,6 +205,20 @@ public interface Backend extends AutoCloseable {
     /** {@code x / max(||x||_2, eps)} over the last dim, as torch.nn.functional.normalize. */
     Tensor l2Normalize(Tensor x, float eps);
 
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    /**
+     * The Snake activation of Oobleck ({@code Snake1d}), per channel:
+     * {@code x + invBeta[c] * sin(alpha[c] * x)^2}. The caller folds the module's log-scale parameters
+     * ({@code alpha = exp(α)}, {@code invBeta = 1 / (exp(β) + 1e-9)}).
+     *
+     * @param x       {@code [batch, channels, length]}
+     * @param alpha   {@code [channels]}
+     * @param invBeta {@code [channels]}
+     * @return {@code [batch, channels, length]}
+     */
+    Tensor snake(Tensor x, Tensor alpha, Tensor invBeta);
+
     // ---------------------------------------------------------------- noise
 
     /**

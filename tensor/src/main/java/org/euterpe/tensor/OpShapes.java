@@ -462,4 +462,18 @@ public final class OpShapes {
         }
         return x.dim(-1);
     }
+
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    /** {@link Backend#snake}: x is {@code [batch, channels, length]}, both parameters {@code [channels]}. */
+    public static void snake(Tensor x, Tensor alpha, Tensor invBeta) {
+        if (x.rank() != 3) {
+            throw new IllegalArgumentException("snake: x " + x.shape() + " must be [batch, channels, length]");
+        }
+        if (alpha == null || invBeta == null) {
+            throw new IllegalArgumentException("snake: alpha and invBeta are required");
+        }
+        checkVector("snake alpha", alpha, x.dim(1));
+        checkVector("snake invBeta", invBeta, x.dim(1));
+    }
 }

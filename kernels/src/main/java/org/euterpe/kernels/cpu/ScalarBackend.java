@@ -498,6 +498,25 @@ public final class ScalarBackend extends CpuBackendBase {
         return result(out, x.shape());
     }
 
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    @Override
+    public Tensor snake(Tensor x, Tensor alpha, Tensor invBeta) {
+        OpShapes.snake(x, alpha, invBeta);
+        float[] xv = floats(x);
+        float[] a = floats(alpha);
+        float[] ib = floats(invBeta);
+        int channels = x.dim(1);
+        int length = x.dim(2);
+        float[] out = new float[xv.length];
+        for (int i = 0; i < xv.length; i++) {
+            int c = (i / length) % channels;
+            float s = (float) Math.sin(a[c] * xv[i]);
+            out[i] = xv[i] + ib[c] * (s * s);
+        }
+        return result(out, x.shape());
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /** Wraps {@code data} (not copied) as a new F32 tensor owned by the current scope. */

@@ -101,4 +101,11 @@ public final class VectorBackend extends CpuBackendBase {
         return VectorOps.l2Normalize(this, x, eps);
     }
 
+
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    @Override
+    public Tensor snake(Tensor x, Tensor alpha, Tensor invBeta) {
+        return SnakeOps.snake(this, x, alpha, invBeta);
+    }
 }

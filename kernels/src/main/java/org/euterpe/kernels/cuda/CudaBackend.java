@@ -657,6 +657,22 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    @Override
+    public Tensor snake(Tensor x, Tensor alpha, Tensor invBeta) {
+        OpShapes.snake(x, alpha, invBeta);
+        requireF32("snake", x);
+        requireF32("snake alpha", alpha);
+        requireF32("snake invBeta", invBeta);
+        Tensor out = allocate(DType.F32, x.shape());
+        if (x.numel() > 0) {
+            launch1d("snake_f32", x.numel(), new KernelArgs().tensor(x).tensor(alpha).tensor(invBeta).tensor(out)
+                    .i64(x.numel()).i32(x.dim(1)).i64(x.dim(2)));
+        }
+        return out;
+    }
+
     @Override
     public void close() {
         ctx.close();

@@ -681,6 +681,21 @@ public final class OpenClBackend implements Backend {
         }
     }
 
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    @Override
+    public Tensor snake(Tensor x, Tensor alpha, Tensor invBeta) {
+        OpShapes.snake(x, alpha, invBeta);
+        Tensor out = allocate(DType.F32, x.shape());
+        if (x.numel() > 0) {
+            try (Operands o = new Operands()) {
+                rt.kernel("snake").i(x.dim(1)).i(x.dim(2)).i(Math.toIntExact(x.numel())).mem(o.f32(x))
+                        .mem(o.f32(alpha)).mem(o.f32(invBeta)).mem(mem(out)).run(new long[] {x.numel()}, null);
+            }
+        }
+        return out;
+    }
+
     /** Releases the device context; tensors of this backend must not be used afterwards. */
     @Override
     public void close() {
