@@ -3,13 +3,12 @@ package org.euterpe.nn.t5;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.ConformanceGolden;
-import org.euterpe.nn.TestBackends;
+import org.euterpe.nn.stableaudio.StableAudioBackends;
 import org.euterpe.nn.stableaudio.StableAudioProjectionModel;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.Scope;
@@ -28,14 +27,14 @@ class T5EncoderModelConformanceTest {
     private static final double TOLERANCE = 1e-5;
 
     static Stream<Arguments> cases() {
-        return TestBackends.cpuBackends().flatMap(b -> Stream.of("tiny-stable-audio", "mini-stable-audio")
-                .map(c -> Arguments.of(c, b)));
+        return StableAudioBackends.cases("tiny-stable-audio", "mini-stable-audio");
     }
 
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
-    void matchesGoldens(String caseName, Backend backend) throws Exception {
-        try (ConformanceGolden golden = ConformanceGolden.open(caseName, caseName + "/" + backend.name());
+    void matchesGoldens(String caseName, String device) throws Exception {
+        Backend backend = StableAudioBackends.open(device);
+        try (ConformanceGolden golden = ConformanceGolden.open(caseName, caseName + "/" + device);
                 ComponentFiles te = ComponentFiles.open(golden.dir(), "text_encoder");
                 ComponentFiles pm = ComponentFiles.open(golden.dir(), "projection_model");
                 Scope scope = Scope.open()) {
@@ -71,9 +70,5 @@ class T5EncoderModelConformanceTest {
             }
             golden.assertAllPassed();
         }
-    }
-
-    static List<String> unused() {
-        return List.of();
     }
 }
