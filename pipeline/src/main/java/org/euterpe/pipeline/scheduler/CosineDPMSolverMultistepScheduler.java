@@ -23,6 +23,10 @@ public final class CosineDPMSolverMultistepScheduler {
 
     private final double sigmaMin;
     private final double sigmaMax;
+    private final String sigmaSchedule;
+    private final String predictionType;
+    private final String solverType;
+    private final String finalSigmasType;
     private final double sigmaData;
     private final boolean karras;
     private final double rho;
@@ -48,6 +52,10 @@ public final class CosineDPMSolverMultistepScheduler {
         }
         this.sigmaMin = sigmaMin;
         this.sigmaMax = sigmaMax;
+        this.sigmaSchedule = sigmaSchedule;
+        this.predictionType = predictionType;
+        this.solverType = solverType;
+        this.finalSigmasType = finalSigmasType;
         this.sigmaData = sigmaData;
         this.karras = switch (sigmaSchedule) {
             case "exponential" -> false;
@@ -141,6 +149,20 @@ public final class CosineDPMSolverMultistepScheduler {
 
     public double sigmaMax() {
         return sigmaMax;
+    }
+
+    /**
+     * This sampler with the schedule starting at {@code sigma} instead of {@code sigma_max}
+     * (stable-audio-tools' {@code init_noise_level} for audio-to-audio).
+     *
+     * @throws IllegalArgumentException unless {@code sigma_min < sigma}
+     */
+    public CosineDPMSolverMultistepScheduler withSigmaMax(double sigma) {
+        if (!(sigma > sigmaMin)) {
+            throw new IllegalArgumentException("init noise level " + sigma + " must be above sigma_min " + sigmaMin);
+        }
+        return new CosineDPMSolverMultistepScheduler(sigmaMin, sigma, sigmaData, sigmaSchedule, solverOrder,
+                predictionType, rho, solverType, lowerOrderFinal, eulerAtFinal, finalSigmasType);
     }
 
     /** Prepares {@code n} steps and resets the multistep state. */

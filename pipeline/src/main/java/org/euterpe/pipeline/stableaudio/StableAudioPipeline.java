@@ -1,0 +1,474 @@
+package org.euterpe.pipeline.stableaudio;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.euterpe.nn.ComponentFiles;
+import org.euterpe.nn.ModelLoadException;
+import org.euterpe.nn.Trace;
+import org.euterpe.nn.oobleck.AutoencoderOobleck;
+import org.euterpe.nn.oobleck.OobleckDiagonalGaussianDistribution;
+import org.euterpe.nn.stableaudio.RotaryEmbedding;
+import org.euterpe.nn.stableaudio.StableAudioDiTModel;
+import org.euterpe.nn.stableaudio.StableAudioProjectionModel;
+import org.euterpe.nn.t5.T5EncoderModel;
+import org.euterpe.pipeline.GenerationCancelledException;
+import org.euterpe.pipeline.ProgressListener;
+import org.euterpe.pipeline.StepTrace;
+import org.euterpe.pipeline.scheduler.CosineDPMSolverMultistepScheduler;
+import org.euterpe.pipeline.tokenizer.Encoding;
+import org.euterpe.pipeline.tokenizer.T5Tokenizer;
+import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.Scope;
+import org.euterpe.tensor.Shape;
+import org.euterpe.tensor.Tensor;
+import org.euterpe.tensor.json.Json;
+import org.euterpe.tensor.json.JsonObject;
+
+/**
+ * Text to stereo audio, as diffusers' {@code StableAudioPipeline} (v0.32.2) runs it:
+ *
+ * <pre>
+ *   prompt ──T5Tokenizer──▶ T5EncoderModel ──projection, × mask──▶ text tokens [B, L, D]
+ *   seconds_start, seconds_end ──number conditioners──▶ two timing tokens [B, 1, D] each
+ *   cross tokens = [text, start, end]; global token = [start ‖ end]; unconditional rows: zeros (or the negative prompt)
+ *   noise × √(σ_max² + 1) (+ encoded initial audio) ──▶ for t: DiT(latents × 2, t) ──CFG──▶ SDE DPM-Solver++ step
+ *   latents ──Oobleck decoder──▶ [B, 2, frames · hop] ──cut to [start, end)──▶ audio
+ * </pre>
+ *
+ * <p>One generation at a time per pipeline ({@link #generate} is synchronized).
+ */
+public final class StableAudioPipeline implements AutoCloseable {
+    private final Backend backend;
+    private final T5Tokenizer tokenizer;
+    private final T5EncoderModel textEncoder;
+    private final StableAudioProjectionModel projection;
+    private final StableAudioDiTModel transformer;
+    private final AutoencoderOobleck vae;
+    private final JsonObject schedulerConfig;
+    private final List<ComponentFiles> files;
+
+    public StableAudioPipeline(Backend backend, T5Tokenizer tokenizer, T5EncoderModel textEncoder,
+            StableAudioProjectionModel projection, StableAudioDiTModel transformer, AutoencoderOobleck vae,
+            JsonObject schedulerConfig, List<ComponentFiles> files) {
+        this.backend = backend;
+        this.tokenizer = tokenizer;
+        this.textEncoder = textEncoder;
+        this.projection = projection;
+        this.transformer = transformer;
+        this.vae = vae;
+        this.schedulerConfig = schedulerConfig;
+        this.files = List.copyOf(files);
+        if (tokenizer.modelMaxLength() == Integer.MAX_VALUE) {
+            throw new ModelLoadException("tokenizer: model_max_length is not set (the prompts are padded to it)");
+        }
+        if (projection.textEncoderDim() != textEncoder.config().dModel()) {
+            throw new ModelLoadException("projection_model: text_encoder_dim " + projection.textEncoderDim()
+                    + " differs from the text encoder's d_model " + textEncoder.config().dModel());
+        }
+        if (transformer.config().crossAttentionInputDim() != projection.conditioningDim()
+                || transformer.config().globalStatesInputDim() != 2 * projection.conditioningDim()) {
+            throw new ModelLoadException("transformer: cross_attention_input_dim "
+                    + transformer.config().crossAttentionInputDim() + " / global_states_input_dim "
+                    + transformer.config().globalStatesInputDim() + " do not fit the projection's conditioning_dim "
+                    + projection.conditioningDim() + " (expected it and twice it)");
+        }
+        if (vae.config().decoderInputChannels() != transformer.config().inChannels()) {
+            throw new ModelLoadException("vae: decoder_input_channels " + vae.config().decoderInputChannels()
+                    + " differs from the transformer's in_channels " + transformer.config().inChannels());
+        }
+        CosineDPMSolverMultistepScheduler.fromConfig(schedulerConfig); // checks the config now
+    }
+
+    /**
+     * Loads a diffusers {@code StableAudioPipeline} folder: tokenizer, text_encoder, projection_model,
+     * transformer, vae and scheduler, each named in the error when missing or unsupported.
+     */
+    public static StableAudioPipeline load(Path dir, Backend backend) throws IOException {
+        List<ComponentFiles> opened = new ArrayList<>();
+        try {
+            for (String c : List.of("tokenizer", "text_encoder", "projection_model", "transformer", "vae", "scheduler")) {
+                if (!Files.isDirectory(dir.resolve(c))) {
+                    throw new ModelLoadException(dir + ": the Stable Audio component \"" + c + "\" is missing");
+                }
+            }
+            T5Tokenizer tokenizer = T5Tokenizer.load(dir.resolve("tokenizer"));
+            ComponentFiles te = open(dir, "text_encoder", opened);
+            ComponentFiles pm = open(dir, "projection_model", opened);
+            ComponentFiles tr = open(dir, "transformer", opened);
+            ComponentFiles va = open(dir, "vae", opened);
+            Path sched = dir.resolve("scheduler/scheduler_config.json");
+            if (!Files.isRegularFile(sched)) {
+                throw new ModelLoadException(sched + " is missing");
+            }
+            JsonObject schedulerConfig = new JsonObject(Json.parse(Files.readString(sched)), sched.toString());
+            String cls = schedulerConfig.optString("_class_name", "CosineDPMSolverMultistepScheduler");
+            if (!cls.equals("CosineDPMSolverMultistepScheduler")) {
+                throw new ModelLoadException(sched + ": scheduler " + cls
+                        + " is not implemented for Stable Audio (CosineDPMSolverMultistepScheduler is)");
+            }
+            return new StableAudioPipeline(backend, tokenizer, T5EncoderModel.load(te, backend),
+                    StableAudioProjectionModel.load(pm, backend), StableAudioDiTModel.load(tr, backend),
+                    AutoencoderOobleck.load(va, backend), schedulerConfig, opened);
+        } catch (IOException | RuntimeException e) {
+            opened.forEach(ComponentFiles::close);
+            throw e;
+        }
+    }
+
+    private static ComponentFiles open(Path dir, String component, List<ComponentFiles> opened) throws IOException {
+        ComponentFiles f = ComponentFiles.open(dir, component);
+        opened.add(f);
+        return f;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public T5Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public int sampleRate() {
+        return vae.config().samplingRate();
+    }
+
+    public int audioChannels() {
+        return vae.config().audioChannels();
+    }
+
+    /** Latent frames per generation ({@code transformer.config.sample_size}). */
+    public int latentFrames() {
+        return transformer.config().sampleSize();
+    }
+
+    /** {@code sample_size · hop_length / sampling_rate}: the longest clip, in seconds. */
+    public double maxAudioLengthInS() {
+        return (double) latentFrames() * vae.config().hopLength() / vae.config().samplingRate();
+    }
+
+    /** A fresh scheduler from the folder's config. */
+    public CosineDPMSolverMultistepScheduler scheduler() {
+        return CosineDPMSolverMultistepScheduler.fromConfig(schedulerConfig);
+    }
+
+    // ------------------------------------------------------------------ conditioning
+
+    /**
+     * {@code encode_prompt}: the projected T5 states of each prompt times its attention mask,
+     * {@code [rows, max_length, conditioning_dim]}; with guidance and negative prompts, the negatives' rows
+     * first. Without negative prompts only the prompts' rows (the unconditional rows are zeros, made later).
+     */
+    public Tensor encodePrompt(List<String> prompts, List<String> negativePrompts, boolean guidance) {
+        int length = tokenizer.modelMaxLength();
+        try (Scope scope = Scope.open()) {
+            long[][] mask = new long[prompts.size()][];
+            Tensor embeds = t5(prompts, length, mask);
+            long[][] allMask = mask;
+            if (guidance && negativePrompts != null) {
+                long[][] negMask = new long[negativePrompts.size()][];
+                Tensor neg = t5(negativePrompts, length, negMask);
+                neg = neg.mul(maskTensor(negMask, length)); // torch.where(mask, negative, 0)
+                embeds = backend.concat(List.of(neg, embeds), 0);
+                allMask = new long[2 * prompts.size()][];
+                System.arraycopy(negMask, 0, allMask, 0, negMask.length);
+                System.arraycopy(mask, 0, allMask, negMask.length, mask.length);
+            }
+            Tensor projected = projection.projectText(embeds);
+            return scope.keep(projected.mul(maskTensor(allMask, length)));
+        }
+    }
+
+    private Tensor t5(List<String> texts, int length, long[][] maskOut) {
+        long[][] ids = new long[texts.size()][];
+        for (int i = 0; i < texts.size(); i++) {
+            Encoding e = tokenizer.encode(texts.get(i), length, true, true);
+            ids[i] = e.inputIds();
+            maskOut[i] = e.attentionMask();
+        }
+        return textEncoder.forward(ids, maskOut, Trace.NONE);
+    }
+
+    /** {@code [rows, length, 1]} of the masks as floats. */
+    private Tensor maskTensor(long[][] mask, int length) {
+        float[] m = new float[mask.length * length];
+        for (int r = 0; r < mask.length; r++) {
+            for (int i = 0; i < length; i++) {
+                m[r * length + i] = mask[r][i];
+            }
+        }
+        return backend.fromArray(m, Shape.of(mask.length, length, 1));
+    }
+
+    // ------------------------------------------------------------------ generation
+
+    /** Generates with the engine's own seeded noise. */
+    public StableAudioResult generate(StableAudioRequest request, ProgressListener listener) {
+        return generate(request, listener, StableAudioNoise.seeded(request.seed()), StepTrace.NONE);
+    }
+
+    /**
+     * Generates, with the given noise (a conformance replay passes the recorded draws) and a trace of every
+     * intermediate under the reference's record names ({@code prompt_embeds}, {@code dit.K.*},
+     * {@code step.K.*}, {@code vae_decode_in}, {@code waveform_full}, {@code audio}, and for initial audio
+     * {@code vae_encode_in}, {@code init_latent_mean / std / noise / sample}).
+     */
+    public synchronized StableAudioResult generate(StableAudioRequest request, ProgressListener listener,
+            StableAudioNoise noise, StepTrace trace) {
+        int sr = sampleRate();
+        double maxLength = maxAudioLengthInS();
+        double start = request.audioStartInS();
+        double end = request.audioEndInS() != null ? request.audioEndInS() : maxLength;
+        checkTiming(start, end, maxLength);
+        int waveformStart = (int) (start * sr);
+        int waveformEnd = (int) (end * sr);
+
+        int prompts = request.prompts().size();
+        int perPrompt = request.waveformsPerPrompt();
+        int batch = prompts * perPrompt;
+        boolean guidance = request.guidanceScale() > 1.0;
+        boolean negative = guidance && request.negativePrompts() != null;
+        int frames = latentFrames();
+        int channels = transformer.config().inChannels();
+
+        try (Scope scope = Scope.open()) {
+            // 1. Conditioning: text tokens, then the two timing tokens, per output row.
+            listener.onStageStart("encode");
+            long t0 = System.nanoTime();
+            Tensor promptEmbeds = encodePrompt(request.prompts(), request.negativePrompts(), guidance);
+            trace.record("prompt_embeds", promptEmbeds.toFloatArray());
+            int durationRows = negative ? 2 * prompts : prompts;
+            float[] starts = new float[durationRows];
+            float[] ends = new float[durationRows];
+            Arrays.fill(starts, (float) start);
+            Arrays.fill(ends, (float) end);
+            Tensor secondsStart = projection.secondsStart(starts, backend);
+            Tensor secondsEnd = projection.secondsEnd(ends, backend);
+            Tensor cross = backend.concat(List.of(promptEmbeds, secondsStart, secondsEnd), 1);
+            Tensor global = backend.concat(List.of(secondsStart, secondsEnd), 2);
+            if (guidance && !negative) {
+                cross = backend.concat(List.of(backend.zeros(cross.dtype(), cross.shape()), cross), 0);
+                global = backend.concat(List.of(global, global), 0);
+            }
+            cross = repeatRows(cross, perPrompt);
+            global = repeatRows(global, perPrompt);
+            listener.onStage("encode", seconds(t0));
+
+            // 2. Schedule and initial latents.
+            CosineDPMSolverMultistepScheduler scheduler = scheduler();
+            double sigmaStart = scheduler.sigmaMax();
+            if (request.initialAudio() != null && request.initNoiseLevel() != null) {
+                sigmaStart = request.initNoiseLevel();
+                scheduler = scheduler.withSigmaMax(sigmaStart);
+            }
+            scheduler.setTimesteps(request.steps());
+            int[] latentShape = {batch, channels, frames};
+            int n = batch * channels * frames;
+            float[] latents = noise.latents(latentShape);
+            checkLength("initial latents", latents, n);
+            float noiseScale = (float) (request.initialAudio() != null && request.initNoiseLevel() != null
+                    ? sigmaStart : scheduler.initNoiseSigma());
+            for (int i = 0; i < n; i++) {
+                latents[i] = latents[i] * noiseScale;
+            }
+            if (request.initialAudio() != null) {
+                listener.onStageStart("encode_audio");
+                long t1 = System.nanoTime();
+                float[] encoded = encodeInitialAudio(request.initialAudio(), perPrompt, noise, trace);
+                for (int i = 0; i < n; i++) {
+                    latents[i] = encoded[i] + latents[i];
+                }
+                listener.onStage("encode_audio", seconds(t1));
+            }
+            RotaryEmbedding rotary = RotaryEmbedding.of(backend, transformer.config().rotaryEmbedDim(), frames + 1);
+
+            // 3. Denoising.
+            listener.onStageStart("denoise");
+            long t2 = System.nanoTime();
+            double[] timesteps = scheduler.timesteps();
+            float gs = (float) request.guidanceScale();
+            for (int k = 0; k < timesteps.length; k++) {
+                try (Scope step = Scope.open()) {
+                    float[] input = guidance ? concat(latents, latents) : latents;
+                    input = scheduler.scaleModelInput(input, k);
+                    int rows = guidance ? 2 * batch : batch;
+                    float t = (float) timesteps[k];
+                    float[] ts = new float[rows];
+                    Arrays.fill(ts, t);
+                    trace.record("dit." + k + ".hidden_states", input);
+                    trace.record("dit." + k + ".timestep", new float[] {t});
+                    if (trace != StepTrace.NONE) {
+                        trace.record("dit." + k + ".encoder_hidden_states", cross.toFloatArray());
+                        trace.record("dit." + k + ".global_hidden_states", global.toFloatArray());
+                    }
+                    Tensor out = transformer.forward(backend.fromArray(input, Shape.of(rows, channels, frames)), ts,
+                            cross, global, rotary, Trace.NONE);
+                    float[] pred = out.toFloatArray();
+                    trace.record("dit." + k + ".out", pred);
+                    if (guidance) {
+                        float[] guided = new float[n];
+                        for (int i = 0; i < n; i++) {
+                            float u = pred[i];
+                            guided[i] = u + gs * (pred[n + i] - u);
+                        }
+                        pred = guided;
+                    }
+                    final int stepIndex = k;
+                    float[][] drawn = new float[1][];
+                    float[] prev = scheduler.step(pred, k, latents, m -> {
+                        drawn[0] = noise.step(stepIndex, m);
+                        return drawn[0];
+                    });
+                    trace.record("step." + k + ".model_output", pred);
+                    trace.record("step." + k + ".timestep", new float[] {t});
+                    trace.record("step." + k + ".sample", latents);
+                    trace.record("step." + k + ".noise", drawn[0]);
+                    trace.record("step." + k + ".prev_sample", prev);
+                    latents = prev;
+                }
+                if (!listener.onStep(k + 1, timesteps.length)) {
+                    throw new GenerationCancelledException(k + 1, timesteps.length);
+                }
+            }
+            listener.onStage("denoise", seconds(t2));
+
+            // 4. Decode and cut.
+            listener.onStageStart("decode");
+            long t3 = System.nanoTime();
+            trace.record("vae_decode_in", latents);
+            Tensor waveform = vae.decode(backend.fromArray(latents, Shape.of(latentShape)), Trace.NONE);
+            float[] full = waveform.toFloatArray();
+            trace.record("waveform_full", full);
+            int audioChannels = waveform.dim(1);
+            int samples = waveform.dim(2);
+            int from = Math.max(0, Math.min(waveformStart, samples));
+            int to = Math.max(from, Math.min(waveformEnd, samples));
+            float[][][] audio = new float[batch][audioChannels][to - from];
+            float[] flatCut = new float[batch * audioChannels * (to - from)];
+            for (int b = 0; b < batch; b++) {
+                for (int c = 0; c < audioChannels; c++) {
+                    System.arraycopy(full, (b * audioChannels + c) * samples + from, audio[b][c], 0, to - from);
+                    System.arraycopy(audio[b][c], 0, flatCut, (b * audioChannels + c) * (to - from), to - from);
+                }
+            }
+            trace.record("audio", flatCut);
+            listener.onStage("decode", seconds(t3));
+            return new StableAudioResult(audio, sr, request.seed());
+        }
+    }
+
+    /**
+     * {@code check_inputs} for the timing: a start before the end, both within the projection's range and the
+     * clip no longer than the model's maximum.
+     */
+    public void checkTiming(double start, double end, double maxLength) {
+        if (!(end > start)) {
+            throw new IllegalArgumentException("seconds end (" + end + ") must be after seconds start (" + start + ")");
+        }
+        if (start < 0 || start > projection.maxValue()) {
+            throw new IllegalArgumentException("seconds start " + start + " is outside [0, " + projection.maxValue()
+                    + "], the range of the model's timing conditioning");
+        }
+        if (end > projection.maxValue()) {
+            throw new IllegalArgumentException("seconds end " + end + " is beyond " + projection.maxValue()
+                    + ", the range of the model's timing conditioning");
+        }
+        if (end - start > maxLength + 1e-9) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                    "the requested length (%.4g s) is longer than the model's maximum (%.4g s)", end - start,
+                    maxLength));
+        }
+    }
+
+    /** {@code prepare_latents}' initial-audio part: pad or crop, match channels, encode, sample, tile. */
+    private float[] encodeInitialAudio(float[][][] clips, int perPrompt, StableAudioNoise noise, StepTrace trace) {
+        int prompts = clips.length;
+        int ch = audioChannels();
+        int length = latentFrames() * vae.config().hopLength();
+        float[] audio = new float[prompts * ch * length];
+        for (int p = 0; p < prompts; p++) {
+            float[][] clip = clips[p];
+            if (clip == null || clip.length == 0) {
+                throw new IllegalArgumentException("initial audio " + p + " has no channels");
+            }
+            if (clip.length != 1 && clip.length != 2) {
+                throw new IllegalArgumentException("initial audio " + p + " has " + clip.length
+                        + " channels (1 or 2 are accepted)");
+            }
+            for (int c = 0; c < ch; c++) {
+                int copy = Math.min(length, clip[0].length);
+                for (int i = 0; i < copy; i++) {
+                    float v;
+                    if (clip.length == ch) {
+                        v = clip[c][i];
+                    } else if (clip.length == 1) {
+                        v = clip[0][i]; // mono repeated to stereo
+                    } else {
+                        v = (clip[0][i] + clip[1][i]) / 2f; // stereo averaged to mono
+                    }
+                    audio[(p * ch + c) * length + i] = v;
+                }
+            }
+        }
+        trace.record("vae_encode_in", audio);
+        try (Scope scope = Scope.open()) {
+            OobleckDiagonalGaussianDistribution posterior = vae.encode(
+                    backend.fromArray(audio, Shape.of(prompts, ch, length)), Trace.NONE);
+            int[] shape = posterior.mean().shape().dims();
+            float[] z = noise.initAudio(shape);
+            checkLength("init audio noise", z, (int) posterior.mean().numel());
+            float[] sample = posterior.sample(backend.fromArray(z, Shape.of(shape))).toFloatArray();
+            trace.record("init_latent_mean", posterior.mean().toFloatArray());
+            trace.record("init_latent_std", posterior.std().toFloatArray());
+            trace.record("init_latent_noise", z);
+            trace.record("init_latent_sample", sample);
+            // encoded_audio.repeat((num_waveforms_per_prompt, 1, 1)): the whole batch tiled, as diffusers does
+            float[] tiled = new float[sample.length * perPrompt];
+            for (int r = 0; r < perPrompt; r++) {
+                System.arraycopy(sample, 0, tiled, r * sample.length, sample.length);
+            }
+            return tiled;
+        }
+    }
+
+    /** Each row repeated {@code times} times in place ({@code repeat(1, n, 1).view(rows · n, ...)}). */
+    private Tensor repeatRows(Tensor x, int times) {
+        if (times == 1) {
+            return x;
+        }
+        List<Tensor> parts = new ArrayList<>();
+        for (int r = 0; r < x.dim(0); r++) {
+            Tensor row = x.slice(0, r, r + 1);
+            for (int k = 0; k < times; k++) {
+                parts.add(row);
+            }
+        }
+        return backend.concat(parts, 0);
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private static void checkLength(String what, float[] v, int n) {
+        if (v.length != n) {
+            throw new IllegalArgumentException(what + " have " + v.length + " values, expected " + n);
+        }
+    }
+
+    private static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    @Override
+    public void close() {
+        files.forEach(ComponentFiles::close);
+    }
+}
