@@ -39,17 +39,25 @@ public final class WavWriter {
      */
     public static void write(Path path, float[] samples, int sampleRate, Format format, Map<String, String> info)
             throws IOException {
+        AtomicFiles.write(path, body(samples, sampleRate, format, info));
+    }
+
+    /**
+     * The file's bytes as a body for {@link AtomicFiles} (to write several outputs as one set), or
+     * for any stream (standard output); the arguments are checked now, as {@link #write} does.
+     */
+    public static AtomicFiles.Body body(float[] samples, int sampleRate, Format format, Map<String, String> info) {
         if (sampleRate <= 0 || sampleRate > MAX_SAMPLE_RATE) {
             throw new IllegalArgumentException("sample rate must be between 1 and " + MAX_SAMPLE_RATE + " Hz, got "
                     + sampleRate);
         }
         for (int i = 0; i < samples.length; i++) {
             if (!Float.isFinite(samples[i])) {
-                throw new IllegalArgumentException("sample " + i + " is " + samples[i] + "; refusing to write " + path);
+                throw new IllegalArgumentException("sample " + i + " is " + samples[i] + "; refusing to write it");
             }
         }
         byte[] list = infoChunk(info);
-        AtomicFiles.write(path, out -> writeTo(out, samples, sampleRate, format, list));
+        return out -> writeTo(out, samples, sampleRate, format, list);
     }
 
     private static void writeTo(OutputStream out, float[] samples, int rate, Format format, byte[] list)
