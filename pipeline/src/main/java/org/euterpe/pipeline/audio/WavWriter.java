@@ -57,10 +57,40 @@ public final class WavWriter {
             }
         }
         byte[] list = infoChunk(info);
-        return out -> writeTo(out, samples, sampleRate, format, list);
+        return out -> writeTo(out, samples, 1, sampleRate, format, list);
     }
 
-    private static void writeTo(OutputStream out, float[] samples, int rate, Format format, byte[] list)
+    /**
+     * A multi-channel file (e.g. Stable Audio's stereo): {@code channels[c][i]}, every channel of one
+     * length, written interleaved; otherwise as {@link #body(float[], int, Format, Map)}.
+     */
+    public static AtomicFiles.Body body(float[][] channels, int sampleRate, Format format, Map<String, String> info) {
+        if (channels.length < 1 || channels.length > 0xFFFF) {
+            throw new IllegalArgumentException("a WAV file has 1 to 65535 channels, got " + channels.length);
+        }
+        if ((long) sampleRate * 4 * channels.length > 0xFFFFFFFFL) {
+            throw new IllegalArgumentException(channels.length + " channels at " + sampleRate
+                    + " Hz overflow the WAV header's byte rate");
+        }
+        int frames = channels[0].length;
+        for (float[] c : channels) {
+            if (c.length != frames) {
+                throw new IllegalArgumentException("channels differ in length: " + frames + " vs " + c.length);
+            }
+        }
+        float[] interleaved = new float[Math.multiplyExact(frames, channels.length)];
+        for (int i = 0; i < frames; i++) {
+            for (int c = 0; c < channels.length; c++) {
+                interleaved[i * channels.length + c] = channels[c][i];
+            }
+        }
+        body(interleaved, sampleRate, format, info); // checks the rate, the samples and the tags
+        byte[] list = infoChunk(info);
+        int n = channels.length;
+        return out -> writeTo(out, interleaved, n, sampleRate, format, list);
+    }
+
+    private static void writeTo(OutputStream out, float[] samples, int channels, int rate, Format format, byte[] list)
             throws IOException {
         int bytesPerSample = format == Format.PCM16 ? 2 : 4;
         long dataBytes = (long) samples.length * bytesPerSample;
@@ -76,14 +106,14 @@ public final class WavWriter {
                 .put("WAVE".getBytes(StandardCharsets.US_ASCII));
         h.put("fmt ".getBytes(StandardCharsets.US_ASCII)).putInt(fmtSize);
         h.putShort((short) (format == Format.PCM16 ? 1 : 3)); // PCM or IEEE float
-        h.putShort((short) 1); // mono
+        h.putShort((short) channels);
         h.putInt(rate);
-        h.putInt(rate * bytesPerSample);
-        h.putShort((short) bytesPerSample);
+        h.putInt((int) ((long) rate * bytesPerSample * channels)); // checked to fit 32 bits unsigned
+        h.putShort((short) (bytesPerSample * channels));
         h.putShort((short) (bytesPerSample * 8));
         if (format == Format.FLOAT32) {
             h.putShort((short) 0); // cbSize
-            h.put("fact".getBytes(StandardCharsets.US_ASCII)).putInt(4).putInt(samples.length);
+            h.put("fact".getBytes(StandardCharsets.US_ASCII)).putInt(4).putInt(samples.length / channels);
         }
         out.write(h.array());
         out.write(list);

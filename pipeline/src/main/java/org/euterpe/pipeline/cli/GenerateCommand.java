@@ -63,6 +63,10 @@ final class GenerateCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        Path stableAudio = stableAudioModel(argv);
+        if (stableAudio != null) {
+            return StableAudioGenerateCommand.run(argv, out, err);
+        }
         Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seed",
                 "--count", "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram"),
                 Set.of("--karras", "--float", "--keep-weights", "--fallback", "--force", "--verbose", "--help", "-h"));
@@ -258,5 +262,21 @@ final class GenerateCommand {
             err.println("note: the prompt has " + tokens + " tokens; the text encoder reads only the first " + room
                     + ", the rest is ignored");
         }
+    }
+
+    /** The --model of argv when it is a Stable Audio pipeline (by its model_index.json), else null. */
+    private static Path stableAudioModel(String[] argv) {
+        for (int i = 0; i < argv.length; i++) {
+            if (argv[i].equals("--")) {
+                break;
+            }
+            String value = argv[i].equals("--model") && i + 1 < argv.length ? argv[i + 1]
+                    : argv[i].startsWith("--model=") ? argv[i].substring("--model=".length()) : null;
+            if (value != null) {
+                Path p = Path.of(value);
+                return org.euterpe.pipeline.stableaudio.StableAudioPipeline.isStableAudio(p) ? p : null;
+            }
+        }
+        return null;
     }
 }

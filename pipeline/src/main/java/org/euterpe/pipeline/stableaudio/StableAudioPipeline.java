@@ -6,8 +6,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
+import org.euterpe.converter.ConvertedModel;
+import org.euterpe.converter.Converter;
+import org.euterpe.converter.Precision;
 import org.euterpe.nn.ComponentFiles;
+import org.euterpe.nn.WeightSource;
 import org.euterpe.nn.ModelLoadException;
 import org.euterpe.nn.Trace;
 import org.euterpe.nn.oobleck.AutoencoderOobleck;
@@ -28,6 +33,7 @@ import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 import org.euterpe.tensor.json.Json;
 import org.euterpe.tensor.json.JsonObject;
+import org.euterpe.tensor.safetensors.SafetensorsFile;
 
 /**
  * Text to stereo audio, as diffusers' {@code StableAudioPipeline} (v0.32.2) runs it:
@@ -50,11 +56,12 @@ public final class StableAudioPipeline implements AutoCloseable {
     private final StableAudioDiTModel transformer;
     private final AutoencoderOobleck vae;
     private final JsonObject schedulerConfig;
-    private final List<ComponentFiles> files;
+    /** The mapped file or converted folder the weights live in; closed with the pipeline. */
+    private final AutoCloseable owner;
 
     public StableAudioPipeline(Backend backend, T5Tokenizer tokenizer, T5EncoderModel textEncoder,
             StableAudioProjectionModel projection, StableAudioDiTModel transformer, AutoencoderOobleck vae,
-            JsonObject schedulerConfig, List<ComponentFiles> files) {
+            JsonObject schedulerConfig, AutoCloseable owner) {
         this.backend = backend;
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
@@ -62,7 +69,7 @@ public final class StableAudioPipeline implements AutoCloseable {
         this.transformer = transformer;
         this.vae = vae;
         this.schedulerConfig = schedulerConfig;
-        this.files = List.copyOf(files);
+        this.owner = owner;
         if (tokenizer.modelMaxLength() == Integer.MAX_VALUE) {
             throw new ModelLoadException("tokenizer: model_max_length is not set (the prompts are padded to it)");
         }
@@ -84,46 +91,144 @@ public final class StableAudioPipeline implements AutoCloseable {
         CosineDPMSolverMultistepScheduler.fromConfig(schedulerConfig); // checks the config now
     }
 
+    /** The {@code _class_name} of a Stable Audio pipeline in {@code model_index.json}. */
+    public static final String PIPELINE_CLASS = "StableAudioPipeline";
+    private static final List<String> COMPONENTS = List.of("text_encoder", "projection_model", "transformer", "vae");
+
     /**
-     * Loads a diffusers {@code StableAudioPipeline} folder: tokenizer, text_encoder, projection_model,
-     * transformer, vae and scheduler, each named in the error when missing or unsupported.
+     * Whether {@code path} (a diffusers folder or a file made by {@code euterpe convert}) holds a Stable Audio
+     * pipeline, by its {@code model_index.json}; false when it cannot tell.
      */
-    public static StableAudioPipeline load(Path dir, Backend backend) throws IOException {
-        List<ComponentFiles> opened = new ArrayList<>();
+    public static boolean isStableAudio(Path path) {
         try {
-            for (String c : List.of("tokenizer", "text_encoder", "projection_model", "transformer", "vae", "scheduler")) {
-                if (!Files.isDirectory(dir.resolve(c))) {
-                    throw new ModelLoadException(dir + ": the Stable Audio component \"" + c + "\" is missing");
+            String index;
+            if (Files.isDirectory(path)) {
+                Path f = path.resolve("model_index.json");
+                if (!Files.isRegularFile(f)) {
+                    return false;
+                }
+                index = Files.readString(f);
+            } else {
+                try (SafetensorsFile file = SafetensorsFile.open(path)) {
+                    index = file.metadata().get("model_index.json");
                 }
             }
-            T5Tokenizer tokenizer = T5Tokenizer.load(dir.resolve("tokenizer"));
-            ComponentFiles te = open(dir, "text_encoder", opened);
-            ComponentFiles pm = open(dir, "projection_model", opened);
-            ComponentFiles tr = open(dir, "transformer", opened);
-            ComponentFiles va = open(dir, "vae", opened);
-            Path sched = dir.resolve("scheduler/scheduler_config.json");
-            if (!Files.isRegularFile(sched)) {
-                throw new ModelLoadException(sched + " is missing");
-            }
-            JsonObject schedulerConfig = new JsonObject(Json.parse(Files.readString(sched)), sched.toString());
-            String cls = schedulerConfig.optString("_class_name", "CosineDPMSolverMultistepScheduler");
-            if (!cls.equals("CosineDPMSolverMultistepScheduler")) {
-                throw new ModelLoadException(sched + ": scheduler " + cls
-                        + " is not implemented for Stable Audio (CosineDPMSolverMultistepScheduler is)");
-            }
-            return new StableAudioPipeline(backend, tokenizer, T5EncoderModel.load(te, backend),
-                    StableAudioProjectionModel.load(pm, backend), StableAudioDiTModel.load(tr, backend),
-                    AutoencoderOobleck.load(va, backend), schedulerConfig, opened);
+            return index != null && Json.parseLenient(index) instanceof java.util.Map<?, ?> m
+                    && PIPELINE_CLASS.equals(m.get("_class_name"));
         } catch (IOException | RuntimeException e) {
-            opened.forEach(ComponentFiles::close);
+            return false;
+        }
+    }
+
+    /**
+     * Loads a diffusers {@code StableAudioPipeline} folder (weights as stored, {@code .bin} converted in
+     * memory) or a file made from one by {@code euterpe convert}: tokenizer ({@code spiece.model} or
+     * {@code tokenizer.json}), text_encoder, projection_model, transformer, vae and scheduler, each named in
+     * the error when missing or unsupported.
+     */
+    public static StableAudioPipeline load(Path path, Backend backend) throws IOException {
+        if (!Files.exists(path)) {
+            throw new java.nio.file.NoSuchFileException(path.toString(), null, "model not found");
+        }
+        AutoCloseable owner;
+        WeightSource source;
+        Map<String, String> metadata;
+        if (Files.isDirectory(path)) {
+            if (!Files.isRegularFile(path.resolve("model_index.json"))) {
+                throw new ModelLoadException(path + " is not a diffusers pipeline folder (no model_index.json)");
+            }
+            for (String c : List.of("tokenizer", "text_encoder", "projection_model", "transformer", "vae", "scheduler")) {
+                if (!Files.isDirectory(path.resolve(c))) {
+                    throw new ModelLoadException(path + ": the Stable Audio component \"" + c + "\" is missing");
+                }
+            }
+            ConvertedModel converted = ConvertedModel.open(path, Precision.AS_STORED);
+            owner = converted;
+            source = converted;
+            metadata = converted.metadata();
+        } else {
+            SafetensorsFile file;
+            try {
+                file = SafetensorsFile.open(path);
+            } catch (org.euterpe.tensor.safetensors.SafetensorsException e) {
+                throw new ModelLoadException(path + " is neither a model folder nor a valid one-file model: "
+                        + e.getMessage(), e);
+            }
+            if (!Converter.FORMAT_VERSION.equals(file.metadata().get(Converter.FORMAT_VERSION_KEY))) {
+                file.close();
+                throw new ModelLoadException(path + " is not a Euterpe model of format version "
+                        + Converter.FORMAT_VERSION + " (convert the pipeline folder with `euterpe convert`)");
+            }
+            owner = file;
+            source = WeightSource.of(file);
+            metadata = file.metadata();
+        }
+        try {
+            return build(path, source, metadata, owner, backend);
+        } catch (IOException | RuntimeException e) {
+            try {
+                owner.close();
+            } catch (Exception ignored) {
+                // closing a mapping cannot usefully fail
+            }
             throw e;
         }
     }
 
-    private static ComponentFiles open(Path dir, String component, List<ComponentFiles> opened) throws IOException {
-        ComponentFiles f = ComponentFiles.open(dir, component);
-        opened.add(f);
-        return f;
+    private static StableAudioPipeline build(Path path, WeightSource source, Map<String, String> metadata,
+            AutoCloseable owner, Backend backend) throws IOException {
+        String index = text(path, metadata, "model_index.json");
+        Object parsed = Json.parseLenient(index, path + ": model_index.json");
+        String cls = parsed instanceof java.util.Map<?, ?> m && m.get("_class_name") instanceof String c ? c : null;
+        if (!PIPELINE_CLASS.equals(cls)) {
+            throw new ModelLoadException(path + ": model_index.json's _class_name is " + cls + ", not " + PIPELINE_CLASS);
+        }
+        T5Tokenizer tokenizer;
+        String tokConfig = metadata.get("tokenizer/" + T5Tokenizer.CONFIG_FILE);
+        String spiece = metadata.get("tokenizer/" + T5Tokenizer.SPIECE_FILE + ".base64");
+        String fast = metadata.get("tokenizer/" + T5Tokenizer.FAST_FILE);
+        if (spiece != null) {
+            byte[] proto;
+            try {
+                proto = java.util.Base64.getDecoder().decode(spiece);
+            } catch (IllegalArgumentException e) {
+                throw new ModelLoadException(path + ": tokenizer/spiece.model is not valid base64 in the metadata");
+            }
+            tokenizer = T5Tokenizer.fromSpieceModel(proto, tokConfig, path + ": tokenizer/" + T5Tokenizer.SPIECE_FILE);
+        } else if (fast != null) {
+            tokenizer = T5Tokenizer.fromTokenizerJson(fast, tokConfig, path + ": tokenizer/" + T5Tokenizer.FAST_FILE);
+        } else {
+            throw new ModelLoadException(path + ": the tokenizer has neither " + T5Tokenizer.SPIECE_FILE + " nor "
+                    + T5Tokenizer.FAST_FILE);
+        }
+        java.util.Map<String, ComponentFiles> c = new java.util.LinkedHashMap<>();
+        for (String name : COMPONENTS) {
+            if (source.names().stream().noneMatch(n -> n.startsWith(name + "."))) {
+                throw new ModelLoadException(path + ": no weights for component " + name);
+            }
+            String config = name + "/config.json";
+            c.put(name, ComponentFiles.of(name, text(path, metadata, config), path + ": " + config, source, name + "."));
+        }
+        JsonObject schedulerConfig = new JsonObject(Json.parseLenient(
+                text(path, metadata, "scheduler/scheduler_config.json"), path + ": scheduler/scheduler_config.json"),
+                path + ": scheduler/scheduler_config.json");
+        String sched = schedulerConfig.optString("_class_name", "CosineDPMSolverMultistepScheduler");
+        if (!sched.equals("CosineDPMSolverMultistepScheduler")) {
+            throw new ModelLoadException(path + ": scheduler " + sched
+                    + " is not implemented for Stable Audio (CosineDPMSolverMultistepScheduler is)");
+        }
+        return new StableAudioPipeline(backend, tokenizer, T5EncoderModel.load(c.get("text_encoder"), backend),
+                StableAudioProjectionModel.load(c.get("projection_model"), backend),
+                StableAudioDiTModel.load(c.get("transformer"), backend),
+                AutoencoderOobleck.load(c.get("vae"), backend), schedulerConfig, owner);
+    }
+
+    private static String text(Path path, Map<String, String> metadata, String key) {
+        String t = metadata.get(key);
+        if (t == null) {
+            throw new ModelLoadException(path + ": the model has no " + key);
+        }
+        return t;
     }
 
     public Backend backend() {
@@ -469,6 +574,10 @@ public final class StableAudioPipeline implements AutoCloseable {
 
     @Override
     public void close() {
-        files.forEach(ComponentFiles::close);
+        try {
+            owner.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the model's weights failed: " + e.getMessage(), e);
+        }
     }
 }
