@@ -239,6 +239,22 @@ public final class StableAudioPipeline implements AutoCloseable {
         return tokenizer;
     }
 
+    public T5EncoderModel textEncoder() {
+        return textEncoder;
+    }
+
+    public StableAudioProjectionModel projection() {
+        return projection;
+    }
+
+    public StableAudioDiTModel transformer() {
+        return transformer;
+    }
+
+    public AutoencoderOobleck vae() {
+        return vae;
+    }
+
     public int sampleRate() {
         return vae.config().samplingRate();
     }
