@@ -11,7 +11,8 @@ import org.euterpe.tensor.Tensor;
  * Folds torch's {@code weight_norm} into a plain weight once, at load: {@code weight = v * (g / ||v||)}, the
  * norm over every dim but the first (torch's default {@code dim=0}), in the reference's float32 order. Reads
  * either form torch saves: {@code weight_g} / {@code weight_v}, or
- * {@code parametrizations.weight.original0} / {@code original1}.
+ * {@code parametrizations.weight.original0} / {@code original1}; a plain {@code weight} (already folded, or
+ * random weights for benchmarks) is taken as it is.
  */
 final class WeightNorm {
     private WeightNorm() {
@@ -38,6 +39,8 @@ final class WeightNorm {
         } else if (w.has("parametrizations.weight.original0")) {
             gName = "parametrizations.weight.original0";
             vName = "parametrizations.weight.original1";
+        } else if (w.has("weight")) {
+            return w.get("weight", shape);
         } else {
             throw new ModelLoadException("missing weight-normalised weight " + w.key("weight_g") + " / "
                     + w.key("weight_v") + " (nor " + w.key("parametrizations.weight.original0") + ")");

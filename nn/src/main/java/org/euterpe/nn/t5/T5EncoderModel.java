@@ -45,9 +45,7 @@ public final class T5EncoderModel {
         T5Config c = T5Config.read(config);
         Tensor shared = w.get("shared.weight", c.vocabSize(), c.dModel());
         Weights encoder = w.child("encoder");
-        if (encoder.has("embed_tokens.weight")) {
-            encoder.ignore("embed_tokens.weight"); // tied to shared.weight
-        }
+        encoder.ignore("embed_tokens.weight"); // when saved: tied to shared.weight
         List<T5Block> blocks = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
             blocks.add(T5Block.load(encoder.child("block", i), c, i == 0));
