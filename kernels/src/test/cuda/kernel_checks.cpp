@@ -10,6 +10,7 @@
 #include "attention.cu"
 #include "mma.cu"
 #include "snake.cu"
+#include "stable_audio.cu"
 #include <cstdio>
 #include <random>
 using namespace euterpe;
@@ -164,6 +165,15 @@ int main() {
     { int B = 2, C = 5, L = 37; auto x = randn(B * C * L), a = randn(C), ib = randn(C); std::vector<float> y(x.size());
       launch(g1(y.size()), {256}, [&] { snake_f32(x.data(), a.data(), ib.data(), y.data(), (long long)y.size(), C, L); });
       std::vector<double> ref(y.size()); for (int i = 0; i < B * C * L; i++) { int c = (i / L) % C; double s = std::sin((double)a[c] * x[i]); ref[i] = x[i] + ib[c] * s * s; } check("snake [2,5,37]", y, ref, 1e-5); }
+    { int R = 7, D = 70; auto x = randn(R * D), w = randn(D); std::vector<float> y(x.size());
+      launch(g1(R * 32LL), {256}, [&] { rms_norm_f32(x.data(), w.data(), y.data(), R, D, 1e-6f); });
+      std::vector<double> ref(x.size()); for (int r = 0; r < R; r++) { double sq = 0; for (int i = 0; i < D; i++) sq += (double)x[r * D + i] * x[r * D + i];
+        for (int i = 0; i < D; i++) ref[r * D + i] = w[i] * x[r * D + i] / std::sqrt(sq / D + 1e-6); } check("rms_norm [7,70]", y, ref, 1e-5); }
+    { int B = 2, H = 3, L = 5, D = 12, Rr = 8; auto x = randn(B * H * L * D), c = randn(L * Rr), s = randn(L * Rr); std::vector<float> y(x.size());
+      launch(g1(y.size()), {256}, [&] { rotary_f32(x.data(), c.data(), s.data(), y.data(), (long long)y.size(), D, Rr, L); });
+      std::vector<double> ref(y.size()); for (int row = 0; row < B * H * L; row++) { int l = row % L; for (int j = 0; j < D; j++) { double v = x[row * D + j];
+        ref[row * D + j] = j < Rr / 2 ? v * c[l * Rr + j] - x[row * D + j + Rr / 2] * s[l * Rr + j] : j < Rr ? v * c[l * Rr + j] + x[row * D + j - Rr / 2] * s[l * Rr + j] : v; } }
+      check("rotary [2,3,5,12] r 8", y, ref, 1e-5); }
     printf("%d failures\n", fails);
     return fails != 0;
 }

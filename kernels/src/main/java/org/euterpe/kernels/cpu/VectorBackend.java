@@ -106,6 +106,16 @@ public final class VectorBackend extends CpuBackendBase {
 
     @Override
     public Tensor snake(Tensor x, Tensor alpha, Tensor invBeta) {
-        return SnakeOps.snake(this, x, alpha, invBeta);
+        return StableAudioOps.snake(this, x, alpha, invBeta);
+    }
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor weight, float eps) {
+        return StableAudioOps.rmsNorm(this, x, weight, eps);
+    }
+
+    @Override
+    public Tensor rotary(Tensor x, Tensor cos, Tensor sin) {
+        return StableAudioOps.rotary(this, x, cos, sin);
     }
 }

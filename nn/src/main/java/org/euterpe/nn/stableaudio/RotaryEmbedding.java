@@ -1,10 +1,8 @@
 package org.euterpe.nn.stableaudio;
 
 import org.euterpe.tensor.Backend;
-import org.euterpe.tensor.Scope;
 import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
-import org.euterpe.tensor.UnaryOp;
 
 /**
  * The rotary position table of Stable Audio's self-attention and its application to the first
@@ -56,23 +54,6 @@ public record RotaryEmbedding(Tensor cos, Tensor sin) {
 
     /** {@code x [batch, heads, length, headDim]} with its first {@link #dim} channels rotated. */
     Tensor apply(Tensor x) {
-        int r = dim();
-        int d = x.dim(3);
-        int length = x.dim(2);
-        if (cos.dim(0) != length) {
-            throw new IllegalArgumentException("rotary table has " + cos.dim(0) + " positions, the sequence "
-                    + length);
-        }
-        try (Scope scope = Scope.open()) {
-            Tensor rot = r == d ? x : x.slice(3, 0, r);
-            Tensor x1 = rot.slice(3, 0, r / 2);
-            Tensor x2 = rot.slice(3, r / 2, r);
-            Tensor rotated = x.backend().concat(java.util.List.of(x.backend().unary(UnaryOp.NEG, x2, 0f), x1), 3);
-            Tensor out = rot.mul(cos).add(rotated.mul(sin));
-            if (r < d) {
-                out = x.backend().concat(java.util.List.of(out, x.slice(3, r, d)), 3);
-            }
-            return scope.keep(out);
-        }
+        return x.backend().rotary(x, cos, sin);
     }
 }

@@ -1,9 +1,7 @@
 package org.euterpe.nn.t5;
 
 import org.euterpe.nn.Weights;
-import org.euterpe.tensor.Scope;
 import org.euterpe.tensor.Tensor;
-import org.euterpe.tensor.UnaryOp;
 
 /**
  * T5's layer norm: a root-mean-square norm without mean subtraction and without bias,
@@ -24,10 +22,6 @@ public final class T5LayerNorm {
 
     /** {@code x [..., d]} to {@code [..., d]}. */
     public Tensor forward(Tensor x) {
-        try (Scope scope = Scope.open()) {
-            Tensor variance = x.mul(x).mean(x.rank() - 1, true);
-            Tensor rms = x.backend().unary(UnaryOp.SQRT, variance.add(eps), 0f);
-            return scope.keep(x.div(rms).mul(weight));
-        }
+        return x.backend().rmsNorm(x, weight, eps);
     }
 }
