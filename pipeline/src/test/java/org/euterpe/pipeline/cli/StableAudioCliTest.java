@@ -129,6 +129,33 @@ class StableAudioCliTest {
     }
 
     @Test
+    void lowPrecisionConversionsLoadAndStayClose() throws Exception {
+        StableAudioRequest request = new StableAudioRequest(List.of("rain"), null, 4.0, 3, 0.0, null, 1, 3, null, null);
+        float[] ref;
+        try (StableAudioPipeline folder = StableAudioPipeline.load(model, Backends.cpu())) {
+            ref = folder.generate(request, ProgressListener.NONE).audio()[0][0];
+        }
+        for (DType dt : List.of(DType.F16, DType.BF16, DType.I8)) {
+            Path one = tmp.resolve("sao-" + dt + ".safetensors");
+            Converter.convert(model, one, dt);
+            try (StableAudioPipeline file = StableAudioPipeline.load(one, Backends.cpu())) {
+                float[] got = file.generate(request, ProgressListener.NONE).audio()[0][0];
+                double signal = 0;
+                double noise = 0;
+                for (int i = 0; i < ref.length; i++) {
+                    assertTrue(Float.isFinite(got[i]), dt + ": sample " + i);
+                    signal += (double) ref[i] * ref[i];
+                    noise += ((double) got[i] - ref[i]) * ((double) got[i] - ref[i]);
+                }
+                double snr = 10 * Math.log10(signal / Math.max(noise, 1e-30));
+                System.out.printf(java.util.Locale.ROOT, "Stable Audio tiny, %s weights: audio SNR %.1f dB vs f32%n", dt,
+                        snr);
+                assertTrue(snr > (dt == DType.I8 ? 20 : dt == DType.BF16 ? 30 : 40), dt + ": SNR " + snr + " dB");
+            }
+        }
+    }
+
+    @Test
     void brokenModelsNameTheProblem() throws IOException {
         Path transformerConfig = model.resolve("transformer/config.json");
         String original = Files.readString(transformerConfig);
