@@ -118,4 +118,16 @@ public final class VectorBackend extends CpuBackendBase {
     public Tensor rotary(Tensor x, Tensor cos, Tensor sin) {
         return StableAudioOps.rotary(this, x, cos, sin);
     }
+
+    // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
+
+    @Override
+    public Tensor downsample1d(Tensor x, Tensor kernel) {
+        return Resample1d.down(this, x, kernel);
+    }
+
+    @Override
+    public Tensor upsample1d(Tensor x, Tensor kernel) {
+        return Resample1d.up(this, x, kernel);
+    }
 }

@@ -10,8 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Mono RIFF/WAVE files: 16-bit PCM (clipped to [-1, 1]) or 32-bit IEEE float, with an optional
- * LIST/INFO chunk carrying text tags (prompt, seed, sampler, ...). Written atomically.
+ * RIFF/WAVE files, mono or multi-channel (interleaved frames): 16-bit PCM (clipped to [-1, 1]) or
+ * 32-bit IEEE float, with an optional LIST/INFO chunk carrying text tags (prompt, seed, sampler,
+ * ...). Written atomically.
  */
 public final class WavWriter {
     /** Sample encodings. */
@@ -39,14 +40,39 @@ public final class WavWriter {
      */
     public static void write(Path path, float[] samples, int sampleRate, Format format, Map<String, String> info)
             throws IOException {
-        AtomicFiles.write(path, body(samples, sampleRate, format, info));
+        write(path, samples, 1, sampleRate, format, info);
+    }
+
+    /**
+     * @param frames   {@code channels} samples per frame, interleaved ({@code l0 r0 l1 r1 ...})
+     * @param channels 1 to 8
+     * @see #write(Path, float[], int, Format, Map)
+     */
+    public static void write(Path path, float[] frames, int channels, int sampleRate, Format format,
+            Map<String, String> info) throws IOException {
+        AtomicFiles.write(path, body(frames, channels, sampleRate, format, info));
+    }
+
+    /** {@link #body(float[], int, int, Format, Map)} of one channel. */
+    public static AtomicFiles.Body body(float[] samples, int sampleRate, Format format, Map<String, String> info) {
+        return body(samples, 1, sampleRate, format, info);
     }
 
     /**
      * The file's bytes as a body for {@link AtomicFiles} (to write several outputs as one set), or
      * for any stream (standard output); the arguments are checked now, as {@link #write} does.
      */
-    public static AtomicFiles.Body body(float[] samples, int sampleRate, Format format, Map<String, String> info) {
+    public static AtomicFiles.Body body(float[] frames, int channels, int sampleRate, Format format,
+            Map<String, String> info) {
+        float[] samples = frames;
+        if (channels < 1 || channels > 8 || samples.length % channels != 0) {
+            throw new IllegalArgumentException("channels must be 1..8 and divide the " + samples.length
+                    + " samples, got " + channels);
+        }
+        if ((long) sampleRate * channels > MAX_SAMPLE_RATE) {
+            throw new IllegalArgumentException("sample rate " + sampleRate + " x " + channels
+                    + " channels is too high for a WAV header");
+        }
         if (sampleRate <= 0 || sampleRate > MAX_SAMPLE_RATE) {
             throw new IllegalArgumentException("sample rate must be between 1 and " + MAX_SAMPLE_RATE + " Hz, got "
                     + sampleRate);
@@ -57,41 +83,11 @@ public final class WavWriter {
             }
         }
         byte[] list = infoChunk(info);
-        return out -> writeTo(out, samples, 1, sampleRate, format, list);
+        return out -> writeTo(out, samples, channels, sampleRate, format, list);
     }
 
-    /**
-     * A multi-channel file (e.g. Stable Audio's stereo): {@code channels[c][i]}, every channel of one
-     * length, written interleaved; otherwise as {@link #body(float[], int, Format, Map)}.
-     */
-    public static AtomicFiles.Body body(float[][] channels, int sampleRate, Format format, Map<String, String> info) {
-        if (channels.length < 1 || channels.length > 0xFFFF) {
-            throw new IllegalArgumentException("a WAV file has 1 to 65535 channels, got " + channels.length);
-        }
-        if ((long) sampleRate * 4 * channels.length > 0xFFFFFFFFL) {
-            throw new IllegalArgumentException(channels.length + " channels at " + sampleRate
-                    + " Hz overflow the WAV header's byte rate");
-        }
-        int frames = channels[0].length;
-        for (float[] c : channels) {
-            if (c.length != frames) {
-                throw new IllegalArgumentException("channels differ in length: " + frames + " vs " + c.length);
-            }
-        }
-        float[] interleaved = new float[Math.multiplyExact(frames, channels.length)];
-        for (int i = 0; i < frames; i++) {
-            for (int c = 0; c < channels.length; c++) {
-                interleaved[i * channels.length + c] = channels[c][i];
-            }
-        }
-        body(interleaved, sampleRate, format, info); // checks the rate, the samples and the tags
-        byte[] list = infoChunk(info);
-        int n = channels.length;
-        return out -> writeTo(out, interleaved, n, sampleRate, format, list);
-    }
-
-    private static void writeTo(OutputStream out, float[] samples, int channels, int rate, Format format, byte[] list)
-            throws IOException {
+    private static void writeTo(OutputStream out, float[] samples, int channels, int rate, Format format,
+            byte[] list) throws IOException {
         int bytesPerSample = format == Format.PCM16 ? 2 : 4;
         long dataBytes = (long) samples.length * bytesPerSample;
         int fmtSize = format == Format.PCM16 ? 16 : 18;
@@ -108,12 +104,12 @@ public final class WavWriter {
         h.putShort((short) (format == Format.PCM16 ? 1 : 3)); // PCM or IEEE float
         h.putShort((short) channels);
         h.putInt(rate);
-        h.putInt((int) ((long) rate * bytesPerSample * channels)); // checked to fit 32 bits unsigned
-        h.putShort((short) (bytesPerSample * channels));
+        h.putInt(rate * channels * bytesPerSample);
+        h.putShort((short) (channels * bytesPerSample)); // block align: one frame
         h.putShort((short) (bytesPerSample * 8));
         if (format == Format.FLOAT32) {
             h.putShort((short) 0); // cbSize
-            h.put("fact".getBytes(StandardCharsets.US_ASCII)).putInt(4).putInt(samples.length / channels);
+            h.put("fact".getBytes(StandardCharsets.US_ASCII)).putInt(4).putInt(samples.length / channels); // frames
         }
         out.write(h.array());
         out.write(list);

@@ -29,8 +29,9 @@ import org.euterpe.tensor.json.Json;
 /** {@code euterpe generate "PROMPT" [options]}: a prompt in, a WAV (and optionally a PNG) out. */
 final class GenerateCommand {
     static final String HELP = String.join("\n",
-            "usage: euterpe generate \"PROMPT\" [options]     (or --prompt TEXT, or -- PROMPT for a prompt starting",
-            "                                               with a dash)",
+            "usage: euterpe generate \"PROMPT\" [options]           (AudioLDM, MusicLDM; or --prompt TEXT, or",
+            "                                                     -- PROMPT for a prompt starting with a dash)",
+            "       euterpe generate --model DANCE [options]       (Dance Diffusion: no prompt; see below)",
             "",
             "  --negative TEXT      negative prompt",
             "  --steps N            denoising steps (model default: AudioLDM 10, MusicLDM 200)",
@@ -56,8 +57,16 @@ final class GenerateCommand {
             "  --force              replace outputs that exist (only regular files are ever replaced)",
             "  --verbose            print the settings actually used, as an equivalent command",
             "",
+            "audio in (WAV of any rate and channels; mixed to mono, resampled to the model's rate):",
+            "  --init-audio FILE    regenerate FILE with the prompt (style transfer); needs --strength",
+            "  --strength S         in (0, 1]: near 0 returns FILE (through the VAE), 1 ignores it",
+            "  --inpaint FILE       regenerate FILE between --mask-start and --mask-end (seconds), keep the rest",
+            "  --continue FILE      keep FILE and generate --seconds N more after it",
+            "",
             "Outputs are written to temporary files and renamed into place once all are ready, so an",
-            "interrupted run leaves none, or those it printed a \"wrote\" line for.");
+            "interrupted run leaves none, or those it printed a \"wrote\" line for.",
+            "",
+            DanceCommands.GENERATE_HELP);
 
     private GenerateCommand() {
     }
@@ -68,11 +77,15 @@ final class GenerateCommand {
             return StableAudioGenerateCommand.run(argv, out, err);
         }
         Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seed",
-                "--count", "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram"),
+                "--count", "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram",
+                "--init-audio", "--strength", "--inpaint", "--mask-start", "--mask-end", "--continue"),
                 Set.of("--karras", "--float", "--keep-weights", "--fallback", "--force", "--verbose", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
+        }
+        if (a.has("--model") && DanceCommands.isDance(Path.of(a.get("--model", null)))) {
+            return DanceCommands.generate(a, out, err);
         }
         int prompts = a.positional().size() + (a.has("--prompt") ? 1 : 0);
         if (prompts != 1) {
@@ -107,10 +120,13 @@ final class GenerateCommand {
             if (!(s > 0)) {
                 throw new Main.UsageException("--seconds must be positive, got " + a.get("--seconds", ""));
             }
-            b.seconds(s);
-        } else if (modelPath == null) {
+            if (!a.has("--continue")) {
+                b.seconds(s);
+            }
+        } else if (modelPath == null && !a.has("--init-audio") && !a.has("--inpaint") && !a.has("--continue")) {
             b.seconds(BundledModel.DEFAULT_SECONDS);
         }
+        audioIn(a, b);
         if (a.has("--count")) {
             b.waveformsPerPrompt(a.intOpt("--count"));
         }
@@ -156,7 +172,7 @@ final class GenerateCommand {
                 .withFallback(a.has("--fallback"))
                 .withLog(msg -> err.println("note: " + msg))
                 .withResidency(a.has("--keep-weights") ? WeightResidency.KEEP : WeightResidency.DEFAULT);
-        try (TextToAudioPipeline pipe = Euterpe.load(modelPath, opts)) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(modelPath, opts)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + pipe.model().backend().description());
             try {
@@ -204,6 +220,52 @@ final class GenerateCommand {
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
         }
         return 0;
+    }
+
+    /** --init-audio/--strength, --inpaint/--mask-start/--mask-end, --continue/--seconds: the source and its use. */
+    private static void audioIn(Args a, GenerationRequest.Builder b) throws IOException {
+        int sources = (a.has("--init-audio") ? 1 : 0) + (a.has("--inpaint") ? 1 : 0) + (a.has("--continue") ? 1 : 0);
+        if (sources > 1) {
+            throw new Main.UsageException("give one of --init-audio, --inpaint and --continue");
+        }
+        if (sources == 0) {
+            for (String o : new String[] {"--strength", "--mask-start", "--mask-end"}) {
+                if (a.has(o)) {
+                    throw new Main.UsageException(o + " needs source audio (--init-audio, --inpaint)");
+                }
+            }
+            return;
+        }
+        if (a.has("--init-audio")) {
+            if (!a.has("--strength")) {
+                throw new Main.UsageException("--init-audio needs --strength S, 0 < S <= 1");
+            }
+            b.sourceAudio(readAudio(a.get("--init-audio", null))).strength(a.doubleOpt("--strength"));
+        } else if (a.has("--inpaint")) {
+            if (!a.has("--mask-start") || !a.has("--mask-end")) {
+                throw new Main.UsageException("--inpaint needs --mask-start and --mask-end (seconds)");
+            }
+            b.sourceAudio(readAudio(a.get("--inpaint", null))).mask(a.doubleOpt("--mask-start"),
+                    a.doubleOpt("--mask-end"));
+        } else {
+            if (!a.has("--seconds")) {
+                throw new Main.UsageException("--continue needs --seconds N, the length to add");
+            }
+            org.euterpe.pipeline.audio.WavReader.Audio src = readAudio(a.get("--continue", null));
+            b.sourceAudio(src).mask(src.seconds(), src.seconds() + a.doubleOpt("--seconds"));
+        }
+        if (!a.has("--init-audio") && a.has("--strength")) {
+            throw new Main.UsageException("--strength goes with --init-audio");
+        }
+    }
+
+    /** Reads a WAV for audio in; a missing, unreadable or malformed file is a usage error naming it. */
+    static org.euterpe.pipeline.audio.WavReader.Audio readAudio(String file) {
+        try {
+            return org.euterpe.pipeline.audio.WavReader.read(Path.of(file));
+        } catch (org.euterpe.pipeline.audio.AudioFileException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
     }
 
     /** The WAV's comment: every setting of the run, then the model, as {@code key=value} pairs (JSON strings). */

@@ -125,7 +125,7 @@ final class StableAudioGenerateCommand {
             WavWriter.Format fmt = a.has("--float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16;
             int samples = r.audio()[0][0].length;
             if (outputs.toStdout()) {
-                WavWriter.body(r.audio()[0], r.sampleRate(), fmt, info).write(out);
+                WavWriter.body(interleave(r.audio()[0]), r.audio()[0].length, r.sampleRate(), fmt, info).write(out);
                 out.flush();
                 err.println("wrote standard output (" + samples + " samples x " + r.audio()[0].length
                         + " channels at " + r.sampleRate() + " Hz, seed " + seed + ")");
@@ -134,7 +134,7 @@ final class StableAudioGenerateCommand {
                 List<AtomicFiles.Body> bodies = new ArrayList<>();
                 for (int i = 0; i < r.audio().length; i++) {
                     targets.add(outputs.wav(i));
-                    bodies.add(WavWriter.body(r.audio()[i], r.sampleRate(), fmt, info));
+                    bodies.add(WavWriter.body(interleave(r.audio()[i]), r.audio()[i].length, r.sampleRate(), fmt, info));
                     if (outputs.spectrogram(i) != null) {
                         targets.add(outputs.spectrogram(i));
                         WaveformSpectrogram.Mel mel = WaveformSpectrogram.of(r.audio()[i], r.sampleRate(), 64);
@@ -150,5 +150,17 @@ final class StableAudioGenerateCommand {
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
         }
         return 0;
+    }
+
+    /** {@code [channel][sample]} to interleaved frames. */
+    private static float[] interleave(float[][] channels) {
+        int n = channels[0].length;
+        float[] out = new float[n * channels.length];
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < channels.length; c++) {
+                out[i * channels.length + c] = channels[c][i];
+            }
+        }
+        return out;
     }
 }

@@ -21,7 +21,11 @@ import org.euterpe.nn.stableaudio.RotaryEmbedding;
 import org.euterpe.nn.stableaudio.StableAudioDiTModel;
 import org.euterpe.nn.stableaudio.StableAudioProjectionModel;
 import org.euterpe.nn.t5.T5EncoderModel;
+import org.euterpe.pipeline.AudioPipeline;
 import org.euterpe.pipeline.GenerationCancelledException;
+import org.euterpe.pipeline.GenerationRequest;
+import org.euterpe.pipeline.GenerationResult;
+import org.euterpe.pipeline.audio.Resampler;
 import org.euterpe.pipeline.ProgressListener;
 import org.euterpe.pipeline.StepTrace;
 import org.euterpe.pipeline.scheduler.CosineDPMSolverMultistepScheduler;
@@ -48,7 +52,7 @@ import org.euterpe.tensor.safetensors.SafetensorsFile;
  *
  * <p>One generation at a time per pipeline ({@link #generate} is synchronized).
  */
-public final class StableAudioPipeline implements AutoCloseable {
+public final class StableAudioPipeline implements AudioPipeline {
     private final Backend backend;
     private final T5Tokenizer tokenizer;
     private final T5EncoderModel textEncoder;
@@ -255,8 +259,129 @@ public final class StableAudioPipeline implements AutoCloseable {
         return vae;
     }
 
+    @Override
     public int sampleRate() {
         return vae.config().samplingRate();
+    }
+
+    @Override
+    public String pipelineClass() {
+        return PIPELINE_CLASS;
+    }
+
+    @Override
+    public int channels() {
+        return audioChannels();
+    }
+
+    @Override
+    public boolean takesPrompts() {
+        return true;
+    }
+
+    /** diffusers' default, 100 steps. */
+    @Override
+    public int defaultSteps() {
+        return DEFAULT_STEPS;
+    }
+
+    public static final int DEFAULT_STEPS = 100;
+    public static final double DEFAULT_GUIDANCE = 7.0;
+
+    /**
+     * The shared request API: prompts (one negative prompt for all), guidance (default 7), steps (default
+     * 100), {@code seconds} as {@code audio_end_in_s} from 0 (default: the model's maximum), waveforms per
+     * prompt, the seed; source audio (resampled to the model's rate, one clip for every prompt) with
+     * {@code strength} s starting the schedule at {@code s · σ_max} from the encoded audio (no strength:
+     * diffusers' σ_max). Samplers, Karras sigmas, eta and inpainting masks do not apply and are refused by name.
+     */
+    @Override
+    public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+        if (request.prompts().isEmpty()) {
+            throw new IllegalArgumentException("Stable Audio needs a prompt");
+        }
+        if (request.sampler() != null) {
+            throw new IllegalArgumentException("Stable Audio samples with its CosineDPMSolverMultistepScheduler; --sampler "
+                    + request.sampler() + " is not available");
+        }
+        if (request.karras() || request.eta() != 0f) {
+            throw new IllegalArgumentException("Stable Audio's sampler takes no --karras or --eta");
+        }
+        if (request.mask() != null) {
+            throw new IllegalArgumentException("inpainting (a mask) is not implemented for Stable Audio");
+        }
+        if (request.strength() != null && request.sourceAudio() == null) {
+            throw new IllegalArgumentException("--strength needs source audio");
+        }
+        List<String> negatives = request.negativePrompt() == null ? null
+                : java.util.Collections.nCopies(request.prompts().size(), request.negativePrompt());
+        float[][][] initial = null;
+        Double level = null;
+        if (request.sourceAudio() != null) {
+            var src = request.sourceAudio();
+            float[][] ch = src.toChannels(audioChannels());
+            if (src.sampleRate() != sampleRate()) {
+                for (int c = 0; c < ch.length; c++) {
+                    ch[c] = Resampler.resample(ch[c], src.sampleRate(), sampleRate());
+                }
+            }
+            initial = new float[request.prompts().size()][][];
+            java.util.Arrays.fill(initial, ch);
+            if (request.strength() != null) {
+                level = request.strength() * scheduler().sigmaMax();
+            }
+        }
+        double guidance = request.guidanceScale() != null ? request.guidanceScale() : DEFAULT_GUIDANCE;
+        int steps = request.steps() != null ? request.steps() : DEFAULT_STEPS;
+        StableAudioRequest r = new StableAudioRequest(request.prompts(), negatives, guidance, steps, 0.0,
+                request.seconds(), request.waveformsPerPrompt(), request.seed(), initial, level);
+        StableAudioNoise noise = StableAudioNoise.seeded(request.seed());
+        if (request.initialLatents() != null) {
+            float[] given = request.initialLatents();
+            StableAudioNoise seeded = noise;
+            noise = new StableAudioNoise() {
+                @Override
+                public float[] latents(int[] shape) {
+                    return given.clone();
+                }
+
+                @Override
+                public float[] initAudio(int[] shape) {
+                    return seeded.initAudio(shape);
+                }
+
+                @Override
+                public float[] step(int step, int n) {
+                    return seeded.step(step, n);
+                }
+            };
+        }
+        StableAudioResult out = generate(r, listener, noise, StepTrace.NONE);
+        float[][] waves = new float[out.audio().length][];
+        for (int i = 0; i < waves.length; i++) {
+            float[][] a = out.audio()[i];
+            int n = a[0].length;
+            waves[i] = new float[n * a.length];
+            for (int t = 0; t < n; t++) {
+                for (int c = 0; c < a.length; c++) {
+                    waves[i][t * a.length + c] = a[c][t];
+                }
+            }
+        }
+        java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
+        settings.put("prompt", String.join(" | ", request.prompts()));
+        settings.put("negative_prompt", request.negativePrompt() == null ? "" : request.negativePrompt());
+        settings.put("seed", Long.toString(request.seed()));
+        settings.put("steps", Integer.toString(steps));
+        settings.put("guidance", Double.toString(guidance));
+        settings.put("seconds_start", "0.0");
+        settings.put("seconds_total", Double.toString(request.seconds() != null ? request.seconds() : maxAudioLengthInS()));
+        settings.put("count", Integer.toString(request.waveformsPerPrompt()));
+        settings.put("sampler", "cosine-dpm-solver++-sde");
+        if (level != null) {
+            settings.put("init_noise_level", Double.toString(level));
+        }
+        return new GenerationResult(waves, new float[0][], 0, 0, sampleRate(), request.seed(), audioChannels(), settings);
     }
 
     public int audioChannels() {

@@ -180,6 +180,37 @@ class StableAudioCliTest {
     }
 
     @Test
+    void sharedApiLoadsAndGenerates() throws Exception {
+        try (org.euterpe.pipeline.AudioPipeline p = org.euterpe.pipeline.Euterpe.load(model,
+                org.euterpe.pipeline.Euterpe.Options.defaults().withDevice("cpu"))) {
+            assertTrue(p instanceof StableAudioPipeline);
+            assertEquals(2, p.channels());
+            assertEquals(4000, p.sampleRate());
+            org.euterpe.pipeline.GenerationResult r = p.generate(org.euterpe.pipeline.GenerationRequest.builder("rain")
+                    .steps(2).seconds(0.016).seed(4).waveformsPerPrompt(2).build(), ProgressListener.NONE);
+            assertEquals(2, r.waveforms().length);
+            assertEquals(2, r.channels());
+            assertEquals(64, r.frames(0), "int(0.016 * 4000) frames");
+            assertEquals("2", r.settings().get("steps"));
+            assertThrows(IllegalArgumentException.class, () -> p.generate(org.euterpe.pipeline.GenerationRequest
+                    .builder("rain").sampler(org.euterpe.pipeline.scheduler.SamplerKind.DDIM).build(),
+                    ProgressListener.NONE));
+            // audio to audio: a mono 8 kHz clip, resampled and duplicated to stereo; strength 0.01 keeps it near
+            float[] tone = new float[256];
+            for (int i = 0; i < tone.length; i++) {
+                tone[i] = (float) (0.5 * Math.sin(i * 0.2));
+            }
+            org.euterpe.pipeline.GenerationResult a = p.generate(org.euterpe.pipeline.GenerationRequest.builder("rain")
+                    .steps(3).seed(4).sourceAudio(new org.euterpe.pipeline.audio.WavReader.Audio(new float[][] {tone},
+                            8000, 0)).strength(0.01).build(), ProgressListener.NONE);
+            assertEquals("5.0", a.settings().get("init_noise_level"));
+            for (float v : a.waveforms()[0]) {
+                assertTrue(Float.isFinite(v));
+            }
+        }
+    }
+
+    @Test
     void requestChecks() {
         assertThrows(IllegalArgumentException.class, () -> new StableAudioRequest(List.of("x"), null, 7, 10, 5.0, 5.0, 1,
                 0, null, null));
