@@ -9,6 +9,8 @@
 #include "gemm.cu"
 #include "attention.cu"
 #include "mma.cu"
+#include "snake.cu"
+#include "stable_audio.cu"
 #include "resample.cu"
 #include <cstdio>
 #include <random>
@@ -160,6 +162,19 @@ int main() {
     { auto x = randn(100); std::vector<uint16_t> y(100); launch(g1(100), {256}, [&] { cast_float(x.data(), nullptr, 1, 0, y.data(), 2, 100); });
       std::vector<float> back(100); std::vector<double> ref(100); for (int i = 0; i < 100; i++) { __nv_bfloat16 b; b.x = y[i]; back[i] = __bfloat162float(b); ref[i] = __bfloat162float(__float2bfloat16_rn(x[i])); } check("cast f32 -> bf16", back, ref, 0); }
     { std::vector<float> y(77); float v = -1.5f; uint32_t bits; std::memcpy(&bits, &v, 4); launch(g1(77), {256}, [&] { fill_bits(y.data(), 77, 4, bits); }); check("fill -1.5", y, std::vector<double>(77, -1.5), 0); }
+    // audio activations (Stable Audio)
+    { int B = 2, C = 5, L = 37; auto x = randn(B * C * L), a = randn(C), ib = randn(C); std::vector<float> y(x.size());
+      launch(g1(y.size()), {256}, [&] { snake_f32(x.data(), a.data(), ib.data(), y.data(), (long long)y.size(), C, L); });
+      std::vector<double> ref(y.size()); for (int i = 0; i < B * C * L; i++) { int c = (i / L) % C; double s = std::sin((double)a[c] * x[i]); ref[i] = x[i] + ib[c] * s * s; } check("snake [2,5,37]", y, ref, 1e-5); }
+    { int R = 7, D = 70; auto x = randn(R * D), w = randn(D); std::vector<float> y(x.size());
+      launch(g1(R * 32LL), {256}, [&] { rms_norm_f32(x.data(), w.data(), y.data(), R, D, 1e-6f); });
+      std::vector<double> ref(x.size()); for (int r = 0; r < R; r++) { double sq = 0; for (int i = 0; i < D; i++) sq += (double)x[r * D + i] * x[r * D + i];
+        for (int i = 0; i < D; i++) ref[r * D + i] = w[i] * x[r * D + i] / std::sqrt(sq / D + 1e-6); } check("rms_norm [7,70]", y, ref, 1e-5); }
+    { int B = 2, H = 3, L = 5, D = 12, Rr = 8; auto x = randn(B * H * L * D), c = randn(L * Rr), s = randn(L * Rr); std::vector<float> y(x.size());
+      launch(g1(y.size()), {256}, [&] { rotary_f32(x.data(), c.data(), s.data(), y.data(), (long long)y.size(), D, Rr, L); });
+      std::vector<double> ref(y.size()); for (int row = 0; row < B * H * L; row++) { int l = row % L; for (int j = 0; j < D; j++) { double v = x[row * D + j];
+        ref[row * D + j] = j < Rr / 2 ? v * c[l * Rr + j] - x[row * D + j + Rr / 2] * s[l * Rr + j] : j < Rr ? v * c[l * Rr + j] + x[row * D + j - Rr / 2] * s[l * Rr + j] : v; } }
+      check("rotary [2,3,5,12] r 8", y, ref, 1e-5); }
     // Dance Diffusion's cubic 2x resampling: reflect padding, stride-2 correlation / transposed convolution.
     for (int len : {3, 6, 17}) { const int k = 8, rows = 5; std::vector<float> taps = {-0.01171875f, -0.03515625f, 0.11328125f, 0.43359375f, 0.43359375f, 0.11328125f, -0.03515625f, -0.01171875f};
       auto refl = [&](int i) { return i < 0 ? -i : i >= len ? 2 * (len - 1) - i : i; }; auto x = randn(rows * len);

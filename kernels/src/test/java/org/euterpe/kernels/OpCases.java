@@ -45,6 +45,7 @@ public final class OpCases {
         elementWise(c);
         reductions(c);
         dataMovement(c);
+        audioActivations(c);
         resampling(c);
         return c;
     }
@@ -437,5 +438,26 @@ public final class OpCases {
                 r -> r.backend().downsample1d(r.randn(1, 2, 16), r.randn(3))));
         c.add(new Reject("upsample1d", "rank-2 x", r -> r.backend().upsample1d(r.randn(2, 16), cubic(r, 2f))));
         return c;
+    }
+
+    // ---------------------------------------------------------------- Stable Audio: snake, RMS norm, rotary
+
+    private static void audioActivations(List<OpCase> c) {
+        for (int[] d : new int[][] {{1, 1, 1}, {2, 5, 37}, {1, 17, 65}, {1, 3, 1000}}) {
+            add(c, "snake", dims(d), TRANSCENDENTAL, r -> r.backend().snake(r.randn(d), r.uniform(0.2f, 3f, d[1]),
+                    r.uniform(0.1f, 2f, d[1])));
+        }
+        // large arguments: the range reduction of sin
+        add(c, "snake", "[1,2,50] with |alpha x| up to ~100", TRANSCENDENTAL,
+                r -> r.backend().snake(r.randn(1, 2, 50).mul(30f), r.uniform(1f, 3f, 2), r.uniform(0.5f, 1f, 2)));
+        for (int[] d : new int[][] {{1, 1}, {3, 17}, {2, 5, 64}, {4, 768}}) {
+            int last = d[d.length - 1];
+            add(c, "rmsNorm", dims(d), ACCUMULATING, r -> r.backend().rmsNorm(r.randn(d), r.randn(last), 1e-6f));
+        }
+        // T5's layout: [batch, heads, length, d] with a partial rotation, a full one, and odd lengths
+        for (int[] d : new int[][] {{1, 1, 1, 2, 2}, {2, 3, 17, 16, 8}, {1, 4, 65, 64, 32}, {2, 2, 5, 6, 6}}) {
+            add(c, "rotary", Arrays.toString(Arrays.copyOf(d, 4)) + " r " + d[4], ARITHMETIC,
+                    r -> r.backend().rotary(r.randn(d[0], d[1], d[2], d[3]), r.randn(d[2], d[4]), r.randn(d[2], d[4])));
+        }
     }
 }

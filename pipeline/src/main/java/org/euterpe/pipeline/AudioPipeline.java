@@ -8,7 +8,9 @@ package org.euterpe.pipeline;
  *   <li>{@code AudioLDMPipeline}, {@code MusicLDMPipeline}: {@link TextToAudioPipeline}
  *       (text to mono audio through latents, a VAE and a vocoder);</li>
  *   <li>{@code DanceDiffusionPipeline}: {@link org.euterpe.pipeline.dance.DanceDiffusionPipeline}
- *       (unconditional stereo waveforms; it refuses prompts).</li>
+ *       (unconditional stereo waveforms; it refuses prompts);</li>
+ *   <li>{@code StableAudioPipeline}: {@link org.euterpe.pipeline.stableaudio.StableAudioPipeline}
+ *       (text to stereo audio through T5, a DiT and the Oobleck autoencoder).</li>
  * </ul>
  * A new family implements this interface, maps its options from {@link GenerationRequest} (and
  * refuses by name those it does not support), reports steps through {@link ProgressListener}

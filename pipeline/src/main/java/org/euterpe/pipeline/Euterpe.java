@@ -88,6 +88,14 @@ public final class Euterpe {
                     ResidentMemory.current(), p.kind()).describe());
             return p;
         }
+        if (org.euterpe.pipeline.stableaudio.StableAudioPipeline.PIPELINE_CLASS.equals(cls)) {
+            long t0 = System.nanoTime();
+            Backend backend = Backends.open(device, options.log(), options.fallback());
+            var p = org.euterpe.pipeline.stableaudio.StableAudioPipeline.load(model, backend);
+            options.log().accept(new AudioModel.LoadInfo((System.nanoTime() - t0) / 1e9,
+                    ResidentMemory.current(), "Stable Audio").describe());
+            return p;
+        }
         return loadTextToAudio(model, options);
     }
 

@@ -205,6 +205,41 @@ public interface Backend extends AutoCloseable {
     /** {@code x / max(||x||_2, eps)} over the last dim, as torch.nn.functional.normalize. */
     Tensor l2Normalize(Tensor x, float eps);
 
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    /**
+     * The Snake activation of Oobleck ({@code Snake1d}), per channel:
+     * {@code x + invBeta[c] * sin(alpha[c] * x)^2}. The caller folds the module's log-scale parameters
+     * ({@code alpha = exp(α)}, {@code invBeta = 1 / (exp(β) + 1e-9)}).
+     *
+     * @param x       {@code [batch, channels, length]}
+     * @param alpha   {@code [channels]}
+     * @param invBeta {@code [channels]}
+     * @return {@code [batch, channels, length]}
+     */
+    Tensor snake(Tensor x, Tensor alpha, Tensor invBeta);
+
+    /**
+     * T5's RMS norm over the last dim, without mean subtraction or bias:
+     * {@code weight * x / sqrt(mean(x^2) + eps)}.
+     *
+     * @param x      {@code [..., d]}
+     * @param weight {@code [d]}
+     */
+    Tensor rmsNorm(Tensor x, Tensor weight, float eps);
+
+    /**
+     * Rotary position embedding on the first {@code r} channels of each head (Stable Audio's
+     * {@code apply_rotary_emb(use_real=True, use_real_unbind_dim=-2)}): with {@code h = r/2},
+     * {@code y[j] = x[j] cos[l, j] - x[j+h] sin[l, j]} for {@code j < h},
+     * {@code y[j] = x[j] cos[l, j] + x[j-h] sin[l, j]} for {@code h <= j < r}, and {@code y[j] = x[j]} beyond.
+     *
+     * @param x   {@code [batch, heads, length, headDim]}
+     * @param cos {@code [length, r]}, {@code r} even and at most {@code headDim}
+     * @param sin {@code [length, r]}
+     */
+    Tensor rotary(Tensor x, Tensor cos, Tensor sin);
+
     // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
 
     /**

@@ -503,4 +503,46 @@ public final class OpShapes {
         }
         return x.dim(-1);
     }
+
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    /** {@link Backend#snake}: x is {@code [batch, channels, length]}, both parameters {@code [channels]}. */
+    public static void snake(Tensor x, Tensor alpha, Tensor invBeta) {
+        if (x.rank() != 3) {
+            throw new IllegalArgumentException("snake: x " + x.shape() + " must be [batch, channels, length]");
+        }
+        if (alpha == null || invBeta == null) {
+            throw new IllegalArgumentException("snake: alpha and invBeta are required");
+        }
+        checkVector("snake alpha", alpha, x.dim(1));
+        checkVector("snake invBeta", invBeta, x.dim(1));
+    }
+
+    /** {@link Backend#rmsNorm}; returns the normalised (last) dim. */
+    public static int rmsNorm(Tensor x, Tensor weight) {
+        int d = lastDim("rmsNorm", x);
+        if (weight == null) {
+            throw new IllegalArgumentException("rmsNorm: weight is required");
+        }
+        checkVector("rmsNorm weight", weight, d);
+        return d;
+    }
+
+    /** {@link Backend#rotary}: returns the rotated width {@code r}. */
+    public static int rotary(Tensor x, Tensor cos, Tensor sin) {
+        if (x.rank() != 4) {
+            throw new IllegalArgumentException("rotary: x " + x.shape() + " must be [batch, heads, length, headDim]");
+        }
+        if (cos == null || sin == null || cos.rank() != 2 || !cos.shape().equals(sin.shape())
+                || cos.dim(0) != x.dim(2)) {
+            throw new IllegalArgumentException("rotary: cos " + (cos == null ? null : cos.shape()) + " and sin "
+                    + (sin == null ? null : sin.shape()) + " must both be [" + x.dim(2) + ", r]");
+        }
+        int r = cos.dim(1);
+        if (r < 2 || r % 2 != 0 || r > x.dim(3)) {
+            throw new IllegalArgumentException("rotary: the rotated width " + r + " must be even, at least 2 and at"
+                    + " most the head dim " + x.dim(3));
+        }
+        return r;
+    }
 }

@@ -64,17 +64,35 @@ final class PipelineFolder {
 
     /**
      * model_index.json and every component text file, verbatim, keyed by the path relative to the
-     * folder ({@code "unet/config.json"}).
+     * folder ({@code "unet/config.json"}); a binary SentencePiece model ({@code tokenizer/spiece.model})
+     * goes in as base64 under its path plus {@value #BASE64_SUFFIX}.
      */
     Map<String, String> texts() throws IOException {
         Map<String, String> out = new LinkedHashMap<>();
         out.put("model_index.json", text(root.resolve("model_index.json")));
         for (Component c : components) {
             for (Path f : c.textFiles()) {
-                out.put(relative(f), text(f));
+                if (f.getFileName().toString().endsWith(BINARY_EXTENSION)) {
+                    out.put(relative(f) + BASE64_SUFFIX, java.util.Base64.getEncoder().encodeToString(bytes(f)));
+                } else {
+                    out.put(relative(f), text(f));
+                }
             }
         }
         return out;
+    }
+
+    /** Metadata key suffix of a binary component file stored as base64. */
+    static final String BASE64_SUFFIX = ".base64";
+    /** SentencePiece models (T5's {@code spiece.model}): binary protobufs, kept with the texts. */
+    private static final String BINARY_EXTENSION = ".model";
+
+    private static byte[] bytes(Path file) throws IOException {
+        if (Files.size(file) > MAX_TEXT_FILE) {
+            throw new CheckpointException(file, "a tokenizer file of " + Files.size(file) + " bytes is larger than the "
+                    + MAX_TEXT_FILE + " bytes allowed");
+        }
+        return Files.readAllBytes(file);
     }
 
     /** Every file the conversion reads, in metadata order: model_index.json, then per component its texts and weights. */
@@ -143,7 +161,8 @@ final class PipelineFolder {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(Files::isRegularFile)
                     .filter(p -> p.getFileName().toString().endsWith(".json")
-                            || p.getFileName().toString().endsWith(".txt"))
+                            || p.getFileName().toString().endsWith(".txt")
+                            || p.getFileName().toString().endsWith(BINARY_EXTENSION))
                     .sorted()
                     .toList();
         }

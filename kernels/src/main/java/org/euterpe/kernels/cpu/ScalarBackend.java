@@ -498,6 +498,70 @@ public final class ScalarBackend extends CpuBackendBase {
         return result(out, x.shape());
     }
 
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    @Override
+    public Tensor snake(Tensor x, Tensor alpha, Tensor invBeta) {
+        OpShapes.snake(x, alpha, invBeta);
+        float[] xv = floats(x);
+        float[] a = floats(alpha);
+        float[] ib = floats(invBeta);
+        int channels = x.dim(1);
+        int length = x.dim(2);
+        float[] out = new float[xv.length];
+        for (int i = 0; i < xv.length; i++) {
+            int c = (i / length) % channels;
+            float s = (float) Math.sin(a[c] * xv[i]);
+            out[i] = xv[i] + ib[c] * (s * s);
+        }
+        return result(out, x.shape());
+    }
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor weight, float eps) {
+        int d = OpShapes.rmsNorm(x, weight);
+        float[] xv = floats(x);
+        float[] w = floats(weight);
+        float[] out = new float[xv.length];
+        for (int base = 0; base < xv.length; base += d) {
+            double sq = 0;
+            for (int i = 0; i < d; i++) {
+                sq += (double) xv[base + i] * xv[base + i];
+            }
+            float inv = (float) (1 / Math.sqrt((float) (sq / d) + eps));
+            for (int i = 0; i < d; i++) {
+                out[base + i] = w[i] * (xv[base + i] * inv);
+            }
+        }
+        return result(out, x.shape());
+    }
+
+    @Override
+    public Tensor rotary(Tensor x, Tensor cos, Tensor sin) {
+        int r = OpShapes.rotary(x, cos, sin);
+        float[] xv = floats(x);
+        float[] c = floats(cos);
+        float[] s = floats(sin);
+        int d = x.dim(3);
+        int length = x.dim(2);
+        int half = r / 2;
+        float[] out = new float[xv.length];
+        for (int base = 0, row = 0; base < xv.length; base += d, row++) {
+            int l = row % length;
+            for (int j = 0; j < d; j++) {
+                float v = xv[base + j];
+                if (j < half) {
+                    out[base + j] = v * c[l * r + j] + -xv[base + j + half] * s[l * r + j];
+                } else if (j < r) {
+                    out[base + j] = v * c[l * r + j] + xv[base + j - half] * s[l * r + j];
+                } else {
+                    out[base + j] = v;
+                }
+            }
+        }
+        return result(out, x.shape());
+    }
+
     // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
 
     @Override

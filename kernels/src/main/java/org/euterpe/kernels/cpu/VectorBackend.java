@@ -101,6 +101,24 @@ public final class VectorBackend extends CpuBackendBase {
         return VectorOps.l2Normalize(this, x, eps);
     }
 
+
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    @Override
+    public Tensor snake(Tensor x, Tensor alpha, Tensor invBeta) {
+        return StableAudioOps.snake(this, x, alpha, invBeta);
+    }
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor weight, float eps) {
+        return StableAudioOps.rmsNorm(this, x, weight, eps);
+    }
+
+    @Override
+    public Tensor rotary(Tensor x, Tensor cos, Tensor sin) {
+        return StableAudioOps.rotary(this, x, cos, sin);
+    }
+
     // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
 
     @Override

@@ -678,6 +678,50 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    @Override
+    public Tensor snake(Tensor x, Tensor alpha, Tensor invBeta) {
+        OpShapes.snake(x, alpha, invBeta);
+        requireF32("snake", x);
+        requireF32("snake alpha", alpha);
+        requireF32("snake invBeta", invBeta);
+        Tensor out = allocate(DType.F32, x.shape());
+        if (x.numel() > 0) {
+            launch1d("snake_f32", x.numel(), new KernelArgs().tensor(x).tensor(alpha).tensor(invBeta).tensor(out)
+                    .i64(x.numel()).i32(x.dim(1)).i64(x.dim(2)));
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor weight, float eps) {
+        int d = OpShapes.rmsNorm(x, weight);
+        requireF32("rmsNorm", x);
+        requireF32("rmsNorm weight", weight);
+        Tensor out = allocate(DType.F32, x.shape());
+        long rows = x.numel() / d;
+        if (rows > 0) {
+            launch1d("rms_norm_f32", rows * 32, new KernelArgs().tensor(x).tensor(weight).tensor(out).i64(rows).i32(d)
+                    .f32(eps));
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor rotary(Tensor x, Tensor cos, Tensor sin) {
+        int r = OpShapes.rotary(x, cos, sin);
+        requireF32("rotary", x);
+        requireF32("rotary cos", cos);
+        requireF32("rotary sin", sin);
+        Tensor out = allocate(DType.F32, x.shape());
+        if (x.numel() > 0) {
+            launch1d("rotary_f32", x.numel(), new KernelArgs().tensor(x).tensor(cos).tensor(sin).tensor(out)
+                    .i64(x.numel()).i32(x.dim(3)).i32(r).i32(x.dim(2)));
+        }
+        return out;
+    }
+
     @Override
     public void close() {
         ctx.close();

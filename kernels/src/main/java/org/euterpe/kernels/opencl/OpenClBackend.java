@@ -702,6 +702,48 @@ public final class OpenClBackend implements Backend {
         }
     }
 
+    // ---------------------------------------------------------------- audio activations (Stable Audio)
+
+    @Override
+    public Tensor snake(Tensor x, Tensor alpha, Tensor invBeta) {
+        OpShapes.snake(x, alpha, invBeta);
+        Tensor out = allocate(DType.F32, x.shape());
+        if (x.numel() > 0) {
+            try (Operands o = new Operands()) {
+                rt.kernel("snake").i(x.dim(1)).i(x.dim(2)).i(Math.toIntExact(x.numel())).mem(o.f32(x))
+                        .mem(o.f32(alpha)).mem(o.f32(invBeta)).mem(mem(out)).run(new long[] {x.numel()}, null);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor weight, float eps) {
+        int d = OpShapes.rmsNorm(x, weight);
+        Tensor out = allocate(DType.F32, x.shape());
+        int rows = Math.toIntExact(x.numel() / d);
+        if (rows > 0) {
+            try (Operands o = new Operands()) {
+                rt.kernel("rms_norm").i(d).i(rows).f(eps).mem(o.f32(x)).mem(o.f32(weight)).mem(mem(out))
+                        .run(new long[] {rows}, null);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor rotary(Tensor x, Tensor cos, Tensor sin) {
+        int r = OpShapes.rotary(x, cos, sin);
+        Tensor out = allocate(DType.F32, x.shape());
+        if (x.numel() > 0) {
+            try (Operands o = new Operands()) {
+                rt.kernel("rotary").i(x.dim(3)).i(r).i(x.dim(2)).i(Math.toIntExact(x.numel())).mem(o.f32(x))
+                        .mem(o.f32(cos)).mem(o.f32(sin)).mem(mem(out)).run(new long[] {x.numel()}, null);
+            }
+        }
+        return out;
+    }
+
     /** Releases the device context; tensors of this backend must not be used afterwards. */
     @Override
     public void close() {

@@ -75,6 +75,10 @@ final class BenchCommand {
         }
         String modelArg = a.has("--model") ? a.get("--model", null)
                 : a.positional().isEmpty() ? null : a.positional().get(0);
+        if (modelArg != null && Files.isDirectory(Path.of(modelArg))
+                && org.euterpe.pipeline.stableaudio.StableAudioPipeline.isStableAudio(Path.of(modelArg))) {
+            return stableAudio(a, Path.of(modelArg), out, err);
+        }
         List<String> stages = a.has("--stage") ? Arrays.asList(a.get("--stage", "").split(",")) : ModelBench.STAGES;
         for (String s : stages) {
             if (!ModelBench.STAGES.contains(s)) {
@@ -252,5 +256,52 @@ final class BenchCommand {
             throw new Main.UsageException(name + " must be positive, got " + v);
         }
         return v;
+    }
+
+    /**
+     * A Stable Audio folder (configs, random weights): stages text_encoder, dit (one guided step),
+     * vae_decode (of --seconds of audio) and total (--steps steps).
+     */
+    private static int stableAudio(Args a, Path dir, PrintStream out, PrintStream err) throws IOException {
+        List<String> stages = a.has("--stage") ? Arrays.asList(a.get("--stage", "").split(","))
+                : org.euterpe.pipeline.bench.StableAudioBench.STAGES;
+        for (String s : stages) {
+            if (!org.euterpe.pipeline.bench.StableAudioBench.STAGES.contains(s)) {
+                throw new Main.UsageException("unknown stage \"" + s + "\" for Stable Audio (stages: " + String.join(",",
+                        org.euterpe.pipeline.bench.StableAudioBench.STAGES) + ")");
+            }
+        }
+        double seconds = positive(a.doubleOpt("--seconds"), 10.0, "--seconds");
+        int steps = (int) positive(a.intOpt("--steps") == null ? null : a.intOpt("--steps").doubleValue(), 10, "--steps");
+        int repeat = (int) positive(a.intOpt("--repeat") == null ? null : a.intOpt("--repeat").doubleValue(), 3,
+                "--repeat");
+        if (a.intOpt("--threads") != null) {
+            Parallel.setThreads(a.intOpt("--threads"));
+        }
+        long seed = a.longOpt("--seed") != null ? a.longOpt("--seed") : 0L;
+        Backend backend = Backends.open(a.get("--device", "cpu"), err::println);
+        boolean json = a.has("--json");
+        if (!json) {
+            out.println("model    " + dir + " (Stable Audio, random f32 weights)");
+            out.println("device   " + backend.description());
+            out.printf(Locale.ROOT, "%-14s %10s %10s %10s %10s%n", "stage", "median s", "min s", "GFLOP", "GFLOP/s");
+        }
+        List<ModelBench.Result> results = new org.euterpe.pipeline.bench.StableAudioBench(dir, backend, seed, seconds,
+                steps, repeat).run(stages, r -> {
+                    if (!json) {
+                        out.printf(Locale.ROOT, "%-14s %10.3f %10.3f %10.1f %10.1f%n", r.stage(), r.medianSeconds(),
+                                r.minSeconds(), r.gflops(), r.gflopsPerSecond());
+                    }
+                });
+        if (json) {
+            java.util.Map<String, Object> extra = new java.util.LinkedHashMap<>();
+            extra.put("model", dir.toString());
+            extra.put("seconds", seconds);
+            extra.put("steps", (long) steps);
+            out.println(org.euterpe.tensor.json.Json.write(ModelBench.report(results, extra)));
+        } else {
+            out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", ModelBench.peakRssMb());
+        }
+        return 0;
     }
 }

@@ -10,6 +10,7 @@ import java.util.Set;
 import org.euterpe.converter.Precision;
 import org.euterpe.kernels.Backends;
 import org.euterpe.pipeline.conformance.ConformanceRunner;
+import org.euterpe.pipeline.conformance.StableAudioConformanceRunner;
 import org.euterpe.tensor.Backend;
 
 /**
@@ -26,7 +27,8 @@ final class ConformanceCommand {
             "                   reference (>= 40 dB for f16/bf16, >= 25 dB for int8) instead of the f32",
             "                   tolerances. bf16 keeps the VAE in f16, as convert does. Default: the",
             "                   weights as stored",
-            "  --only KINDS     comma-separated: models,tokenizer,text,unet,vae,vocoder,runs",
+            "  --only KINDS     comma-separated: models,tokenizer,text,unet,vae,vocoder,runs (Stable Audio",
+            "                   cases: tokenizer,text,dit,vae,scheduler,runs)",
             "  --model PATH     a model folder or one-file model to use instead of the folder the case names");
 
     private ConformanceCommand() {
@@ -68,6 +70,22 @@ final class ConformanceCommand {
         if (model != null && a.has("--dtype") && Files.isRegularFile(model)) {
             throw new Main.UsageException("--dtype converts a model folder in memory; " + model
                     + " is a converted file, which keeps the precision it was converted with");
+        }
+        if (StableAudioConformanceRunner.isStableAudioCase(dir)) {
+            if (a.has("--dtype")) {
+                throw new Main.UsageException("--dtype is not supported for Stable Audio cases yet");
+            }
+            StableAudioConformanceRunner sao;
+            try {
+                sao = new StableAudioConformanceRunner(dir, model, backend, only, out);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageException(e.getMessage());
+            }
+            out.println("case " + dir + " on " + backend.description());
+            var results = sao.run();
+            long passed = results.stream().filter(ConformanceRunner.Result::pass).count();
+            out.println(passed + " passed, " + (results.size() - passed) + " failed");
+            return passed == results.size() ? 0 : 1;
         }
         ConformanceRunner runner;
         try {

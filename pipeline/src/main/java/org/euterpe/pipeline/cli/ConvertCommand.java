@@ -12,6 +12,7 @@ import org.euterpe.converter.DanceCheckpoint;
 import org.euterpe.converter.Precision;
 import org.euterpe.pipeline.Euterpe;
 import org.euterpe.pipeline.audio.AtomicFiles;
+import org.euterpe.pipeline.stableaudio.StableAudioPipeline;
 import org.euterpe.tensor.DType;
 
 /**
@@ -97,9 +98,11 @@ final class ConvertCommand {
             throw new Main.UsageException(e.getMessage());
         }
         try {
-            try (var model = Euterpe.load(staged.file(), Euterpe.Options.defaults().withDevice("scalar"))) {
+            try (AutoCloseable model = StableAudioPipeline.isStableAudio(staged.file())
+                    ? StableAudioPipeline.load(staged.file(), org.euterpe.kernels.Backends.scalar())
+                    : Euterpe.load(staged.file(), Euterpe.Options.defaults().withDevice("scalar"))) {
                 // loading checks every config key and weight shape
-            } catch (IOException | RuntimeException e) {
+            } catch (Exception e) {
                 throw new IOException(src + " converts, but the engine cannot load it: " + e.getMessage(), e);
             }
             staged.commit();

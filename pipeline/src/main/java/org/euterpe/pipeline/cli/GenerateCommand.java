@@ -75,6 +75,10 @@ final class GenerateCommand {
         if (DanceCommands.wantsDance(argv)) {
             return DanceCommands.generate(argv, out, err);
         }
+        Path stableAudio = stableAudioModel(argv);
+        if (stableAudio != null) {
+            return StableAudioGenerateCommand.run(argv, out, err);
+        }
         Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seed",
                 "--count", "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram",
                 "--init-audio", "--strength", "--inpaint", "--mask-start", "--mask-end", "--continue"),
@@ -320,5 +324,21 @@ final class GenerateCommand {
             err.println("note: the prompt has " + tokens + " tokens; the text encoder reads only the first " + room
                     + ", the rest is ignored");
         }
+    }
+
+    /** The --model of argv when it is a Stable Audio pipeline (by its model_index.json), else null. */
+    private static Path stableAudioModel(String[] argv) {
+        for (int i = 0; i < argv.length; i++) {
+            if (argv[i].equals("--")) {
+                break;
+            }
+            String value = argv[i].equals("--model") && i + 1 < argv.length ? argv[i + 1]
+                    : argv[i].startsWith("--model=") ? argv[i].substring("--model=".length()) : null;
+            if (value != null) {
+                Path p = Path.of(value);
+                return org.euterpe.pipeline.stableaudio.StableAudioPipeline.isStableAudio(p) ? p : null;
+            }
+        }
+        return null;
     }
 }

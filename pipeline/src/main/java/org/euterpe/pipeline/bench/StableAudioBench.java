@@ -1,0 +1,204 @@
+package org.euterpe.pipeline.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+import org.euterpe.nn.ComponentFiles;
+import org.euterpe.nn.Config;
+import org.euterpe.nn.FlopCounter;
+import org.euterpe.nn.Trace;
+import org.euterpe.nn.Weights;
+import org.euterpe.nn.oobleck.AutoencoderOobleck;
+import org.euterpe.nn.stableaudio.RotaryEmbedding;
+import org.euterpe.nn.stableaudio.StableAudioDiTModel;
+import org.euterpe.nn.t5.T5EncoderModel;
+import org.euterpe.pipeline.scheduler.CosineDPMSolverMultistepScheduler;
+import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.DType;
+import org.euterpe.tensor.NormalNoise;
+import org.euterpe.tensor.Scope;
+import org.euterpe.tensor.Shape;
+import org.euterpe.tensor.Tensor;
+import org.euterpe.tensor.json.Json;
+import org.euterpe.tensor.json.JsonObject;
+
+/**
+ * Times a Stable Audio model built from its configs with seeded random weights (as the PyTorch harness of
+ * {@code shared/reference-sao} does): T5 on two prompts of {@code model_max_length} tokens, one DiT step with
+ * guidance (batch 2, the model's {@code sample_size} frames, as diffusers always generates), the Oobleck decode
+ * of {@code seconds} of audio, and the whole clip (T5, {@code steps} guided DiT steps with the sampler, decode).
+ * Each stage builds only its own components.
+ */
+public final class StableAudioBench {
+    public static final List<String> STAGES = List.of("text_encoder", "dit", "vae_decode", "total");
+
+    private final Path dir;
+    private final Backend backend;
+    private final long seed;
+    private final double seconds;
+    private final int steps;
+    private final int repeat;
+
+    public StableAudioBench(Path configDir, Backend backend, long seed, double seconds, int steps, int repeat) {
+        this.dir = configDir;
+        this.backend = backend;
+        this.seed = seed;
+        this.seconds = seconds;
+        this.steps = steps;
+        this.repeat = repeat;
+    }
+
+    private Config config(String component) throws IOException {
+        return ComponentFiles.readConfig(dir.resolve(component).resolve("config.json"));
+    }
+
+    private Weights random(String component) {
+        return Weights.random(backend, component, seed, DType.F32);
+    }
+
+    private int tokens() throws IOException {
+        Path f = dir.resolve("tokenizer/tokenizer_config.json");
+        if (Files.isRegularFile(f)) {
+            Object v = ((java.util.Map<?, ?>) Json.parse(Files.readString(f))).get("model_max_length");
+            if (v instanceof Number n && n.intValue() > 0 && n.doubleValue() < 100_000) {
+                return n.intValue();
+            }
+        }
+        return 128;
+    }
+
+    /** Runs {@code stages}, handing each result to {@code done}. */
+    public List<ModelBench.Result> run(List<String> stages, Consumer<ModelBench.Result> done) throws IOException {
+        List<ModelBench.Result> out = new ArrayList<>();
+        for (String stage : stages) {
+            ModelBench.Result r = switch (stage) {
+                case "text_encoder" -> textEncoder();
+                case "dit" -> dit(1, false);
+                case "vae_decode" -> vaeDecode();
+                case "total" -> total();
+                default -> throw new IllegalArgumentException("unknown stage " + stage + " (" + STAGES + ")");
+            };
+            done.accept(r);
+            out.add(r);
+        }
+        return out;
+    }
+
+    private long[][][] ids(int vocab) throws IOException {
+        int length = tokens();
+        long[][] ids = new long[2][length];
+        long[][] mask = new long[2][length];
+        float[] u = NormalNoise.sample(seed, 2 * length);
+        for (int b = 0; b < 2; b++) {
+            int real = b == 0 ? length : length / 3;
+            for (int i = 0; i < length; i++) {
+                ids[b][i] = i < real ? (long) (Math.abs(u[b * length + i]) * 997) % vocab : 0;
+                mask[b][i] = i < real ? 1 : 0;
+            }
+        }
+        return new long[][][] {ids, mask};
+    }
+
+    private ModelBench.Result textEncoder() throws IOException {
+        T5EncoderModel t5 = T5EncoderModel.load(random("text_encoder"), config("text_encoder"));
+        long[][][] in = ids(t5.config().vocabSize());
+        System.gc();
+        return time("text_encoder", () -> t5.forward(in[0], in[1], Trace.NONE), repeat, true);
+    }
+
+    private ModelBench.Result dit(int calls, boolean unused) throws IOException {
+        StableAudioDiTModel dit = StableAudioDiTModel.load(random("transformer"), config("transformer"));
+        var c = dit.config();
+        int frames = c.sampleSize();
+        Tensor x = backend.fromArray(NormalNoise.sample(seed + 1, 2 * c.inChannels() * frames),
+                Shape.of(2, c.inChannels(), frames));
+        Tensor cross = backend.fromArray(NormalNoise.sample(seed + 2, 2 * (tokens() + 2) * c.crossAttentionInputDim()),
+                Shape.of(2, tokens() + 2, c.crossAttentionInputDim()));
+        Tensor global = backend.fromArray(NormalNoise.sample(seed + 3, 2 * c.globalStatesInputDim()),
+                Shape.of(2, 1, c.globalStatesInputDim()));
+        RotaryEmbedding rotary = RotaryEmbedding.of(backend, c.rotaryEmbedDim(), frames + 1);
+        System.gc();
+        return time("dit", () -> dit.forward(x, new float[] {0.9f, 0.9f}, cross, global, rotary, Trace.NONE),
+                repeat, true);
+    }
+
+    private int decodeFrames(AutoencoderOobleck vae, int maxFrames) {
+        int hop = vae.config().hopLength();
+        return Math.max(1, Math.min(maxFrames, (int) Math.ceil(seconds * vae.config().samplingRate() / hop)));
+    }
+
+    private ModelBench.Result vaeDecode() throws IOException {
+        AutoencoderOobleck vae = AutoencoderOobleck.load(random("vae"), config("vae"));
+        int frames = decodeFrames(vae, config("transformer").optInt("sample_size", 1024));
+        int ch = vae.config().decoderInputChannels();
+        Tensor z = backend.fromArray(NormalNoise.sample(seed + 4, ch * frames), Shape.of(1, ch, frames));
+        System.gc();
+        return time("vae_decode", () -> vae.decode(z, Trace.NONE), repeat, true);
+    }
+
+    private ModelBench.Result total() throws IOException {
+        T5EncoderModel t5 = T5EncoderModel.load(random("text_encoder"), config("text_encoder"));
+        StableAudioDiTModel dit = StableAudioDiTModel.load(random("transformer"), config("transformer"));
+        AutoencoderOobleck vae = AutoencoderOobleck.load(random("vae"), config("vae"));
+        JsonObject sched = new JsonObject(Json.parse(Files.readString(dir.resolve("scheduler/scheduler_config.json"))),
+                "scheduler_config.json");
+        var c = dit.config();
+        int frames = c.sampleSize();
+        long[][][] in = ids(t5.config().vocabSize());
+        System.gc();
+        return time("total", () -> {
+            Tensor text = t5.forward(in[0], in[1], Trace.NONE); // stands in for the projected prompt
+            int d = c.crossAttentionInputDim();
+            Tensor cross = backend.concat(List.of(text.slice(2, 0, Math.min(d, text.dim(2))),
+                    backend.zeros(DType.F32, Shape.of(2, text.dim(1), Math.max(0, d - text.dim(2))))), 2);
+            Tensor global = backend.zeros(DType.F32, Shape.of(2, 1, c.globalStatesInputDim()));
+            RotaryEmbedding rotary = RotaryEmbedding.of(backend, c.rotaryEmbedDim(), frames + 1);
+            CosineDPMSolverMultistepScheduler s = CosineDPMSolverMultistepScheduler.fromConfig(sched);
+            s.setTimesteps(steps);
+            int n = c.inChannels() * frames;
+            float[] latents = NormalNoise.sample(seed + 5, n);
+            for (int k = 0; k < steps; k++) {
+                try (Scope step = Scope.open()) {
+                    float[] input = new float[2 * n];
+                    System.arraycopy(latents, 0, input, 0, n);
+                    System.arraycopy(latents, 0, input, n, n);
+                    input = s.scaleModelInput(input, k);
+                    float t = (float) s.timesteps()[k];
+                    float[] pred = dit.forward(backend.fromArray(input, Shape.of(2, c.inChannels(), frames)),
+                            new float[] {t, t}, cross, global, rotary, Trace.NONE).toFloatArray();
+                    float[] guided = new float[n];
+                    for (int i = 0; i < n; i++) {
+                        guided[i] = pred[i] + 7f * (pred[n + i] - pred[i]);
+                    }
+                    int kk = k;
+                    latents = s.step(guided, k, latents, m -> NormalNoise.sample(seed + 100 + kk, m));
+                }
+            }
+            int decode = decodeFrames(vae, frames);
+            vae.decode(backend.fromArray(java.util.Arrays.copyOf(latents, c.inChannels() * frames),
+                    Shape.of(1, c.inChannels(), frames)).slice(2, 0, decode), Trace.NONE);
+        }, 1, false);
+    }
+
+    private static ModelBench.Result time(String stage, Runnable body, int repeat, boolean warmUp) {
+        if (warmUp) {
+            try (Scope warm = Scope.open()) {
+                body.run();
+            }
+        }
+        FlopCounter.reset();
+        double[] runs = new double[repeat];
+        for (int i = 0; i < repeat; i++) {
+            try (Scope scope = Scope.open()) {
+                long t0 = System.nanoTime();
+                body.run();
+                runs[i] = (System.nanoTime() - t0) / 1e9;
+            }
+        }
+        return new ModelBench.Result(stage, runs, FlopCounter.flops() / repeat);
+    }
+}

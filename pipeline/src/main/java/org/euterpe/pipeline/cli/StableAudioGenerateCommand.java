@@ -1,0 +1,166 @@
+package org.euterpe.pipeline.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+import org.euterpe.kernels.Backends;
+import org.euterpe.pipeline.ResidentMemory;
+import org.euterpe.pipeline.audio.AtomicFiles;
+import org.euterpe.pipeline.audio.SpectrogramPng;
+import org.euterpe.pipeline.audio.WavWriter;
+import org.euterpe.pipeline.audio.WaveformSpectrogram;
+import org.euterpe.pipeline.stableaudio.StableAudioPipeline;
+import org.euterpe.pipeline.stableaudio.StableAudioRequest;
+import org.euterpe.pipeline.stableaudio.StableAudioResult;
+import org.euterpe.tensor.Backend;
+
+/**
+ * {@code euterpe generate} for a Stable Audio model (picked from its {@code model_index.json}): a prompt in,
+ * stereo WAVs out, with the timing conditioning as {@code --seconds-start} / {@code --seconds}.
+ */
+final class StableAudioGenerateCommand {
+    static final String HELP = String.join("\n",
+            "usage: euterpe generate \"PROMPT\" --model STABLE_AUDIO [options]",
+            "",
+            "  --negative TEXT       negative prompt",
+            "  --steps N             denoising steps (default 100)",
+            "  --guidance G          classifier-free guidance scale; <= 1 disables it (default 7)",
+            "  --seconds-start S     seconds_start conditioning and start of the clip (default 0)",
+            "  --seconds S           seconds_total: where the clip ends (default: the model's maximum, 47.55 s",
+            "                        for stable-audio-open-1.0); the WAV holds [seconds-start, seconds)",
+            "  --seed N              random seed (default: random, printed)",
+            "  --count N             waveforms per prompt (written as out-1.wav, out-2.wav, ...)",
+            "  --device D            auto|cpu|scalar|opencl[:N]|cuda[:N]; --fallback allows the CPU instead",
+            "  -o, --output FILE     output WAV (default out.wav; stereo); - writes one WAV to standard output",
+            "  --float               32-bit float WAV instead of 16-bit PCM",
+            "  --spectrogram FILE    also write a log-mel spectrogram of the audio as a PNG",
+            "  --force               replace outputs that exist",
+            "  --verbose             print the settings used");
+
+    private StableAudioGenerateCommand() {
+    }
+
+    static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seconds-start",
+                "--seed", "--count", "--model", "--device", "-o", "--output", "--spectrogram"),
+                Set.of("--float", "--fallback", "--force", "--verbose", "--help", "-h"));
+        if (a.has("--help") || a.has("-h")) {
+            out.println(HELP);
+            return 0;
+        }
+        int prompts = a.positional().size() + (a.has("--prompt") ? 1 : 0);
+        if (prompts != 1) {
+            throw new Main.UsageException("give exactly one prompt in quotes (got " + prompts + "); see --help");
+        }
+        String prompt = a.has("--prompt") ? a.get("--prompt", null) : a.positional().get(0);
+        String device;
+        try {
+            device = Backends.checkName(a.get("--device", "auto"));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
+        Path modelPath = Path.of(a.get("--model", null));
+        long seed = a.has("--seed") ? a.longOpt("--seed") : new java.security.SecureRandom().nextLong() & 0xFFFFFFFFL;
+        int steps = a.has("--steps") ? a.intOpt("--steps") : 100;
+        double guidance = a.has("--guidance") ? a.doubleOpt("--guidance") : 7.0;
+        double start = a.has("--seconds-start") ? a.doubleOpt("--seconds-start") : 0.0;
+        Double end = a.has("--seconds") ? a.doubleOpt("--seconds") : null;
+        int count = a.has("--count") ? a.intOpt("--count") : 1;
+        String negative = a.has("--negative") ? a.get("--negative", null) : null;
+        StableAudioRequest request;
+        try {
+            request = new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative), guidance,
+                    steps, start, end, count, seed, null, null);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
+        Outputs outputs = Outputs.plan(a.get("--output", a.get("-o", "out.wav")), a.get("--spectrogram", null), count,
+                a.has("--force"));
+        PrintStream say = outputs.toStdout() ? err : out;
+        boolean terminal = System.console() != null && System.console().isTerminal();
+        long t0 = System.nanoTime();
+        Progress progress = new Progress(err, terminal, t0);
+        Backend backend = Backends.open(device, msg -> err.println("note: " + msg), a.has("--fallback"));
+        try (StableAudioPipeline pipe = StableAudioPipeline.load(modelPath, backend)) {
+            progress.onStage("load", (System.nanoTime() - t0) / 1e9);
+            err.println("device   " + backend.description());
+            double resolvedEnd = end != null ? end : pipe.maxAudioLengthInS();
+            try {
+                pipe.checkTiming(start, resolvedEnd, pipe.maxAudioLengthInS());
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageException(e.getMessage());
+            }
+            int tokens = pipe.tokenizer().tokenIds(prompt).length;
+            int room = pipe.tokenizer().modelMaxLength() - 1; // </s>
+            if (tokens > room) {
+                err.println("note: the prompt has " + tokens + " tokens; the text encoder reads only the first " + room);
+            }
+            Map<String, String> settings = new LinkedHashMap<>();
+            settings.put("prompt", prompt);
+            settings.put("negative_prompt", negative == null ? "" : negative);
+            settings.put("seed", Long.toString(seed));
+            settings.put("steps", Integer.toString(steps));
+            settings.put("guidance", Double.toString(guidance));
+            settings.put("seconds_start", Double.toString(start));
+            settings.put("seconds_total", Double.toString(resolvedEnd));
+            settings.put("count", Integer.toString(count));
+            settings.put("sampler", "cosine-dpm-solver++-sde");
+            if (a.has("--verbose")) {
+                err.println("settings " + settings);
+            }
+            StableAudioResult r = pipe.generate(request, progress);
+            long t1 = System.nanoTime();
+            String modelName = modelPath.toAbsolutePath().toString();
+            Map<String, String> info = new LinkedHashMap<>();
+            info.put(WavWriter.TITLE, prompt);
+            info.put(WavWriter.COMMENT, GenerateCommand.comment(settings, modelName));
+            info.put(WavWriter.SOFTWARE, "Euterpe");
+            WavWriter.Format fmt = a.has("--float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16;
+            int samples = r.audio()[0][0].length;
+            if (outputs.toStdout()) {
+                WavWriter.body(interleave(r.audio()[0]), r.audio()[0].length, r.sampleRate(), fmt, info).write(out);
+                out.flush();
+                err.println("wrote standard output (" + samples + " samples x " + r.audio()[0].length
+                        + " channels at " + r.sampleRate() + " Hz, seed " + seed + ")");
+            } else {
+                List<Path> targets = new ArrayList<>();
+                List<AtomicFiles.Body> bodies = new ArrayList<>();
+                for (int i = 0; i < r.audio().length; i++) {
+                    targets.add(outputs.wav(i));
+                    bodies.add(WavWriter.body(interleave(r.audio()[i]), r.audio()[i].length, r.sampleRate(), fmt, info));
+                    if (outputs.spectrogram(i) != null) {
+                        targets.add(outputs.spectrogram(i));
+                        WaveformSpectrogram.Mel mel = WaveformSpectrogram.of(r.audio()[i], r.sampleRate(), 64);
+                        bodies.add(SpectrogramPng.body(mel.values(), mel.frames(), mel.bins(),
+                                Math.max(1, 512 / mel.frames()), Math.max(1, 256 / mel.bins())));
+                    }
+                }
+                AtomicFiles.writeAll(targets, bodies, p -> say.println("wrote " + p + (p.toString().endsWith(".png")
+                        ? "" : String.format(Locale.ROOT, " (%d samples x %d channels at %d Hz, seed %d)", samples,
+                                r.audio()[0].length, r.sampleRate(), seed))));
+            }
+            progress.onStage("write", (System.nanoTime() - t1) / 1e9);
+            err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
+        }
+        return 0;
+    }
+
+    /** {@code [channel][sample]} to interleaved frames. */
+    private static float[] interleave(float[][] channels) {
+        int n = channels[0].length;
+        float[] out = new float[n * channels.length];
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < channels.length; c++) {
+                out[i * channels.length + c] = channels[c][i];
+            }
+        }
+        return out;
+    }
+}
