@@ -52,6 +52,29 @@ public final class WavWriter {
         AtomicFiles.write(path, out -> writeTo(out, samples, sampleRate, format, list));
     }
 
+    /**
+     * The same file as {@link #write(Path, float[], int, Format, Map)} writes, in memory (for a server's
+     * response body); the same arguments are refused.
+     */
+    public static byte[] toBytes(float[] samples, int sampleRate, Format format, Map<String, String> info) {
+        if (sampleRate <= 0 || sampleRate > MAX_SAMPLE_RATE) {
+            throw new IllegalArgumentException("sample rate must be between 1 and " + MAX_SAMPLE_RATE + " Hz, got "
+                    + sampleRate);
+        }
+        for (int i = 0; i < samples.length; i++) {
+            if (!Float.isFinite(samples[i])) {
+                throw new IllegalArgumentException("sample " + i + " is " + samples[i]);
+            }
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(64 + samples.length * 4);
+        try {
+            writeTo(out, samples, sampleRate, format, infoChunk(info));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e); // only "too long for a WAV file"
+        }
+        return out.toByteArray();
+    }
+
     private static void writeTo(OutputStream out, float[] samples, int rate, Format format, byte[] list)
             throws IOException {
         int bytesPerSample = format == Format.PCM16 ? 2 : 4;

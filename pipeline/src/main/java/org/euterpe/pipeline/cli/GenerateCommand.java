@@ -35,8 +35,7 @@ final class GenerateCommand {
             "  --sampler NAME       ddim|pndm|lms|euler|euler-a|heun|dpm++2m|unipc (default: the model's)",
             "  --karras             Karras sigmas (lms, euler, heun, dpm++2m, unipc)",
             "  --eta E              DDIM stochasticity in [0, 1] (default 0)",
-            "  --model PATH         a model converted by `euterpe convert`, or a diffusers folder (converted",
-            "                       in memory at each load); default: the bundled tiny model",
+            ModelArg.HELP,
             "  --device D           auto|cpu|scalar|opencl[:N]|cuda[:N] (default auto)",
             "  --keep-weights       keep every stage's weights resident (default: each stage's mapped",
             "                       weights leave the resident set once it is done; see the README)",
@@ -51,7 +50,7 @@ final class GenerateCommand {
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Args a = new Args(argv, Set.of("--negative", "--steps", "--guidance", "--seconds", "--seed", "--count",
                 "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram"),
-                Set.of("--karras", "--float", "--keep-weights", "--help", "-h"));
+                Set.of("--karras", "--float", "--keep-weights", "--convert", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
@@ -116,10 +115,7 @@ final class GenerateCommand {
             throw new Main.UsageException(e.getMessage());
         }
 
-        Path modelPath = a.has("--model") ? Path.of(a.get("--model", null)) : null;
-        if (modelPath != null && !Files.exists(modelPath)) {
-            throw new Main.UsageException("model not found: " + modelPath);
-        }
+        Path modelPath = a.has("--model") ? ModelArg.resolve(a.get("--model", null), a.has("--convert"), err) : null;
         if (modelPath == null) {
             err.println("note: using the bundled " + BundledModel.NAME
                     + ": it produces noise, not music. See the README to convert a real checkpoint.");

@@ -1,0 +1,28 @@
+package org.euterpe.pipeline.server;
+
+import java.util.Map;
+
+import org.euterpe.pipeline.ProgressListener;
+
+/**
+ * What the server needs of a loaded model: one generation at a time, cancellable between steps.
+ * The one place the server meets the pipeline API is {@link PipelineEngine}, so changes there
+ * (request fields, model families) touch one class.
+ */
+public interface Engine extends AutoCloseable {
+    /** The generated waveforms (mono, at {@code sampleRate}) and the seed used. */
+    record Output(float[][] waveforms, int sampleRate, long seed) {
+    }
+
+    /** What {@code GET /v1/models} says about the model (name, family, sample rate, defaults). */
+    Map<String, Object> describe();
+
+    /**
+     * Generates; {@link ProgressListener#onStep} returning false stops it with
+     * {@link org.euterpe.pipeline.GenerationCancelledException}.
+     */
+    Output generate(JobSpec spec, ProgressListener listener);
+
+    @Override
+    void close();
+}
