@@ -83,7 +83,7 @@ final class ServeCommand {
         Metrics metrics = new Metrics();
         JobManager jobs = new JobManager(w -> PipelineEngine.load(model, name, opts), workers, limits, metrics,
                 msg -> err.println("note: " + msg));
-        ApiServer server = new ApiServer(jobs, metrics, key, msg -> err.println("note: " + msg));
+        ApiServer server = new ApiServer(jobs, key, msg -> err.println("note: " + msg));
         CountDownLatch stop = new CountDownLatch(1);
         onSignals(stop);
         server.start(a.get("--host", "127.0.0.1"), port);

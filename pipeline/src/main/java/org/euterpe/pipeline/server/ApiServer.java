@@ -52,10 +52,10 @@ public final class ApiServer {
     private HttpServer http;
     private ExecutorService executor;
 
-    public ApiServer(JobManager jobs, Metrics metrics, String apiKey, Consumer<String> log) {
+    public ApiServer(JobManager jobs, String apiKey, Consumer<String> log) {
         this.jobs = jobs;
         this.limits = jobs.limits();
-        this.metrics = metrics;
+        this.metrics = jobs.metrics();
         this.apiKey = apiKey == null ? null : apiKey.getBytes(StandardCharsets.UTF_8);
         this.log = log;
     }

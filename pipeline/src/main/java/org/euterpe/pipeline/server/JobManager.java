@@ -68,7 +68,7 @@ public final class JobManager {
     public synchronized void start() {
         for (int i = 0; i < workers; i++) {
             int w = i;
-            Thread t = Thread.ofPlatform().name("euterpe-worker-" + i).daemon(false).unstarted(() -> work(w));
+            Thread t = Thread.ofPlatform().name("euterpe-worker-" + i).daemon(true).unstarted(() -> work(w));
             threads.add(t);
             t.start();
         }
@@ -274,6 +274,10 @@ public final class JobManager {
 
     public int queueDepth() {
         return queue.size();
+    }
+
+    public Metrics metrics() {
+        return metrics;
     }
 
     public Limits limits() {
