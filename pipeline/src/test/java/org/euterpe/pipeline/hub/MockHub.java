@@ -36,7 +36,7 @@ import org.euterpe.tensor.json.Json;
  * {@code Range} (206 + {@code Content-Range}, 416 beyond the end). Faults on demand: a transfer that
  * breaks off half-way, a corrupted file, 5xx answers, a gated repository.
  */
-final class MockHub implements AutoCloseable {
+public final class MockHub implements AutoCloseable {
     /** One request as received. */
     record Request(String method, String path, String range, String authorization) {
     }
@@ -45,7 +45,7 @@ final class MockHub implements AutoCloseable {
     }
 
     final String repo;
-    final String commit;
+    public final String commit;
     private final Map<String, Entry> files = new LinkedHashMap<>();
     private final Map<String, Entry> bySha = new ConcurrentHashMap<>();
     private final HttpServer server;
@@ -57,9 +57,9 @@ final class MockHub implements AutoCloseable {
     /** How many API requests still answer 503. */
     final AtomicInteger apiFailures = new AtomicInteger();
     /** When set, the token a request needs (401 without one, 403 with another). */
-    volatile String gatedToken;
+    public volatile String gatedToken;
 
-    MockHub(String repo, Path folder) throws IOException {
+    public MockHub(String repo, Path folder) throws IOException {
         this.repo = repo;
         this.commit = hex(digest("SHA-1", (repo + folder).getBytes(StandardCharsets.UTF_8)));
         try (Stream<Path> walk = Files.walk(folder)) {
@@ -99,12 +99,12 @@ final class MockHub implements AutoCloseable {
         return files.get(path).sha256();
     }
 
-    String endpoint() {
+    public String endpoint() {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
     /** The requests for files through the resolve route, as repository paths. */
-    List<String> resolved() {
+    public List<String> resolved() {
         String prefix = "/" + repo + "/resolve/";
         synchronized (requests) {
             return requests.stream().filter(r -> r.path().startsWith(prefix))
