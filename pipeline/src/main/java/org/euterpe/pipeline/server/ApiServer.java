@@ -34,7 +34,7 @@ import org.euterpe.tensor.json.Json;
  *   GET    /v1/jobs/{id}/events                text/event-stream: progress per step, then done | failed | cancelled
  *   GET    /v1/jobs/{id}/audio[?index=k]       audio/wav (409 until succeeded, 410 once dropped)
  *   DELETE /v1/jobs/{id}                       cancels (running: at the next step); a finished job is dropped
- *   GET    /v1/models, /healthz, /readyz, /metrics
+ *   GET    /v1/models, /healthz, /readyz, /metrics, /openapi.yaml
  * </pre>
  *
  * With an API key every route but {@code /healthz} and {@code /readyz} needs {@code Authorization: Bearer KEY}.
@@ -125,6 +125,16 @@ public final class ApiServer {
                     body.put("reason", why);
                 }
                 sendJson(ex, why == null ? 200 : 503, body);
+                return;
+            }
+            case "/openapi.yaml" -> {
+                allow(method, "GET");
+                try (InputStream in = ApiServer.class.getResourceAsStream("openapi.yaml")) {
+                    if (in == null) {
+                        throw new ApiError(404, null, "this build lacks openapi.yaml");
+                    }
+                    send(ex, 200, "application/yaml; charset=utf-8", in.readAllBytes());
+                }
                 return;
             }
             default -> {

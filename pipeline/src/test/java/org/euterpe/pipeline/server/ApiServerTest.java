@@ -129,6 +129,8 @@ class ApiServerTest {
         assertEquals(16000L, model.get("sample_rate"));
         assertEquals(50L, ((Map<?, ?>) model.get("limits")).get("max_steps"));
         assertEquals(2L, ((Map<?, ?>) model.get("limits")).get("workers"));
+        HttpResponse<byte[]> spec = http.get("/openapi.yaml");
+        assertTrue(text(spec).startsWith("openapi: 3.1.0") && text(spec).contains("/v1/jobs/{id}/events:"));
         HttpResponse<byte[]> m = http.get("/metrics");
         assertTrue(m.headers().firstValue("Content-Type").orElseThrow().startsWith("text/plain; version=0.0.4"));
         for (String line : List.of("euterpe_jobs{state=\"queued\"}", "euterpe_queue_depth ",
