@@ -117,6 +117,10 @@ public final class JobManager {
     }
 
     private void run(Engine engine, Job job) {
+        if (job.cancelRequested()) { // cancelled between leaving the queue and starting
+            finished(job, Job.State.CANCELLED, null, "cancelled before it started");
+            return;
+        }
         if (!job.start()) {
             return; // cancelled while it waited
         }
