@@ -20,7 +20,8 @@ final class ConvertCommand {
             "usage: euterpe convert SRC DST [options]",
             "",
             "  SRC                  a diffusers pipeline folder (model_index.json; weights as .safetensors",
-            "                       or torch .bin, fp32 or fp16)",
+            "                       or torch .bin, fp32 or fp16), or a hub repository ORG/NAME[@REVISION]",
+            "                       (pulled into the Hugging Face cache when missing; see `euterpe pull`)",
             "  DST                  the .safetensors file to write (atomically; never inside SRC)",
             "  --dtype T            f32|f16|bf16|int8: precision of the weight matrices and kernels (norms,",
             "                       biases and embeddings stay f32). Default: as stored. bf16 keeps the",
@@ -41,6 +42,9 @@ final class ConvertCommand {
             throw new Main.UsageException("give a source folder and an output file; see --help");
         }
         Path src = Path.of(a.positional().get(0));
+        if (!Files.exists(src) && org.euterpe.pipeline.hub.RepoId.looksLike(a.positional().get(0))) {
+            src = ModelArg.resolve(a.positional().get(0), false, err); // a hub repository: its cached snapshot
+        }
         Path dst = Path.of(a.positional().get(1));
         if (!Files.isDirectory(src)) {
             throw new Main.UsageException(Files.exists(src) ? src + " is not a folder (convert takes a diffusers"

@@ -47,7 +47,15 @@ public final class ModelResolver {
         } else {
             log.accept(id + " is not in the cache " + settings.cache() + (settings.offline() ? ""
                     : "; downloading it from " + settings.endpoint()));
-            snapshot = client.pull(id);
+            try {
+                snapshot = client.pull(id);
+            } catch (HubException e) {
+                if (e.kind() == HubException.Kind.NOT_FOUND) {
+                    throw new HubException(e.kind(), e.getMessage() + "; nor is there a file or folder " + spec
+                            + " here", e);
+                }
+                throw e;
+            }
         }
         Path converted = snapshot.getParent().getParent().resolve("euterpe")
                 .resolve(snapshot.getFileName() + ".safetensors");

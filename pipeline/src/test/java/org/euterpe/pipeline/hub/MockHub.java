@@ -56,6 +56,8 @@ public final class MockHub implements AutoCloseable {
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();
     /** How many API requests still answer 503. */
     final AtomicInteger apiFailures = new AtomicInteger();
+    /** When set, the CDN ignores Range and always sends the whole file (as some mirrors do). */
+    volatile boolean ignoreRange;
     /** When set, the token a request needs (401 without one, 403 with another). */
     public volatile String gatedToken;
 
@@ -195,7 +197,7 @@ public final class MockHub implements AutoCloseable {
         ex.getResponseHeaders().set("Accept-Ranges", "bytes");
         String range = ex.getRequestHeaders().getFirst("Range");
         boolean cut = interruptOnce.remove(e.path());
-        if (range != null) {
+        if (range != null && !ignoreRange) {
             long from = Long.parseLong(range.substring("bytes=".length(), range.indexOf('-')));
             if (from >= data.length) {
                 ex.getResponseHeaders().set("Content-Range", "bytes */" + data.length);
