@@ -297,6 +297,27 @@ public final class HubClient {
         }
         listener.fileStarted(f.path(), f.size(), have);
         long written = have;
+        // The HTTP client has no read timeout once headers arrived: a watchdog interrupts a read that
+        // receives nothing for settings.stall(), which then counts as a broken-off transfer.
+        Thread reader = Thread.currentThread();
+        long[] lastRead = {System.nanoTime()};
+        boolean[] stalled = {false};
+        Thread watchdog = Thread.ofVirtual().start(() -> {
+            try {
+                while (true) {
+                    Thread.sleep(Math.max(10, settings.stall().toMillis() / 4));
+                    if (System.nanoTime() - lastRead[0] > settings.stall().toNanos()) {
+                        synchronized (stalled) {
+                            stalled[0] = true;
+                            reader.interrupt();
+                        }
+                        return;
+                    }
+                }
+            } catch (InterruptedException done) {
+                // the transfer ended
+            }
+        });
         try (InputStream in = r.body();
              OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                      append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -304,6 +325,7 @@ public final class HubClient {
             int n;
             long lastReport = 0;
             while ((n = in.read(buf)) > 0) {
+                lastRead[0] = System.nanoTime();
                 out.write(buf, 0, n);
                 written += n;
                 if (f.size() >= 0 && written > f.size()) {
@@ -316,10 +338,24 @@ public final class HubClient {
                 }
             }
         } catch (IOException e) {
-            if (e instanceof InterruptedIOException && Thread.currentThread().isInterrupted()) {
+            synchronized (stalled) {
+                if (stalled[0]) {
+                    Thread.interrupted(); // the watchdog's interrupt, not the caller's
+                    throw new Retryable("the transfer of " + f.path() + " stalled at " + written + " bytes (nothing for "
+                            + settings.stall().toSeconds() + " s)", -1);
+                }
+            }
+            if (Thread.currentThread().isInterrupted()) {
                 throw e;
             }
             throw new Retryable("the transfer of " + f.path() + " broke off at " + written + " bytes (" + e + ")", -1);
+        } finally {
+            synchronized (stalled) {
+                watchdog.interrupt();
+                if (stalled[0]) {
+                    Thread.interrupted();
+                }
+            }
         }
         listener.progress(f.path(), written);
         if (f.size() >= 0 && written < f.size()) {

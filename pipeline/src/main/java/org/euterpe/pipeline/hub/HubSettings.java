@@ -12,8 +12,10 @@ import java.util.Map;
  *
  * @param retries  attempts after the first for a failed request or an interrupted transfer
  * @param backoff  the wait before the first retry; doubled each time
+ * @param stall    how long a transfer may receive nothing before it counts as broken off (and is resumed)
  */
-public record HubSettings(String endpoint, String token, Path cache, boolean offline, int retries, Duration backoff) {
+public record HubSettings(String endpoint, String token, Path cache, boolean offline, int retries, Duration backoff,
+        Duration stall) {
     public static final String DEFAULT_ENDPOINT = "https://huggingface.co";
 
     public HubSettings {
@@ -52,26 +54,30 @@ public record HubSettings(String endpoint, String token, Path cache, boolean off
         String off = env.getOrDefault("HF_HUB_OFFLINE", "");
         boolean offline = off.equals("1") || off.equalsIgnoreCase("true") || off.equalsIgnoreCase("yes")
                 || off.equalsIgnoreCase("on");
-        return new HubSettings(endpoint, token, cache, offline, 5, Duration.ofSeconds(1));
+        return new HubSettings(endpoint, token, cache, offline, 5, Duration.ofSeconds(1), Duration.ofSeconds(60));
     }
 
     public HubSettings withEndpoint(String e) {
-        return new HubSettings(e, token, cache, offline, retries, backoff);
+        return new HubSettings(e, token, cache, offline, retries, backoff, stall);
     }
 
     public HubSettings withToken(String t) {
-        return new HubSettings(endpoint, t, cache, offline, retries, backoff);
+        return new HubSettings(endpoint, t, cache, offline, retries, backoff, stall);
     }
 
     public HubSettings withCache(Path c) {
-        return new HubSettings(endpoint, token, c, offline, retries, backoff);
+        return new HubSettings(endpoint, token, c, offline, retries, backoff, stall);
     }
 
     public HubSettings withOffline(boolean o) {
-        return new HubSettings(endpoint, token, cache, o, retries, backoff);
+        return new HubSettings(endpoint, token, cache, o, retries, backoff, stall);
+    }
+
+    public HubSettings withStall(Duration d) {
+        return new HubSettings(endpoint, token, cache, offline, retries, backoff, d);
     }
 
     public HubSettings withRetries(int n, Duration first) {
-        return new HubSettings(endpoint, token, cache, offline, n, first);
+        return new HubSettings(endpoint, token, cache, offline, n, first, stall);
     }
 }

@@ -52,6 +52,8 @@ public final class MockHub implements AutoCloseable {
     final List<Request> requests = Collections.synchronizedList(new ArrayList<>());
     /** Paths whose next CDN transfer sends only half its bytes and drops the connection. */
     final Set<String> interruptOnce = ConcurrentHashMap.newKeySet();
+    /** Paths whose next CDN transfer sends half its bytes, then nothing (the connection stays open a while). */
+    final Set<String> stallOnce = ConcurrentHashMap.newKeySet();
     /** Paths served with one byte flipped (every time). */
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();
     /** How many API requests still answer 503. */
@@ -197,6 +199,17 @@ public final class MockHub implements AutoCloseable {
         ex.getResponseHeaders().set("Accept-Ranges", "bytes");
         String range = ex.getRequestHeaders().getFirst("Range");
         boolean cut = interruptOnce.remove(e.path());
+        if (stallOnce.remove(e.path())) {
+            ex.sendResponseHeaders(200, data.length);
+            ex.getResponseBody().write(data, 0, data.length / 2);
+            ex.getResponseBody().flush();
+            try {
+                Thread.sleep(5000);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
+            return;
+        }
         if (range != null && !ignoreRange) {
             long from = Long.parseLong(range.substring("bytes=".length(), range.indexOf('-')));
             if (from >= data.length) {
