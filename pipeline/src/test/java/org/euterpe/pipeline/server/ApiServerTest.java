@@ -344,6 +344,38 @@ class ApiServerTest {
     }
 
     @Test
+    void notReadyWhileLoadingAndAfterALoadFailure() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        JobManager jobs = new JobManager(w -> {
+            release.await();
+            if (w == 1) {
+                throw new java.io.IOException("model not found: /nowhere");
+            }
+            return new FakeEngine(gate);
+        }, 2, LIMITS, new Metrics(), m -> { });
+        ApiServer server = new ApiServer(jobs, null, m -> { });
+        server.start("127.0.0.1", 0);
+        jobs.start();
+        try {
+            Http h = new Http(server.port(), null);
+            assertEquals(200, h.get("/healthz").statusCode());
+            HttpResponse<byte[]> loading = h.get("/readyz");
+            assertEquals(503, loading.statusCode());
+            assertEquals("loading the model", json(loading).get("reason"));
+            assertEquals(503, h.get("/v1/models").statusCode());
+            release.countDown();
+            String error = jobs.awaitLoaded(Duration.ofSeconds(30));
+            assertTrue(error != null && error.contains("/nowhere"), error);
+            HttpResponse<byte[]> failed = h.get("/readyz");
+            assertEquals(503, failed.statusCode());
+            assertTrue(json(failed).get("reason").toString().contains("/nowhere"));
+            assertEquals(503, h.post("/v1/audio/generations", "{\"prompt\":\"a\"}").statusCode());
+        } finally {
+            server.stop(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
     void apiKeyGuardsEverythingButHealth() throws Exception {
         startFake(1, LIMITS, "s3cret");
         Http anonymous = new Http(fake.port(), null);
