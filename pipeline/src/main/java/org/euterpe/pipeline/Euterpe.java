@@ -30,22 +30,28 @@ public final class Euterpe {
      * @param device {@code auto}, {@code cpu}, {@code scalar}, {@code opencl[:N]} or {@code cuda[:N]}
      * @param log       receives notes such as a device fallback
      * @param residency what the pipeline does with a stage's mapped weights once the stage is done
+     * @param fallback  whether an explicitly requested device that cannot start falls back to the CPU
+     *                  (with a note in the log) instead of failing the load; {@code auto} always may
      */
-    public record Options(String device, Consumer<String> log, WeightResidency residency) {
+    public record Options(String device, Consumer<String> log, WeightResidency residency, boolean fallback) {
         public static Options defaults() {
-            return new Options("auto", msg -> { }, WeightResidency.DEFAULT);
+            return new Options("auto", msg -> { }, WeightResidency.DEFAULT, false);
         }
 
         public Options withDevice(String d) {
-            return new Options(d, log, residency);
+            return new Options(d, log, residency, fallback);
         }
 
         public Options withLog(Consumer<String> l) {
-            return new Options(device, l, residency);
+            return new Options(device, l, residency, fallback);
         }
 
         public Options withResidency(WeightResidency r) {
-            return new Options(device, log, r);
+            return new Options(device, log, r, fallback);
+        }
+
+        public Options withFallback(boolean f) {
+            return new Options(device, log, residency, f);
         }
     }
 
@@ -53,13 +59,23 @@ public final class Euterpe {
      * Loads a model: a one-file model made by {@code euterpe convert}, a diffusers pipeline folder
      * (converted in memory), or null for the bundled tiny model. The pipeline must be closed to
      * unmap the weights. The log receives the load time and resident memory.
+     *
+     * @throws IllegalArgumentException for a malformed device name
+     * @throws IllegalStateException    when the JVM lacks the Vector API module (the message names the
+     *                                  flag to add), or the device asked for cannot start and
+     *                                  {@link Options#fallback()} is false
      */
     public static TextToAudioPipeline load(Path path, Options options) throws IOException {
+        String device = Backends.checkName(options.device());
+        if (!device.equals("scalar") && !Backends.vectorApiAvailable()) {
+            throw new IllegalStateException("Euterpe needs the JDK's Vector API: add --add-modules "
+                    + Backends.VECTOR_MODULE + " to the java command line (or use the much slower device \"scalar\")");
+        }
         Path model = path != null ? path : BundledModel.folder();
         if (!Files.exists(model)) {
             throw new IOException("model not found: " + model);
         }
-        Backend backend = Backends.open(options.device(), options.log());
+        Backend backend = Backends.open(device, options.log(), options.fallback());
         AudioModel m = AudioModel.load(model, backend);
         options.log().accept(m.loadInfo().describe());
         return new TextToAudioPipeline(m, options.residency());

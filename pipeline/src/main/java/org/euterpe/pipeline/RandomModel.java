@@ -73,7 +73,7 @@ public final class RandomModel {
             }
         }
         Path index = dir.resolve("model_index.json");
-        JsonObject modelIndex = new JsonObject(Json.parseLenient(Files.readString(index)), index.toString());
+        JsonObject modelIndex = new JsonObject(Json.parseLenient(Files.readString(index), index.toString()), index.toString());
         AudioModel.Family family = AudioModel.familyOf(modelIndex.getString("_class_name"), index);
         MappedWeights mapped = new MappedWeights();
         List<TempWeightFile> files = new ArrayList<>();
@@ -92,7 +92,7 @@ public final class RandomModel {
             if (!Files.isRegularFile(sched)) {
                 throw new ModelLoadException("missing " + sched);
             }
-            JsonObject schedulerConfig = new JsonObject(Json.parseLenient(Files.readString(sched)), sched.toString());
+            JsonObject schedulerConfig = new JsonObject(Json.parseLenient(Files.readString(sched), sched.toString()), sched.toString());
             for (TempWeightFile f : files) {
                 mapped.add(f.component(), f.segments());
             }

@@ -73,6 +73,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
      */
     public synchronized GenerationResult generate(GenerationRequest request, ProgressListener listener,
             NoiseSource stepNoise, StepTrace trace) {
+        check(request);
         AudioModel m = model;
         Backend backend = m.backend();
         HifiGanConfig voc = m.vocoder().config();
@@ -188,7 +189,9 @@ public final class TextToAudioPipeline implements AutoCloseable {
             trace.record("audio", cut);
             stageDone("vocoder");
             listener.onStage("vocode", seconds(t3));
-            return new GenerationResult(waveforms, mels, frames, bins, voc.samplingRate(), request.seed());
+            Map<String, String> settings = settings(request);
+            settings.put("seconds", String.format(java.util.Locale.ROOT, "%.6g", keep / (double) voc.samplingRate()));
+            return new GenerationResult(waveforms, mels, frames, bins, voc.samplingRate(), request.seed(), settings);
         }
     }
 
@@ -250,9 +253,52 @@ public final class TextToAudioPipeline implements AutoCloseable {
         return out;
     }
 
-    private Scheduler scheduler(GenerationRequest request) {
-        SamplerKind kind = request.sampler() != null ? request.sampler()
+    /** The sampler {@code request} runs with: its own, or the model's scheduler. */
+    public SamplerKind samplerFor(GenerationRequest request) {
+        return request.sampler() != null ? request.sampler()
                 : samplerOf(model.schedulerConfig().optString("_class_name", "DDIMScheduler"));
+    }
+
+    /**
+     * Refuses options the request's sampler would ignore, so no setting is silently dropped.
+     *
+     * @throws IllegalArgumentException naming the option and the sampler
+     */
+    public void check(GenerationRequest request) {
+        SamplerKind kind = samplerFor(request);
+        if (request.eta() != 0 && kind != SamplerKind.DDIM) {
+            throw new IllegalArgumentException("eta applies only to the ddim sampler; " + kind.cliName()
+                    + " has none (choose ddim, or leave eta at 0)");
+        }
+        if (request.karras() && !kind.supportsKarras()) {
+            throw new IllegalArgumentException("Karras sigmas apply to the " + SamplerKind.karrasNames()
+                    + " samplers, not " + kind.cliName());
+        }
+    }
+
+    /**
+     * What {@code request} runs with, defaults resolved: the keys of a reproducible run
+     * ({@code prompt}, {@code negative_prompt}, {@code seed}, {@code steps}, {@code guidance},
+     * {@code sampler}, {@code karras}, {@code eta}, {@code noise}, {@code count}), in that order.
+     */
+    public Map<String, String> settings(GenerationRequest request) {
+        Map<String, String> s = new java.util.LinkedHashMap<>();
+        s.put("prompt", String.join(" | ", request.prompts()));
+        s.put("negative_prompt", request.negativePrompt() == null ? "" : request.negativePrompt());
+        s.put("seed", Long.toString(request.seed()));
+        s.put("steps", Integer.toString(request.steps() != null ? request.steps() : model.family().defaultSteps()));
+        s.put("guidance", Double.toString(request.guidanceScale() != null ? request.guidanceScale()
+                : model.family().defaultGuidance()));
+        s.put("sampler", samplerFor(request).cliName());
+        s.put("karras", Boolean.toString(request.karras()));
+        s.put("eta", Float.toString(request.eta()));
+        s.put("noise", request.noise().name().toLowerCase(java.util.Locale.ROOT));
+        s.put("count", Integer.toString(request.waveformsPerPrompt()));
+        return s;
+    }
+
+    private Scheduler scheduler(GenerationRequest request) {
+        SamplerKind kind = samplerFor(request);
         Map<String, Object> overrides = request.karras() ? Map.of("use_karras_sigmas", true) : Map.of();
         Scheduler s = Scheduler.create(kind, SchedulerConfig.read(model.schedulerConfig(), kind, overrides));
         if (s instanceof DdimScheduler ddim) {

@@ -91,6 +91,9 @@ public final class Converter {
         if (Files.isDirectory(out)) {
             throw new IllegalArgumentException("the output " + outFile + " is a folder; name a .safetensors file");
         }
+        if (!Files.isDirectory(out.getParent())) {
+            throw new IllegalArgumentException("output folder " + out.getParent() + " does not exist");
+        }
         PipelineFolder pipeline = PipelineFolder.scan(folder);
         Map<String, String> metadata = metadata(pipeline, precision);
         List<SourceFile> sources = new ArrayList<>();
@@ -109,7 +112,6 @@ public final class Converter {
                 tensors[0]++;
             });
             writer.metadata(metadata);
-            Files.createDirectories(out.getParent());
             writer.write(out);
             return new Report(outFile, List.copyOf(sources), components, tensors[0]);
         } finally {
@@ -151,6 +153,11 @@ public final class Converter {
             Set<String> storedDtypes = new TreeSet<>();
             for (String key : reader.names()) {
                 CheckpointReader.TensorInfo info = reader.info(key);
+                long bad = WeightEncoder.firstNonFinite(reader.bytes(key), info.dtype(), info.shape().numel());
+                if (bad >= 0) {
+                    throw new CheckpointException(c.weights(), c.name() + " weight \"" + key + "\" has a NaN or"
+                            + " infinite value (element " + bad + "); the model would make only NaN audio");
+                }
                 parameters += info.shape().numel();
                 sourceDtypes.add(info.dtype().safetensorsName());
                 for (WeightEncoder.StoredTensor t : WeightEncoder.encode(key, info, reader.bytes(key), weightDtype)) {

@@ -39,40 +39,25 @@ public final class WavWriter {
      */
     public static void write(Path path, float[] samples, int sampleRate, Format format, Map<String, String> info)
             throws IOException {
-        if (sampleRate <= 0 || sampleRate > MAX_SAMPLE_RATE) {
-            throw new IllegalArgumentException("sample rate must be between 1 and " + MAX_SAMPLE_RATE + " Hz, got "
-                    + sampleRate);
-        }
-        for (int i = 0; i < samples.length; i++) {
-            if (!Float.isFinite(samples[i])) {
-                throw new IllegalArgumentException("sample " + i + " is " + samples[i] + "; refusing to write " + path);
-            }
-        }
-        byte[] list = infoChunk(info);
-        AtomicFiles.write(path, out -> writeTo(out, samples, sampleRate, format, list));
+        AtomicFiles.write(path, body(samples, sampleRate, format, info));
     }
 
     /**
-     * The same file as {@link #write(Path, float[], int, Format, Map)} writes, in memory (for a server's
-     * response body); the same arguments are refused.
+     * The file's bytes as a body for {@link AtomicFiles} (to write several outputs as one set), or
+     * for any stream (standard output); the arguments are checked now, as {@link #write} does.
      */
-    public static byte[] toBytes(float[] samples, int sampleRate, Format format, Map<String, String> info) {
+    public static AtomicFiles.Body body(float[] samples, int sampleRate, Format format, Map<String, String> info) {
         if (sampleRate <= 0 || sampleRate > MAX_SAMPLE_RATE) {
             throw new IllegalArgumentException("sample rate must be between 1 and " + MAX_SAMPLE_RATE + " Hz, got "
                     + sampleRate);
         }
         for (int i = 0; i < samples.length; i++) {
             if (!Float.isFinite(samples[i])) {
-                throw new IllegalArgumentException("sample " + i + " is " + samples[i]);
+                throw new IllegalArgumentException("sample " + i + " is " + samples[i] + "; refusing to write it");
             }
         }
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(64 + samples.length * 4);
-        try {
-            writeTo(out, samples, sampleRate, format, infoChunk(info));
-        } catch (IOException e) {
-            throw new IllegalArgumentException(e.getMessage(), e); // only "too long for a WAV file"
-        }
-        return out.toByteArray();
+        byte[] list = infoChunk(info);
+        return out -> writeTo(out, samples, sampleRate, format, list);
     }
 
     private static void writeTo(OutputStream out, float[] samples, int rate, Format format, byte[] list)

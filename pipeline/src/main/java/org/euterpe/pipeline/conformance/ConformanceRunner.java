@@ -119,7 +119,7 @@ public final class ConformanceRunner {
 
     static JsonObject golden(Path caseDir) throws IOException {
         Path p = caseDir.resolve("golden.json");
-        return new JsonObject(Json.parseLenient(Files.readString(p)), p.toString());
+        return new JsonObject(Json.parseLenient(Files.readString(p), p.toString()), p.toString());
     }
 
     private boolean wants(String kind) {

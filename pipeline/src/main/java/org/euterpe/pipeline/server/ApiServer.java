@@ -312,15 +312,23 @@ public final class ApiServer {
         JobSpec spec = job.spec();
         Map<String, String> info = new LinkedHashMap<>();
         info.put(WavWriter.TITLE, spec.prompt());
-        info.put(WavWriter.COMMENT, "seed=" + out.seed() + " steps=" + (spec.steps() != null ? spec.steps()
-                : "model default") + " sampler=" + (spec.sampler() != null ? spec.sampler().cliName() : "model default")
-                + " guidance=" + (spec.guidance() != null ? spec.guidance() : "model default") + " index=" + index);
+        // As `euterpe generate` records a run: every resolved setting, then which waveform this is.
+        StringBuilder comment = new StringBuilder();
+        Map<String, String> settings = new LinkedHashMap<>(out.settings());
+        settings.putIfAbsent("seed", Long.toString(out.seed()));
+        settings.put("model", String.valueOf(jobs.description() != null ? jobs.description().get("id") : "?"));
+        settings.put("software", "Euterpe");
+        settings.put("index", Integer.toString(index));
+        settings.forEach((k, v) -> comment.append(comment.isEmpty() ? "" : " ").append(k).append('=')
+                .append(Json.write(v)));
+        info.put(WavWriter.COMMENT, comment.toString());
         info.put(WavWriter.SOFTWARE, "Euterpe");
-        byte[] wav = WavWriter.toBytes(out.waveforms()[index], out.sampleRate(),
-                spec.format().equals("float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16, info);
+        java.io.ByteArrayOutputStream wav = new java.io.ByteArrayOutputStream(64 + 4 * out.waveforms()[index].length);
+        WavWriter.body(out.waveforms()[index], out.sampleRate(),
+                spec.format().equals("float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16, info).write(wav);
         ex.getResponseHeaders().set("X-Audio-Count", Integer.toString(out.waveforms().length));
         ex.getResponseHeaders().set("X-Seed", Long.toString(out.seed()));
-        send(ex, 200, "audio/wav", wav);
+        send(ex, 200, "audio/wav", wav.toByteArray());
     }
 
     private static int index(String v) {

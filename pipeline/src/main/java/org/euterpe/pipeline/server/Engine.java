@@ -10,8 +10,11 @@ import org.euterpe.pipeline.ProgressListener;
  * (request fields, model families) touch one class.
  */
 public interface Engine extends AutoCloseable {
-    /** The generated waveforms (mono, at {@code sampleRate}) and the seed used. */
-    record Output(float[][] waveforms, int sampleRate, long seed) {
+    /**
+     * The generated waveforms (mono, at {@code sampleRate}), the seed used, and every resolved setting (steps,
+     * sampler, guidance, ...) as the WAV comment records them.
+     */
+    record Output(float[][] waveforms, int sampleRate, long seed, Map<String, String> settings) {
     }
 
     /** What {@code GET /v1/models} says about the model (name, family, sample rate, defaults). */

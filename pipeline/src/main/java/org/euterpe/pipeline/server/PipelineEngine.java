@@ -64,8 +64,10 @@ public final class PipelineEngine implements Engine {
 
     @Override
     public Output generate(JobSpec spec, ProgressListener listener) {
-        GenerationResult r = pipe.generate(request(spec), listener);
-        return new Output(r.waveforms(), r.sampleRate(), r.seed());
+        GenerationRequest request = request(spec);
+        pipe.check(request);
+        GenerationResult r = pipe.generate(request, listener);
+        return new Output(r.waveforms(), r.sampleRate(), r.seed(), r.settings());
     }
 
     @Override

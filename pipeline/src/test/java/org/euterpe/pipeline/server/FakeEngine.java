@@ -49,7 +49,7 @@ final class FakeEngine implements Engine {
         for (float[] x : w) {
             java.util.Arrays.fill(x, (spec.seed() % 1000) / 1000f);
         }
-        return new Output(w, 16000, spec.seed());
+        return new Output(w, 16000, spec.seed(), Map.of("seed", Long.toString(spec.seed())));
     }
 
     @Override
