@@ -107,7 +107,7 @@ public final class Converter {
         List<CheckpointReader> open = new ArrayList<>();
         int[] tensors = {0};
         try {
-            List<ComponentReport> components = read(pipeline, precision, open, (name, t) -> {
+            List<ComponentReport> components = read(pipeline, precision, true, open, (name, t) -> {
                 t.addTo(writer, name);
                 tensors[0]++;
             });
@@ -136,8 +136,11 @@ public final class Converter {
     /**
      * Opens each component's weights (adding the readers to {@code open}, which the caller closes)
      * and hands every stored tensor to {@code sink} under its name {@code <component>.<key>}.
+     *
+     * @param checkFinite refuse a floating tensor with a NaN or infinite value (reads every value)
      */
-    static List<ComponentReport> read(PipelineFolder pipeline, Precision precision, List<CheckpointReader> open,
+    static List<ComponentReport> read(PipelineFolder pipeline, Precision precision, boolean checkFinite,
+            List<CheckpointReader> open,
             BiConsumer<String, WeightEncoder.StoredTensor> sink) throws IOException {
         List<ComponentReport> reports = new ArrayList<>();
         for (PipelineFolder.Component c : pipeline.components()) {
@@ -153,7 +156,10 @@ public final class Converter {
             Set<String> storedDtypes = new TreeSet<>();
             for (String key : reader.names()) {
                 CheckpointReader.TensorInfo info = reader.info(key);
-                long bad = WeightEncoder.firstNonFinite(reader.bytes(key), info.dtype(), info.shape().numel());
+                // A file conversion reads every value anyway; a folder loaded in memory keeps its weights
+                // mapped and untouched until a layer reads them, so it is not scanned.
+                long bad = checkFinite ? WeightEncoder.firstNonFinite(reader.bytes(key), info.dtype(),
+                        info.shape().numel()) : -1;
                 if (bad >= 0) {
                     throw new CheckpointException(c.weights(), c.name() + " weight \"" + key + "\" has a NaN or"
                             + " infinite value (element " + bad + "); the model would make only NaN audio");

@@ -55,6 +55,12 @@ final class GenerateCommand {
             "  --force              replace outputs that exist (only regular files are ever replaced)",
             "  --verbose            print the settings actually used, as an equivalent command",
             "",
+            "audio in (WAV of any rate and channels; mixed to mono, resampled to the model's rate):",
+            "  --init-audio FILE    regenerate FILE with the prompt (style transfer); needs --strength",
+            "  --strength S         in (0, 1]: near 0 returns FILE (through the VAE), 1 ignores it",
+            "  --inpaint FILE       regenerate FILE between --mask-start and --mask-end (seconds), keep the rest",
+            "  --continue FILE      keep FILE and generate --seconds N more after it",
+            "",
             "Outputs are written to temporary files and renamed into place once all are ready, so an",
             "interrupted run leaves none, or those it printed a \"wrote\" line for.");
 
@@ -63,7 +69,8 @@ final class GenerateCommand {
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seed",
-                "--count", "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram"),
+                "--count", "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram",
+                "--init-audio", "--strength", "--inpaint", "--mask-start", "--mask-end", "--continue"),
                 Set.of("--karras", "--float", "--keep-weights", "--fallback", "--force", "--verbose", "--convert",
                         "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
@@ -103,10 +110,13 @@ final class GenerateCommand {
             if (!(s > 0)) {
                 throw new Main.UsageException("--seconds must be positive, got " + a.get("--seconds", ""));
             }
-            b.seconds(s);
-        } else if (modelPath == null) {
+            if (!a.has("--continue")) {
+                b.seconds(s);
+            }
+        } else if (modelPath == null && !a.has("--init-audio") && !a.has("--inpaint") && !a.has("--continue")) {
             b.seconds(BundledModel.DEFAULT_SECONDS);
         }
+        audioIn(a, b);
         if (a.has("--count")) {
             b.waveformsPerPrompt(a.intOpt("--count"));
         }
@@ -200,6 +210,52 @@ final class GenerateCommand {
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
         }
         return 0;
+    }
+
+    /** --init-audio/--strength, --inpaint/--mask-start/--mask-end, --continue/--seconds: the source and its use. */
+    private static void audioIn(Args a, GenerationRequest.Builder b) throws IOException {
+        int sources = (a.has("--init-audio") ? 1 : 0) + (a.has("--inpaint") ? 1 : 0) + (a.has("--continue") ? 1 : 0);
+        if (sources > 1) {
+            throw new Main.UsageException("give one of --init-audio, --inpaint and --continue");
+        }
+        if (sources == 0) {
+            for (String o : new String[] {"--strength", "--mask-start", "--mask-end"}) {
+                if (a.has(o)) {
+                    throw new Main.UsageException(o + " needs source audio (--init-audio, --inpaint)");
+                }
+            }
+            return;
+        }
+        if (a.has("--init-audio")) {
+            if (!a.has("--strength")) {
+                throw new Main.UsageException("--init-audio needs --strength S, 0 < S <= 1");
+            }
+            b.sourceAudio(readAudio(a.get("--init-audio", null))).strength(a.doubleOpt("--strength"));
+        } else if (a.has("--inpaint")) {
+            if (!a.has("--mask-start") || !a.has("--mask-end")) {
+                throw new Main.UsageException("--inpaint needs --mask-start and --mask-end (seconds)");
+            }
+            b.sourceAudio(readAudio(a.get("--inpaint", null))).mask(a.doubleOpt("--mask-start"),
+                    a.doubleOpt("--mask-end"));
+        } else {
+            if (!a.has("--seconds")) {
+                throw new Main.UsageException("--continue needs --seconds N, the length to add");
+            }
+            org.euterpe.pipeline.audio.WavReader.Audio src = readAudio(a.get("--continue", null));
+            b.sourceAudio(src).mask(src.seconds(), src.seconds() + a.doubleOpt("--seconds"));
+        }
+        if (!a.has("--init-audio") && a.has("--strength")) {
+            throw new Main.UsageException("--strength goes with --init-audio");
+        }
+    }
+
+    /** Reads a WAV for audio in; a missing, unreadable or malformed file is a usage error naming it. */
+    static org.euterpe.pipeline.audio.WavReader.Audio readAudio(String file) {
+        try {
+            return org.euterpe.pipeline.audio.WavReader.read(Path.of(file));
+        } catch (org.euterpe.pipeline.audio.AudioFileException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
     }
 
     /** The WAV's comment: every setting of the run, then the model, as {@code key=value} pairs (JSON strings). */

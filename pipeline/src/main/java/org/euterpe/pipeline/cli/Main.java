@@ -35,6 +35,8 @@ public final class Main {
         this.err = err;
         add("generate", "generate audio from a prompt (euterpe generate --help)",
                 args -> GenerateCommand.run(args, out, err));
+        add("interpolate", "audio between two prompts or two clips, one WAV per point (euterpe interpolate --help)",
+                args -> InterpolateCommand.run(args, out, err));
         add("conformance", "replay a reference conformance case (euterpe conformance --help)",
                 args -> ConformanceCommand.run(args, out, err));
         add("convert", "convert a diffusers folder into one .safetensors model (euterpe convert --help)",
