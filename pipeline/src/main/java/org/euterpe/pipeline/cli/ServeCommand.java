@@ -31,7 +31,8 @@ final class ServeCommand {
             "  --max-steps N        most denoising steps (default 500)",
             "  --max-count N        most waveforms per request (default 4)",
             "  --max-prompt N       longest prompt, characters (default 2000)",
-            "  --max-body BYTES     largest request body (default 65536)",
+            "  --max-body BYTES     largest JSON request body (default 65536)",
+            "  --max-upload BYTES   largest multipart body of /v1/audio/variations, audio included (default 33554432)",
             "  --keep-jobs N        finished jobs kept with their audio (default 256; the oldest are dropped)",
             "  --keep-minutes M     how long a finished job is kept (default 15)",
             "  --grace S            on SIGTERM: seconds for queued and running jobs to finish before they are",
@@ -44,7 +45,7 @@ final class ServeCommand {
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
         Args a = new Args(argv, Set.of("--model", "--device", "--host", "--port", "--workers", "--queue",
-                "--max-seconds", "--max-steps", "--max-count", "--max-prompt", "--max-body", "--keep-jobs",
+                "--max-seconds", "--max-steps", "--max-count", "--max-prompt", "--max-body", "--max-upload", "--keep-jobs",
                 "--keep-minutes", "--grace", "--api-key"), Set.of("--keep-weights", "--convert", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
@@ -67,7 +68,8 @@ final class ServeCommand {
                     positive(a, "--queue", d.queue()), positive(a, "--keep-jobs", d.keepJobs()),
                     a.has("--keep-minutes") ? Duration.ofSeconds(Math.round(a.doubleOpt("--keep-minutes") * 60))
                             : d.keepFor(),
-                    a.has("--grace") ? Duration.ofMillis(Math.round(a.doubleOpt("--grace") * 1000)) : d.grace());
+                    a.has("--grace") ? Duration.ofMillis(Math.round(a.doubleOpt("--grace") * 1000)) : d.grace(),
+                    positive(a, "--max-upload", d.maxUploadBytes()));
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException(e.getMessage());
         }

@@ -21,6 +21,8 @@ import java.util.regex.Pattern;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
+import org.euterpe.pipeline.audio.AudioFileException;
+import org.euterpe.pipeline.audio.WavReader;
 import org.euterpe.pipeline.audio.WavWriter;
 import org.euterpe.tensor.json.Json;
 
@@ -30,6 +32,8 @@ import org.euterpe.tensor.json.Json;
  *
  * <pre>
  *   POST   /v1/audio/generations[?wait=true]   202 {job} | 200 audio/wav | 400 {error.field} | 413 | 429 + Retry-After
+ *   POST   /v1/audio/variations[?wait=true]    the same, from multipart: "audio" (WAV) and "request" (JSON + strength |
+ *                                              mask_start, mask_end | extend_seconds)
  *   GET    /v1/jobs/{id}                       {id, state, step, total, eta_seconds, error, request, audio[]}
  *   GET    /v1/jobs/{id}/events                text/event-stream: progress per step, then done | failed | cancelled
  *   GET    /v1/jobs/{id}/audio[?index=k]       audio/wav (409 until succeeded, 410 once dropped)
@@ -158,6 +162,11 @@ public final class ApiServer {
             generate(ex);
             return;
         }
+        if (path.equals("/v1/audio/variations")) {
+            allow(method, "POST");
+            variation(ex);
+            return;
+        }
         Matcher m = JOB.matcher(path);
         if (m.matches()) {
             String id = m.group(1);
@@ -240,9 +249,40 @@ public final class ApiServer {
         if (type != null && !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
             throw new ApiError(415, null, "send the request as Content-Type: application/json, not " + type);
         }
+        submit(ex, RequestParser.parse(readBody(ex, limits.maxBodyBytes()), limits));
+    }
+
+    /** {@code POST /v1/audio/variations}: multipart, an {@code audio} file part and a {@code request} JSON part. */
+    private void variation(HttpExchange ex) throws IOException, InterruptedException {
+        String type = ex.getRequestHeaders().getFirst("Content-Type");
+        Multipart.boundary(type); // 415 before reading a body of the wrong kind
+        Map<String, Multipart.Part> parts = Multipart.parse(type, readBody(ex, limits.maxUploadBytes()));
+        Multipart.Part audio = parts.get("audio");
+        Multipart.Part request = parts.get("request");
+        if (audio == null) {
+            throw ApiError.badField("audio", "the \"audio\" part (a WAV file) is missing");
+        }
+        if (request == null) {
+            throw ApiError.badField("request", "the \"request\" part (JSON: prompt, strength or mask_start/mask_end "
+                    + "or extend_seconds, ...) is missing");
+        }
+        for (String name : parts.keySet()) {
+            if (!name.equals("audio") && !name.equals("request")) {
+                throw ApiError.badField(name, "unknown part \"" + name + "\" (send \"audio\" and \"request\")");
+            }
+        }
+        WavReader.Audio clip;
+        try {
+            clip = WavReader.parse(audio.data());
+        } catch (AudioFileException e) {
+            throw ApiError.badField("audio", "the \"audio\" part is not a readable WAV file: " + e.getMessage());
+        }
+        submit(ex, RequestParser.parseVariation(request.data(), clip, limits));
+    }
+
+    private void submit(HttpExchange ex, JobSpec spec) throws IOException, InterruptedException {
         Map<String, String> q = query(ex);
         boolean wait = "true".equals(q.get("wait")) || "1".equals(q.get("wait"));
-        JobSpec spec = RequestParser.parse(readBody(ex), limits);
         try {
             PipelineEngine.request(spec); // the pipeline's own checks, as 400s before the job is queued
         } catch (IllegalArgumentException e) {
@@ -262,8 +302,8 @@ public final class ApiServer {
         audio(ex, job, 0);
     }
 
-    /** The body, refused with 413 beyond the limit (from Content-Length when given, else while reading). */
-    private byte[] readBody(HttpExchange ex) throws IOException {
+    /** The body, refused with 413 beyond {@code max} (from Content-Length when given, else while reading). */
+    private byte[] readBody(HttpExchange ex, int max) throws IOException {
         String length = ex.getRequestHeaders().getFirst("Content-Length");
         if (length != null) {
             long n;
@@ -272,22 +312,22 @@ public final class ApiServer {
             } catch (NumberFormatException e) {
                 throw new ApiError(400, null, "Content-Length is not a number");
             }
-            if (n > limits.maxBodyBytes()) {
-                throw tooLarge(n);
+            if (n > max) {
+                throw tooLarge(n, max);
             }
         }
         try (InputStream in = ex.getRequestBody()) {
-            byte[] b = in.readNBytes(limits.maxBodyBytes() + 1);
-            if (b.length > limits.maxBodyBytes()) {
-                throw tooLarge(-1);
+            byte[] b = in.readNBytes(max + 1);
+            if (b.length > max) {
+                throw tooLarge(-1, max);
             }
             return b;
         }
     }
 
-    private ApiError tooLarge(long n) {
+    private static ApiError tooLarge(long n, int max) {
         return new ApiError(413, null, "the request body " + (n >= 0 ? "has " + n + " bytes" : "is too large")
-                + "; at most " + limits.maxBodyBytes() + " bytes are accepted").header("Connection", "close");
+                + "; at most " + max + " bytes are accepted").header("Connection", "close");
     }
 
     private void audio(HttpExchange ex, Job job, int index) throws IOException {

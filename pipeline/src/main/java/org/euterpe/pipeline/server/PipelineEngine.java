@@ -45,6 +45,17 @@ public final class PipelineEngine implements Engine {
         if (s.sampler() != null) {
             b.sampler(s.sampler());
         }
+        JobSpec.Source src = s.source();
+        if (src != null) { // as generate's --init-audio/--strength, --inpaint/--mask-*, --continue
+            b.sourceAudio(src.audio());
+            if (src.strength() != null) {
+                b.strength(src.strength());
+            } else if (src.extendSeconds() != null) {
+                b.mask(src.audio().seconds(), src.audio().seconds() + src.extendSeconds());
+            } else {
+                b.mask(src.maskStart(), src.maskEnd());
+            }
+        }
         return b.build();
     }
 

@@ -8,6 +8,7 @@ import java.security.SecureRandom;
 import java.util.Map;
 import java.util.Set;
 
+import org.euterpe.pipeline.audio.WavReader;
 import org.euterpe.pipeline.scheduler.SamplerKind;
 import org.euterpe.tensor.json.Json;
 import org.euterpe.tensor.json.JsonException;
@@ -28,7 +29,61 @@ public final class RequestParser {
     private RequestParser() {
     }
 
+    /** The fields of {@code POST /v1/audio/variations}' {@code request} part beyond a generation's. */
+    static final Set<String> SOURCE_FIELDS = Set.of("strength", "mask_start", "mask_end", "extend_seconds");
+
     public static JobSpec parse(byte[] body, Limits limits) {
+        return spec(object(body, limits, FIELDS), limits);
+    }
+
+    /**
+     * The {@code request} part of a variation: a generation's fields plus exactly one of {@code strength}
+     * (regenerate), {@code mask_start} with {@code mask_end} (inpaint) or {@code extend_seconds} (continue).
+     */
+    public static JobSpec parseVariation(byte[] body, WavReader.Audio audio, Limits limits) {
+        Set<String> fields = new java.util.HashSet<>(FIELDS);
+        fields.addAll(SOURCE_FIELDS);
+        Map<?, ?> map = object(body, limits, fields);
+        JobSpec spec = spec(map, limits);
+        Double strength = number(map, "strength");
+        Double maskStart = number(map, "mask_start");
+        Double maskEnd = number(map, "mask_end");
+        Double extend = number(map, "extend_seconds");
+        int modes = (strength != null ? 1 : 0) + (maskStart != null || maskEnd != null ? 1 : 0) + (extend != null ? 1 : 0);
+        if (modes != 1) {
+            throw ApiError.badField(modes == 0 ? "strength" : SOURCE_FIELDS.stream().filter(map::containsKey).sorted()
+                    .findFirst().orElse("strength"), "give exactly one of \"strength\" (regenerate the clip), "
+                    + "\"mask_start\" and \"mask_end\" (inpaint) or \"extend_seconds\" (continue the clip)");
+        }
+        if (strength != null && !(strength > 0 && strength <= 1)) {
+            throw ApiError.badField("strength", "\"strength\" must be in (0, 1], got " + strength);
+        }
+        if ((maskStart == null) != (maskEnd == null)) {
+            throw ApiError.badField(maskStart == null ? "mask_start" : "mask_end",
+                    "inpainting needs both \"mask_start\" and \"mask_end\" (seconds)");
+        }
+        if (maskStart != null && !(maskStart >= 0 && maskEnd > maskStart && maskEnd <= limits.maxSeconds())) {
+            throw ApiError.badField("mask_end", "the mask must satisfy 0 <= mask_start < mask_end <= "
+                    + limits.maxSeconds() + ", got [" + maskStart + ", " + maskEnd + ")");
+        }
+        if (extend != null) {
+            if (!(extend > 0 && audio.seconds() + extend <= limits.maxSeconds())) {
+                throw ApiError.badField("extend_seconds", "\"extend_seconds\" must be > 0 and the clip with it at most "
+                        + limits.maxSeconds() + " s long, got " + extend + " after " + audio.seconds() + " s");
+            }
+            if (spec.seconds() != null) {
+                throw ApiError.badField("seconds", "with \"extend_seconds\" the length is the clip's plus the "
+                        + "extension; leave \"seconds\" out");
+            }
+        }
+        if (audio.seconds() > limits.maxSeconds()) {
+            throw ApiError.badField("audio", "the uploaded clip is " + audio.seconds() + " s long; at most "
+                    + limits.maxSeconds() + " s are accepted");
+        }
+        return spec.withSource(new JobSpec.Source(audio, strength, maskStart, maskEnd, extend));
+    }
+
+    private static Map<?, ?> object(byte[] body, Limits limits, Set<String> fields) {
         if (body.length > limits.maxBodyBytes()) {
             throw new ApiError(413, null, "the request body has " + body.length + " bytes; at most "
                     + limits.maxBodyBytes() + " are accepted");
@@ -52,11 +107,15 @@ public final class RequestParser {
             throw ApiError.badField(null, "the request body must be a JSON object");
         }
         for (Object k : map.keySet()) {
-            if (!FIELDS.contains(k)) {
-                throw ApiError.badField((String) k, "unknown field \"" + k + "\" (accepted: prompt, negative_prompt, "
-                        + "seconds, steps, guidance, seed, sampler, count, format)");
+            if (!fields.contains(k)) {
+                throw ApiError.badField((String) k, "unknown field \"" + k + "\" (accepted: "
+                        + fields.stream().sorted().collect(java.util.stream.Collectors.joining(", ")) + ")");
             }
         }
+        return map;
+    }
+
+    private static JobSpec spec(Map<?, ?> map, Limits limits) {
         String prompt = string(map, "prompt", limits);
         if (prompt == null) {
             throw ApiError.badField("prompt", "\"prompt\" is required");

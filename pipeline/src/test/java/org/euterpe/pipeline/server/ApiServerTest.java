@@ -178,6 +178,67 @@ class ApiServerTest {
     }
 
     @Test
+    void variationsTakeAnUploadedClipAndMatchTheLibrary() throws Exception {
+        HttpResponse<byte[]> src = http.post("/v1/audio/generations?wait=true",
+                "{\"prompt\":\"source\",\"seconds\":0.5,\"steps\":2,\"seed\":1,\"format\":\"float\"}");
+        assertEquals(200, src.statusCode(), () -> text(src));
+        byte[] wav = src.body();
+        HttpResponse<byte[]> r = variation(http, wav,
+                "{\"prompt\":\"rain\",\"strength\":0.5,\"steps\":2,\"seed\":3,\"format\":\"float\"}", "?wait=true");
+        assertEquals(200, r.statusCode(), () -> text(r));
+        try (TextToAudioPipeline pipe = Euterpe.load(null, cpu())) {
+            org.euterpe.pipeline.audio.WavReader.Audio clip = org.euterpe.pipeline.audio.WavReader.parse(wav);
+            GenerationResult expected = pipe.generate(org.euterpe.pipeline.GenerationRequest.builder("rain")
+                    .sourceAudio(clip).strength(0.5).steps(2).seed(3).build(), ProgressListener.NONE);
+            assertArrayEquals(expected.waveforms()[0], floatData(r.body()), "bit-identical float samples");
+        }
+        String inpaint = (String) json(variation(http, wav,
+                "{\"prompt\":\"rain\",\"mask_start\":0.1,\"mask_end\":0.3,\"steps\":2}", "")).get("id");
+        String extend = (String) json(variation(http, wav,
+                "{\"prompt\":\"rain\",\"extend_seconds\":0.25,\"steps\":2}", "")).get("id");
+        Map<String, Object> job = awaitState(http, extend, "succeeded");
+        assertEquals("continue", ((Map<?, ?>) ((Map<?, ?>) job.get("request")).get("source")).get("mode"));
+        awaitState(http, inpaint, "succeeded");
+
+        // Errors name the part or field.
+        assertEquals("audio", field(variation(http, "not a wav".getBytes(), "{\"prompt\":\"a\",\"strength\":0.5}", "")));
+        assertEquals("strength", field(variation(http, wav, "{\"prompt\":\"a\"}", "")));
+        assertEquals("strength", field(variation(http, wav, "{\"prompt\":\"a\",\"strength\":1.5}", "")));
+        assertEquals("mask_end", field(variation(http, wav, "{\"prompt\":\"a\",\"mask_start\":0.3,\"mask_end\":0.1}", "")));
+        assertEquals("seconds", field(variation(http, wav, "{\"prompt\":\"a\",\"extend_seconds\":1,\"seconds\":2}", "")));
+        assertEquals("prompt", field(variation(http, wav, "{\"strength\":0.5}", "")));
+        HttpResponse<byte[]> noRequest = http.send("POST", "/v1/audio/variations", multipart(List.<String[]>of(
+                new String[] {"audio", "in.wav"}), List.of(wav)), "Content-Type", "multipart/form-data; boundary=XyZ");
+        assertEquals("request", field(noRequest));
+        assertEquals(415, http.send("POST", "/v1/audio/variations", wav, "Content-Type", "audio/wav").statusCode());
+        HttpResponse<byte[]> broken = http.send("POST", "/v1/audio/variations", "--XyZ\r\nno headers".getBytes(),
+                "Content-Type", "multipart/form-data; boundary=XyZ");
+        assertEquals(400, broken.statusCode());
+        assertTrue(text(broken).contains("multipart"));
+    }
+
+    static HttpResponse<byte[]> variation(Http h, byte[] wav, String request, String query) throws Exception {
+        return h.send("POST", "/v1/audio/variations" + query, multipart(List.of(new String[] {"audio", "in.wav"},
+                new String[] {"request", null}), List.of(wav, request.getBytes(StandardCharsets.UTF_8))),
+                "Content-Type", "multipart/form-data; boundary=XyZ");
+    }
+
+    /** A multipart/form-data body with boundary XyZ: parts named [name, filename or null]. */
+    static byte[] multipart(List<String[]> names, List<byte[]> data) throws Exception {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < names.size(); i++) {
+            String[] n = names.get(i);
+            b.write(("--XyZ\r\nContent-Disposition: form-data; name=\"" + n[0] + "\"" + (n[1] != null
+                    ? "; filename=\"" + n[1] + "\"\r\nContent-Type: audio/wav" : "") + "\r\n\r\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            b.write(data.get(i));
+            b.write("\r\n".getBytes(StandardCharsets.UTF_8));
+        }
+        b.write("--XyZ--\r\n".getBytes(StandardCharsets.UTF_8));
+        return b.toByteArray();
+    }
+
+    @Test
     void validationErrorsNameTheField() throws Exception {
         Map<String, String> cases = new java.util.LinkedHashMap<>();
         cases.put("{\"seconds\":1}", "prompt");
