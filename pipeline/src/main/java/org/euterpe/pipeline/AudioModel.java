@@ -160,7 +160,7 @@ public final class AudioModel implements AutoCloseable {
     }
 
     /** Maps and validates a converted file, refusing one of another format version. */
-    private static SafetensorsFile openOneFile(Path path) throws IOException {
+    static SafetensorsFile openOneFile(Path path) throws IOException {
         SafetensorsFile file;
         try {
             file = SafetensorsFile.open(path);

@@ -7,9 +7,11 @@ import org.euterpe.pipeline.audio.WavReader;
 import org.euterpe.pipeline.scheduler.SamplerKind;
 
 /**
- * What to generate. Built with {@link #builder(String...)}; unset values take the model's
- * defaults (AudioLDM: 10 steps, guidance 2.5; MusicLDM: 200 steps, guidance 2.0; the length
- * of the U-Net's sample_size).
+ * What to generate, for every family ({@link AudioPipeline}). Built with
+ * {@link #builder(String...)}; unset values take the model's defaults (AudioLDM: 10 steps, guidance
+ * 2.5; MusicLDM: 200 steps, guidance 2.0; Dance Diffusion: 100 steps; the length of the U-Net's
+ * sample_size). Text models need at least one prompt; unconditional models (Dance Diffusion) take
+ * none, and generate {@link #waveformsPerPrompt()} outputs.
  */
 public final class GenerationRequest {
     /** How the initial latents and sampler noise are drawn. */
@@ -233,10 +235,11 @@ public final class GenerationRequest {
             return this;
         }
 
+        /**
+         * Validates the options that do not depend on the model. Whether prompts are required (text
+         * models) or refused (unconditional models) is the pipeline's check.
+         */
         public GenerationRequest build() {
-            if (prompts.isEmpty()) {
-                throw new IllegalArgumentException("no prompt given");
-            }
             for (String p : prompts) {
                 if (p == null) {
                     throw new IllegalArgumentException("a prompt is null");

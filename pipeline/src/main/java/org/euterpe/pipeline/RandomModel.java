@@ -139,6 +139,20 @@ public final class RandomModel {
     }
 
     /**
+     * Random weights for {@code component} of any family (seeded from {@code seed} and the name),
+     * written to a temporary file that is mapped back; the file is added to {@code owners}, which the
+     * caller closes when the model is done.
+     */
+    public static Weights mappedRandomWeights(Backend backend, String component, long seed, DType dtype,
+            List<AutoCloseable> owners) throws IOException {
+        List<TempWeightFile> files = new ArrayList<>();
+        Weights w = weights(backend, component, seed, dtype,
+                Path.of(System.getProperty(TEMP_DIR_PROPERTY, System.getProperty("java.io.tmpdir"))), files);
+        owners.addAll(files);
+        return w;
+    }
+
+    /**
      * {@code component}'s random weights, each written to a new temporary file (added to
      * {@code files}) and mapped back, so they are paged as a converted checkpoint's would be.
      */

@@ -35,7 +35,7 @@ import org.euterpe.tensor.Tensor;
  * {@link #generate} wait their turn (the method is synchronized). For parallel generation,
  * load the model once per thread.
  */
-public final class TextToAudioPipeline implements AutoCloseable {
+public final class TextToAudioPipeline implements AudioPipeline {
     private final AudioModel model;
     private final WeightResidency residency;
     /** The unconditional (negative prompt) embedding by text: it does not change between calls. */
@@ -60,7 +60,33 @@ public final class TextToAudioPipeline implements AutoCloseable {
         return model;
     }
 
+    @Override
+    public String pipelineClass() {
+        return model.family().className;
+    }
+
+    @Override
+    public int sampleRate() {
+        return model.vocoder().config().samplingRate();
+    }
+
+    @Override
+    public int channels() {
+        return 1;
+    }
+
+    @Override
+    public boolean takesPrompts() {
+        return true;
+    }
+
+    @Override
+    public int defaultSteps() {
+        return model.family().defaultSteps();
+    }
+
     /** Generates audio for {@code request}. */
+    @Override
     public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
         return generate(request, listener, null, StepTrace.NONE);
     }
@@ -440,6 +466,9 @@ public final class TextToAudioPipeline implements AutoCloseable {
      * @throws IllegalArgumentException naming the option and the sampler
      */
     public void check(GenerationRequest request) {
+        if (request.prompts().isEmpty()) {
+            throw new IllegalArgumentException("no prompt given (AudioLDM and MusicLDM are conditioned on text)");
+        }
         SamplerKind kind = samplerFor(request);
         if (request.eta() != 0 && kind != SamplerKind.DDIM) {
             throw new IllegalArgumentException("eta applies only to the ddim sampler; " + kind.cliName()

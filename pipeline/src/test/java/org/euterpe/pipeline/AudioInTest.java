@@ -31,7 +31,7 @@ class AudioInTest {
 
     @BeforeAll
     static void load() throws IOException {
-        pipe = Euterpe.load(null, Euterpe.Options.defaults().withDevice("cpu"));
+        pipe = Euterpe.loadTextToAudio(null, Euterpe.Options.defaults().withDevice("cpu"));
     }
 
     @AfterAll
@@ -250,14 +250,14 @@ class AudioInTest {
     void encoderPathAgreesAcrossBackends() throws IOException {
         WavReader.Audio src = clip(0.2, 440);
         float[] ref;
-        try (TextToAudioPipeline scalar = Euterpe.load(null, Euterpe.Options.defaults().withDevice("scalar"))) {
+        try (TextToAudioPipeline scalar = Euterpe.loadTextToAudio(null, Euterpe.Options.defaults().withDevice("scalar"))) {
             ref = AudioIn.encodeLatents(scalar.model(), src, 64, null);
         }
         float[] cpu = AudioIn.encodeLatents(pipe.model(), src, 64, null);
         assertClose(ref, cpu, "cpu");
         var probe = Backends.probe("opencl");
         Assumptions.assumeTrue(probe.available(), () -> "skipped OpenCL: " + probe.reason());
-        try (TextToAudioPipeline cl = Euterpe.load(null, Euterpe.Options.defaults().withDevice("opencl"))) {
+        try (TextToAudioPipeline cl = Euterpe.loadTextToAudio(null, Euterpe.Options.defaults().withDevice("opencl"))) {
             assertClose(ref, AudioIn.encodeLatents(cl.model(), src, 64, null), "opencl");
         }
     }
@@ -276,7 +276,7 @@ class AudioInTest {
     @Test
     void musicLdmRunsTheVerbs() throws IOException {
         java.nio.file.Path dir = org.euterpe.tensor.TestData.conformanceCase("tiny-musicldm");
-        try (TextToAudioPipeline music = Euterpe.load(dir, Euterpe.Options.defaults().withDevice("cpu"))) {
+        try (TextToAudioPipeline music = Euterpe.loadTextToAudio(dir, Euterpe.Options.defaults().withDevice("cpu"))) {
             assertEquals(AudioModel.Family.MUSICLDM, music.model().family());
             WavReader.Audio src = clip(0.2, 440);
             float[] regen = music.generate(base().sourceAudio(src).strength(1.0).build(), ProgressListener.NONE)

@@ -29,7 +29,7 @@ class ResourceSoakTest {
     void hundredGenerationsHoldNoGrowingResources() throws Exception {
         List<ResourceProbe> probes = new ArrayList<>();
         List<Integer> deviceBuffers = new ArrayList<>();
-        try (TextToAudioPipeline pipe = Euterpe.load(null, PipelineReliabilityTest.options())) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(null, PipelineReliabilityTest.options())) {
             System.out.println("soak on " + pipe.model().backend().description());
             // A device backend's own count of live buffers; -1 where the backend keeps none.
             IntSupplier buffers = pipe.model().backend() instanceof OpenClBackend cl ? cl::liveBuffers : () -> -1;

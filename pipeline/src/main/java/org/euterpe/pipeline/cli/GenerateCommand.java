@@ -29,8 +29,9 @@ import org.euterpe.tensor.json.Json;
 /** {@code euterpe generate "PROMPT" [options]}: a prompt in, a WAV (and optionally a PNG) out. */
 final class GenerateCommand {
     static final String HELP = String.join("\n",
-            "usage: euterpe generate \"PROMPT\" [options]     (or --prompt TEXT, or -- PROMPT for a prompt starting",
-            "                                               with a dash)",
+            "usage: euterpe generate \"PROMPT\" [options]           (AudioLDM, MusicLDM; or --prompt TEXT, or",
+            "                                                     -- PROMPT for a prompt starting with a dash)",
+            "       euterpe generate --model DANCE [options]       (Dance Diffusion: no prompt; see below)",
             "",
             "  --negative TEXT      negative prompt",
             "  --steps N            denoising steps (model default: AudioLDM 10, MusicLDM 200)",
@@ -62,7 +63,9 @@ final class GenerateCommand {
             "  --continue FILE      keep FILE and generate --seconds N more after it",
             "",
             "Outputs are written to temporary files and renamed into place once all are ready, so an",
-            "interrupted run leaves none, or those it printed a \"wrote\" line for.");
+            "interrupted run leaves none, or those it printed a \"wrote\" line for.",
+            "",
+            DanceCommands.GENERATE_HELP);
 
     private GenerateCommand() {
     }
@@ -76,6 +79,9 @@ final class GenerateCommand {
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
+        }
+        if (a.has("--model") && DanceCommands.isDance(Path.of(a.get("--model", null)))) {
+            return DanceCommands.generate(a, out, err);
         }
         int prompts = a.positional().size() + (a.has("--prompt") ? 1 : 0);
         if (prompts != 1) {
@@ -162,7 +168,7 @@ final class GenerateCommand {
                 .withFallback(a.has("--fallback"))
                 .withLog(msg -> err.println("note: " + msg))
                 .withResidency(a.has("--keep-weights") ? WeightResidency.KEEP : WeightResidency.DEFAULT);
-        try (TextToAudioPipeline pipe = Euterpe.load(modelPath, opts)) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(modelPath, opts)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + pipe.model().backend().description());
             try {

@@ -122,7 +122,7 @@ final class InterpolateCommand {
         Progress progress = new Progress(err, terminal, System.nanoTime());
         Euterpe.Options opts = Euterpe.Options.defaults().withDevice(a.get("--device", "auto"))
                 .withLog(msg -> err.println("note: " + msg));
-        try (TextToAudioPipeline pipe = Euterpe.load(modelPath, opts)) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(modelPath, opts)) {
             List<GenerationResult> points = prompts
                     ? pipe.interpolatePrompts(a.get("--from", ""), a.get("--to", ""), between + 2, request, progress)
                     : pipe.interpolateClips(fromClip, toClip, between + 2, request, progress);

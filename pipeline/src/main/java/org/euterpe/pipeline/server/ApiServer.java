@@ -281,6 +281,14 @@ public final class ApiServer {
     }
 
     private void submit(HttpExchange ex, JobSpec spec) throws IOException, InterruptedException {
+        Map<String, Object> model = jobs.description();
+        if (model != null && Boolean.TRUE.equals(model.get("takes_prompts")) && spec.prompt() == null) {
+            throw ApiError.badField("prompt", "\"prompt\" is required");
+        }
+        if (model != null && Boolean.FALSE.equals(model.get("takes_prompts")) && spec.prompt() != null) {
+            throw ApiError.badField("prompt", "this model (" + model.get("pipeline") + ") is unconditional: it takes "
+                    + "no prompt (use \"count\" for several outputs)");
+        }
         Map<String, String> q = query(ex);
         boolean wait = "true".equals(q.get("wait")) || "1".equals(q.get("wait"));
         try {
@@ -364,7 +372,7 @@ public final class ApiServer {
         info.put(WavWriter.COMMENT, comment.toString());
         info.put(WavWriter.SOFTWARE, "Euterpe");
         java.io.ByteArrayOutputStream wav = new java.io.ByteArrayOutputStream(64 + 4 * out.waveforms()[index].length);
-        WavWriter.body(out.waveforms()[index], out.sampleRate(),
+        WavWriter.body(out.waveforms()[index], out.channels(), out.sampleRate(),
                 spec.format().equals("float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16, info).write(wav);
         ex.getResponseHeaders().set("X-Audio-Count", Integer.toString(out.waveforms().length));
         ex.getResponseHeaders().set("X-Seed", Long.toString(out.seed()));

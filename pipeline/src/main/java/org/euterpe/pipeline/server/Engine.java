@@ -11,13 +11,16 @@ import org.euterpe.pipeline.ProgressListener;
  */
 public interface Engine extends AutoCloseable {
     /**
-     * The generated waveforms (mono, at {@code sampleRate}), the seed used, and every resolved setting (steps,
-     * sampler, guidance, ...) as the WAV comment records them.
+     * The generated waveforms (at {@code sampleRate}; with several channels, frames interleaved), the seed used,
+     * and every resolved setting (steps, sampler, guidance, ...) as the WAV comment records them.
      */
-    record Output(float[][] waveforms, int sampleRate, long seed, Map<String, String> settings) {
+    record Output(float[][] waveforms, int sampleRate, long seed, int channels, Map<String, String> settings) {
     }
 
-    /** What {@code GET /v1/models} says about the model (name, family, sample rate, defaults). */
+    /**
+     * What {@code GET /v1/models} says about the model (id, family, sample rate, channels, defaults);
+     * {@code takes_prompts} false for unconditional models, which refuse a prompt.
+     */
     Map<String, Object> describe();
 
     /**

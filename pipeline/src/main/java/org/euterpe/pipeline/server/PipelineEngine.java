@@ -6,18 +6,22 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.euterpe.pipeline.AudioModel;
+import org.euterpe.pipeline.AudioPipeline;
 import org.euterpe.pipeline.Euterpe;
 import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.GenerationResult;
 import org.euterpe.pipeline.ProgressListener;
 import org.euterpe.pipeline.TextToAudioPipeline;
 
-/** The adapter from the server's {@link JobSpec} to the pipeline's request and result API. */
+/**
+ * The adapter from the server's {@link JobSpec} to the pipelines' one request and result API
+ * ({@link AudioPipeline}: AudioLDM, MusicLDM, Dance Diffusion, whatever {@link Euterpe#load} dispatches to).
+ */
 public final class PipelineEngine implements Engine {
-    private final TextToAudioPipeline pipe;
+    private final AudioPipeline pipe;
     private final String name;
 
-    public PipelineEngine(TextToAudioPipeline pipe, String name) {
+    public PipelineEngine(AudioPipeline pipe, String name) {
         this.pipe = pipe;
         this.name = name;
     }
@@ -29,7 +33,8 @@ public final class PipelineEngine implements Engine {
 
     /** The request the CLI's {@code generate} builds from the same options. */
     public static GenerationRequest request(JobSpec s) {
-        GenerationRequest.Builder b = GenerationRequest.builder(s.prompt()).seed(s.seed()).waveformsPerPrompt(s.count());
+        GenerationRequest.Builder b = (s.prompt() != null ? GenerationRequest.builder(s.prompt())
+                : GenerationRequest.builder()).seed(s.seed()).waveformsPerPrompt(s.count());
         if (s.negativePrompt() != null) {
             b.negativePrompt(s.negativePrompt());
         }
@@ -61,24 +66,33 @@ public final class PipelineEngine implements Engine {
 
     @Override
     public Map<String, Object> describe() {
-        AudioModel m = pipe.model();
         Map<String, Object> d = new LinkedHashMap<>();
         d.put("id", name);
-        d.put("family", m.family().name().toLowerCase(java.util.Locale.ROOT));
-        d.put("sample_rate", m.vocoder().config().samplingRate());
-        d.put("default_steps", m.family().defaultSteps());
-        d.put("default_guidance", m.family().defaultGuidance());
-        d.put("prompt_tokens", m.tokenizer().modelMaxLength() - 2);
-        d.put("device", m.backend().description());
+        d.put("pipeline", pipe.pipelineClass());
+        d.put("sample_rate", pipe.sampleRate());
+        d.put("channels", pipe.channels());
+        d.put("takes_prompts", pipe.takesPrompts());
+        d.put("default_steps", pipe.defaultSteps());
+        if (pipe instanceof TextToAudioPipeline t) {
+            AudioModel m = t.model();
+            d.put("family", m.family().name().toLowerCase(java.util.Locale.ROOT));
+            d.put("default_guidance", m.family().defaultGuidance());
+            d.put("prompt_tokens", m.tokenizer().modelMaxLength() - 2);
+            d.put("device", m.backend().description());
+        } else {
+            d.put("family", pipe.pipelineClass().replace("Pipeline", "").toLowerCase(java.util.Locale.ROOT));
+        }
         return d;
     }
 
     @Override
     public Output generate(JobSpec spec, ProgressListener listener) {
         GenerationRequest request = request(spec);
-        pipe.check(request);
+        if (pipe instanceof TextToAudioPipeline t) {
+            t.check(request);
+        }
         GenerationResult r = pipe.generate(request, listener);
-        return new Output(r.waveforms(), r.sampleRate(), r.seed(), r.settings());
+        return new Output(r.waveforms(), r.sampleRate(), r.seed(), r.channels(), r.settings());
     }
 
     @Override

@@ -116,11 +116,8 @@ public final class RequestParser {
     }
 
     private static JobSpec spec(Map<?, ?> map, Limits limits) {
-        String prompt = string(map, "prompt", limits);
-        if (prompt == null) {
-            throw ApiError.badField("prompt", "\"prompt\" is required");
-        }
-        if (prompt.isBlank()) {
+        String prompt = string(map, "prompt", limits); // required by text models, refused by unconditional ones
+        if (prompt != null && prompt.isBlank()) {
             throw ApiError.badField("prompt", "\"prompt\" is empty");
         }
         String negative = string(map, "negative_prompt", limits);

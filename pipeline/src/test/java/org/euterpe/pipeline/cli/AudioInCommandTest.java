@@ -52,7 +52,7 @@ class AudioInCommandTest {
 
     private Outcome generate(String... extra) {
         List<String> args = new ArrayList<>(List.of("generate", "a flute", "--steps", "2", "--seed", "1", "--device",
-                "cpu", "-o", out.toString()));
+                "cpu", "-o", out.toString(), "--force"));
         args.addAll(Arrays.asList(extra));
         return run(args.toArray(String[]::new));
     }
@@ -85,7 +85,7 @@ class AudioInCommandTest {
         Path second = tmp.resolve("b.wav");
         Files.copy(clip, second);
         r = run("interpolate", "--from-audio", clip.toString(), "--to-audio", second.toString(), "--prompt", "a flute",
-                "--steps-between", "0", "--steps", "2", "--device", "cpu", "-o", out.toString());
+                "--steps-between", "0", "--steps", "2", "--device", "cpu", "-o", out.toString(), "--force");
         assertEquals(0, r.exit(), r.err());
         assertTrue(Files.exists(out.resolveSibling("out-1.wav")));
     }

@@ -20,7 +20,7 @@ public class AudioInExample {
 
     static void run(Path in, Path outDir, Path model, int steps) throws Exception {
         WavReader.Audio clip = WavReader.read(in); // any rate and channel count
-        try (TextToAudioPipeline pipe = Euterpe.load(model, Euterpe.Options.defaults())) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(model, Euterpe.Options.defaults())) {
             GenerationResult flute = pipe.generate(GenerationRequest.builder("a flute playing the melody")
                     .sourceAudio(clip).strength(0.6).steps(steps).build(), ProgressListener.NONE); // regenerate
             GenerationResult patched = pipe.generate(GenerationRequest.builder("a dog barks")

@@ -8,7 +8,7 @@ import org.euterpe.pipeline.Euterpe;
 import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.GenerationResult;
 import org.euterpe.pipeline.ProgressListener;
-import org.euterpe.pipeline.TextToAudioPipeline;
+import org.euterpe.pipeline.AudioPipeline;
 import org.euterpe.pipeline.audio.WavWriter;
 
 /** Generates a WAV from a prompt. Run with: java --add-modules jdk.incubator.vector ... GenerateExample [MODEL] */
@@ -22,7 +22,7 @@ public class GenerateExample {
     }
 
     static void generate(Path model, Path out, double seconds, int steps) throws Exception {
-        try (TextToAudioPipeline pipe = Euterpe.load(model, Euterpe.Options.defaults())) {
+        try (AudioPipeline pipe = Euterpe.load(model, Euterpe.Options.defaults())) {
             GenerationRequest req = GenerationRequest.builder("warm lo-fi piano over rain")
                     .seconds(seconds).steps(steps).seed(42).build();
             GenerationResult r = pipe.generate(req, new ProgressListener() {

@@ -101,7 +101,7 @@ class HubClientTest {
         // The LFS files came through the CDN redirect, on another host name: no token sent there.
         assertEquals(4, hub.cdnRequests().size(), "the four weights files");
         // The pulled snapshot is a model the engine loads and runs.
-        try (TextToAudioPipeline pipe = Euterpe.load(snap, Euterpe.Options.defaults().withDevice("cpu"))) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(snap, Euterpe.Options.defaults().withDevice("cpu"))) {
             GenerationResult r = pipe.generate(GenerationRequest.builder("hub").seconds(0.064).steps(1).seed(3).build(),
                     ProgressListener.NONE);
             assertTrue(r.waveforms()[0].length > 0);
@@ -290,7 +290,7 @@ class HubClientTest {
         assertTrue(converted.toString().endsWith(hub.commit + ".safetensors") && Files.isRegularFile(converted));
         assertFalse(converted.startsWith(first.getParent()), "not inside snapshots/, which the Python tools scan");
         assertEquals(converted, ModelResolver.resolve(REPO, false, settings(), listener, log::add));
-        try (TextToAudioPipeline pipe = Euterpe.load(converted, Euterpe.Options.defaults().withDevice("cpu"))) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(converted, Euterpe.Options.defaults().withDevice("cpu"))) {
             assertNotNull(pipe.model());
         }
         // An existing path wins over a repository id; a name that is neither is a clear error.

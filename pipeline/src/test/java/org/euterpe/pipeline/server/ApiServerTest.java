@@ -148,7 +148,7 @@ class ApiServerTest {
         assertEquals("audio/wav", r.headers().firstValue("Content-Type").orElseThrow());
         assertEquals("11", r.headers().firstValue("X-Seed").orElseThrow());
         float[] got = floatData(r.body());
-        try (TextToAudioPipeline pipe = Euterpe.load(null, cpu())) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(null, cpu())) {
             GenerationResult expected = pipe.generate(org.euterpe.pipeline.GenerationRequest.builder("rain on a tin roof")
                     .seconds(0.064).steps(2).seed(11).build(), ProgressListener.NONE);
             assertArrayEquals(expected.waveforms()[0], got, "bit-identical float samples");
@@ -186,7 +186,7 @@ class ApiServerTest {
         HttpResponse<byte[]> r = variation(http, wav,
                 "{\"prompt\":\"rain\",\"strength\":0.5,\"steps\":2,\"seed\":3,\"format\":\"float\"}", "?wait=true");
         assertEquals(200, r.statusCode(), () -> text(r));
-        try (TextToAudioPipeline pipe = Euterpe.load(null, cpu())) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(null, cpu())) {
             org.euterpe.pipeline.audio.WavReader.Audio clip = org.euterpe.pipeline.audio.WavReader.parse(wav);
             GenerationResult expected = pipe.generate(org.euterpe.pipeline.GenerationRequest.builder("rain")
                     .sourceAudio(clip).strength(0.5).steps(2).seed(3).build(), ProgressListener.NONE);
@@ -236,6 +236,33 @@ class ApiServerTest {
         }
         b.write("--XyZ--\r\n".getBytes(StandardCharsets.UTF_8));
         return b.toByteArray();
+    }
+
+    @Test
+    void anUnconditionalModelServesStereoAndRefusesPrompts() throws Exception {
+        java.nio.file.Path dance = java.nio.file.Path.of("src/test/conformance/tiny-dance-diffusion");
+        JobManager jobs = new JobManager(w -> PipelineEngine.load(dance, "tiny-dance", cpu()), 1, LIMITS, new Metrics(),
+                m -> { });
+        ApiServer server = new ApiServer(jobs, null, m -> { });
+        server.start("127.0.0.1", 0);
+        jobs.start();
+        try {
+            assertNull(jobs.awaitLoaded(Duration.ofMinutes(1)));
+            Http h = new Http(server.port(), null);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> model = ((List<Map<String, Object>>) json(h.get("/v1/models")).get("data")).get(0);
+            assertEquals(false, model.get("takes_prompts"));
+            assertEquals(2L, model.get("channels"));
+            HttpResponse<byte[]> prompt = h.post("/v1/audio/generations", "{\"prompt\":\"drums\"}");
+            assertEquals(400, prompt.statusCode());
+            assertEquals("prompt", field(prompt));
+            HttpResponse<byte[]> r = h.post("/v1/audio/generations?wait=true", "{\"steps\":2,\"seed\":1}");
+            assertEquals(200, r.statusCode(), () -> text(r));
+            ByteBuffer b = ByteBuffer.wrap(r.body()).order(ByteOrder.LITTLE_ENDIAN);
+            assertEquals(2, b.getShort(22), "a stereo WAV");
+        } finally {
+            server.stop(Duration.ofSeconds(5));
+        }
     }
 
     @Test

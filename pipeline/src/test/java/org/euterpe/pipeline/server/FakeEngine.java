@@ -23,7 +23,7 @@ final class FakeEngine implements Engine {
 
     @Override
     public Map<String, Object> describe() {
-        return Map.of("id", "fake", "family", "audioldm", "sample_rate", 16000);
+        return Map.of("id", "fake", "family", "audioldm", "sample_rate", 16000, "takes_prompts", true);
     }
 
     @Override
@@ -42,14 +42,14 @@ final class FakeEngine implements Engine {
                 throw new GenerationCancelledException(k, steps);
             }
         }
-        if (spec.prompt().equals("fail")) {
+        if ("fail".equals(spec.prompt())) {
             throw new IllegalStateException("the latents contain NaN");
         }
         float[][] w = new float[spec.count()][160];
         for (float[] x : w) {
             java.util.Arrays.fill(x, (spec.seed() % 1000) / 1000f);
         }
-        return new Output(w, 16000, spec.seed(), Map.of("seed", Long.toString(spec.seed())));
+        return new Output(w, 16000, spec.seed(), 1, Map.of("seed", Long.toString(spec.seed())));
     }
 
     @Override

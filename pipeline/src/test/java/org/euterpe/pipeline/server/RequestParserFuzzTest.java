@@ -36,7 +36,7 @@ class RequestParserFuzzTest {
         assertTrue(body.length <= LIMITS.maxBodyBytes());
         Map<?, ?> m = (Map<?, ?>) Json.parse(new String(body, StandardCharsets.UTF_8));
         assertEquals(m.get("prompt"), spec.prompt());
-        assertTrue(!spec.prompt().isBlank() && spec.prompt().length() <= LIMITS.maxPromptChars());
+        assertTrue(spec.prompt() == null || !spec.prompt().isBlank() && spec.prompt().length() <= LIMITS.maxPromptChars());
         assertTrue(spec.seconds() == null || spec.seconds() > 0 && spec.seconds() <= LIMITS.maxSeconds());
         assertTrue(spec.steps() == null || spec.steps() >= 1 && spec.steps() <= LIMITS.maxSteps());
         assertTrue(spec.count() >= 1 && spec.count() <= LIMITS.maxCount());
