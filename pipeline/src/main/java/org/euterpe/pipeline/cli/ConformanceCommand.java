@@ -66,7 +66,7 @@ final class ConformanceCommand {
             return 1;
         }
         Backend backend = probe.backend();
-        Path model = a.has("--model") ? Path.of(a.get("--model", null)) : null;
+        Path model = a.has("--model") ? ModelArg.resolve(a.get("--model", null), false, err) : null;
         if (model != null && a.has("--dtype") && Files.isRegularFile(model)) {
             throw new Main.UsageException("--dtype converts a model folder in memory; " + model
                     + " is a converted file, which keeps the precision it was converted with");

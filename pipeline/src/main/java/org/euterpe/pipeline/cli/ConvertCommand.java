@@ -25,10 +25,12 @@ final class ConvertCommand {
             "usage: euterpe convert SRC DST [options]",
             "",
             "  SRC                  a diffusers pipeline folder (model_index.json; weights as .safetensors",
-            "                       or torch .bin, fp32 or fp16), or a Harmonai Dance Diffusion .ckpt",
-            "                       (its EMA weights; --sample-rate R --sample-size N unless it is one of the",
-            "                       published files: gwf-440k, jmann-small-190k, jmann-large-580k,",
-            "                       maestro-uncond-150k, unlocked-uncond-250k, honk-140k)",
+            "                       or torch .bin, fp32 or fp16), a hub repository ORG/NAME[@REVISION]",
+            "                       (pulled into the Hugging Face cache when missing; see `euterpe pull`),",
+            "                       or a Harmonai Dance Diffusion .ckpt (its EMA weights; --sample-rate R",
+            "                       --sample-size N unless it is one of the published files: gwf-440k,",
+            "                       jmann-small-190k, jmann-large-580k, maestro-uncond-150k,",
+            "                       unlocked-uncond-250k, honk-140k)",
             "  DST                  the .safetensors file to write (atomically; never inside SRC)",
             "  --dtype T            f32|f16|bf16|int8: precision of the weight matrices and kernels (norms,",
             "                       biases and embeddings stay f32). Default: as stored. bf16 keeps the",
@@ -52,7 +54,10 @@ final class ConvertCommand {
         if (a.positional().size() != 2) {
             throw new Main.UsageException("give a source folder and an output file; see --help");
         }
-        Path src = Path.of(a.positional().get(0));
+        String given = a.positional().get(0);
+        // A hub repository id that names no local folder: its cached snapshot (pulled when missing).
+        Path src = !Files.exists(Path.of(given)) && org.euterpe.pipeline.hub.RepoId.looksLike(given)
+                ? ModelArg.resolve(given, false, err) : Path.of(given);
         Path dst = Path.of(a.positional().get(1));
         if (Files.isRegularFile(src) && src.getFileName().toString().endsWith(".ckpt")) {
             return fromCkpt(a, src, argv, out, err);

@@ -43,8 +43,7 @@ final class GenerateCommand {
             "  --sampler NAME       ddim|pndm|lms|euler|euler-a|heun|dpm++2m|unipc (default: the model's)",
             "  --karras             Karras sigmas (" + SamplerKind.karrasNames() + " only)",
             "  --eta E              DDIM stochasticity in [0, 1] (ddim only; default 0)",
-            "  --model PATH         a model converted by `euterpe convert`, or a diffusers folder (converted",
-            "                       in memory at each load); default: the bundled tiny model",
+            ModelArg.HELP,
             "  --device D           auto|cpu|scalar|opencl[:N]|cuda[:N] (default auto: CUDA, an OpenCL GPU, or",
             "                       the CPU). A device named explicitly must start, or the run fails (exit 1)",
             "  --fallback           use the CPU when the device named by --device cannot start",
@@ -82,7 +81,8 @@ final class GenerateCommand {
         Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seed",
                 "--count", "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram",
                 "--init-audio", "--strength", "--inpaint", "--mask-start", "--mask-end", "--continue"),
-                Set.of("--karras", "--float", "--keep-weights", "--fallback", "--force", "--verbose", "--help", "-h"));
+                Set.of("--karras", "--float", "--keep-weights", "--fallback", "--force", "--verbose", "--convert",
+                        "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
@@ -158,8 +158,8 @@ final class GenerateCommand {
         // With the WAV on standard output, everything for the user goes to standard error.
         PrintStream say = outputs.toStdout() ? err : out;
 
-        if (modelPath != null && !Files.exists(modelPath)) {
-            throw new Main.UsageException("model not found: " + modelPath);
+        if (modelPath != null) { // a path, or a hub repository (from the cache, or pulled into it now)
+            modelPath = ModelArg.resolve(a.get("--model", null), a.has("--convert"), err);
         }
         if (modelPath == null) {
             err.println("note: using the bundled " + BundledModel.NAME

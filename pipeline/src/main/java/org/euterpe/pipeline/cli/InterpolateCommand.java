@@ -121,10 +121,8 @@ final class InterpolateCommand {
         }
         WavReader.Audio fromClip = clips ? GenerateCommand.readAudio(a.get("--from-audio", null)) : null;
         WavReader.Audio toClip = clips ? GenerateCommand.readAudio(a.get("--to-audio", null)) : null;
-        Path modelPath = a.has("--model") ? Path.of(a.get("--model", null)) : null;
-        if (modelPath != null && !Files.exists(modelPath)) {
-            throw new Main.UsageException("model not found: " + modelPath);
-        }
+        // A path, or a hub repository (from the cache, or pulled into it now).
+        Path modelPath = a.has("--model") ? ModelArg.resolve(a.get("--model", null), false, err) : null;
         boolean terminal = System.console() != null && System.console().isTerminal();
         Progress progress = new Progress(err, terminal, System.nanoTime());
         Euterpe.Options opts = Euterpe.Options.defaults().withDevice(a.get("--device", "auto"))

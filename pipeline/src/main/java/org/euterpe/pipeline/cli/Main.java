@@ -47,6 +47,10 @@ public final class Main {
                 args -> InspectCommand.run(args, out, err));
         add("bench", "time each stage and the whole clip, e.g. of a full-size model with random weights",
                 args -> BenchCommand.run(args, out, err));
+        add("pull", "download a model from the Hugging Face hub into its cache (euterpe pull --help)",
+                args -> PullCommand.run(args, out, err));
+        add("serve", "serve generation over HTTP: job queue, progress events (euterpe serve --help)",
+                args -> ServeCommand.run(args, out, err));
         add("devices", "list the compute devices and backends this machine can use (euterpe devices --help)",
                 this::devices);
         add("help", "show this help", args -> {

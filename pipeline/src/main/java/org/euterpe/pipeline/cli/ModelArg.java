@@ -1,0 +1,32 @@
+package org.euterpe.pipeline.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+import org.euterpe.pipeline.hub.HubSettings;
+import org.euterpe.pipeline.hub.ModelResolver;
+
+/** The {@code --model} option of every command: a path, or a hub repository pulled into the cache when missing. */
+final class ModelArg {
+    static final String HELP = String.join("\n",
+            "  --model M            a model converted by `euterpe convert`, a diffusers folder (converted in",
+            "                       memory at each load), or a Hugging Face repository ORG/NAME[@REVISION],",
+            "                       taken from the cache or pulled into it (see `euterpe pull --help`);",
+            "                       default: the bundled tiny model",
+            "  --convert            with a repository: convert it once into a one-file model kept in the cache");
+
+    private ModelArg() {
+    }
+
+    /** The path to load for {@code spec}. */
+    static Path resolve(String spec, boolean convert, PrintStream err) throws IOException {
+        boolean terminal = System.console() != null && System.console().isTerminal();
+        try {
+            return ModelResolver.resolve(spec, convert, HubSettings.fromEnvironment(), new DownloadProgress(err,
+                    terminal), msg -> err.println("note: " + msg));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
+    }
+}
