@@ -5,12 +5,14 @@ import java.util.List;
 
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.Config;
+import org.euterpe.nn.PartProgress;
 import org.euterpe.nn.Trace;
 import org.euterpe.nn.Weights;
 import org.euterpe.nn.layers.Conv1d;
 import org.euterpe.nn.layers.ConvTranspose1d;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.Scope;
+import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 
 /**
@@ -151,5 +153,103 @@ public final class SpeechT5HifiGan {
             Tensor waveform = x.tanh();
             return scope.keep(waveform.reshape(waveform.dim(0), waveform.dim(2)));
         }
+    }
+
+    // ---------------------------------------------------------------- long inputs in chunks
+
+    /**
+     * Mel frames on either side of a frame that can change its output samples: the receptive
+     * field's radius, rounded up, plus one frame of slack. Summed over the layers in frames:
+     * conv_pre's 3, each upsampler's {@code ceil(k / u)} input samples and its residual blocks'
+     * widest span ({@code sum over dilations of (k - 1) / 2 * (d + 1)} samples at that stage's
+     * rate), conv_post's 3 output samples. audioldm-s-full-v2: 26 + 1 = 27 frames.
+     */
+    public int receptiveFieldFrames() {
+        double frames = 3;
+        double rate = 1; // samples per mel frame before upsampler i
+        for (int i = 0; i < config.upsampleRates().length; i++) {
+            int u = config.upsampleRates()[i];
+            int k = config.upsampleKernelSizes()[i];
+            frames += Math.ceil((double) k / u) / rate;
+            rate *= u;
+            int widest = 0;
+            for (int j = 0; j < config.resblockKernelSizes().length; j++) {
+                int half = (config.resblockKernelSizes()[j] - 1) / 2;
+                int span = 0;
+                for (int d : config.resblockDilations()[j]) {
+                    span += half * d + half;
+                }
+                widest = Math.max(widest, span);
+            }
+            frames += widest / rate;
+        }
+        frames += 3 / rate;
+        return (int) Math.ceil(frames) + 1;
+    }
+
+    /**
+     * Whether every upsampler gives exactly {@code rate} samples per input sample ({@code k - u}
+     * even), so that chunks of frames map to whole runs of samples.
+     */
+    public boolean chunkable() {
+        for (int i = 0; i < config.upsampleRates().length; i++) {
+            if ((config.upsampleKernelSizes()[i] - config.upsampleRates()[i]) % 2 != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * As {@link #forward(Tensor)}, in chunks of about {@code chunkFrames} frames when the mel is
+     * longer than that, so the activations are those of one chunk, not of the whole clip.
+     *
+     * <p>Why it is exact: the network is convolutional, so an output sample depends only on the
+     * frames within {@link #receptiveFieldFrames()} of its own. Each chunk is run with that many
+     * frames of context on either side (fewer at the clip's ends, where the whole-clip run pads
+     * with zeros exactly as the chunk's does), and only its core's samples are kept. The result
+     * differs from the one-piece run by float rounding only (kernels may group the sums
+     * differently at another offset).
+     *
+     * @param mel         {@code [batch, frames, model_in_dim]}
+     * @param chunkFrames the longest core; chunks split the frames evenly
+     * @return {@code [batch, frames * hopLength]}
+     */
+    public Tensor forwardChunked(Tensor mel, int chunkFrames, PartProgress progress) {
+        if (chunkFrames < 1) {
+            throw new IllegalArgumentException("chunk length must be at least 1 frame, got " + chunkFrames);
+        }
+        int frames = mel.rank() == 3 ? mel.dim(1) : 0;
+        if (frames <= chunkFrames || !chunkable()) {
+            return forward(mel);
+        }
+        int batch = mel.dim(0);
+        int hop = config.hopLength();
+        int chunks = (frames + chunkFrames - 1) / chunkFrames;
+        int core = (frames + chunks - 1) / chunks;
+        int margin = receptiveFieldFrames();
+        long total = (long) frames * hop;
+        float[] out = new float[Math.toIntExact(batch * total)];
+        for (int c = 0; c < chunks; c++) {
+            int a = c * core;
+            int b = Math.min(frames, a + core);
+            int lo = Math.max(0, a - margin);
+            int hi = Math.min(frames, b + margin);
+            float[] wave;
+            try (Scope scope = Scope.open()) {
+                wave = forward(mel.slice(1, lo, hi)).toFloatArray();
+            }
+            int len = (hi - lo) * hop;
+            if (wave.length != batch * len) {
+                throw new IllegalStateException("vocoder chunk of " + (hi - lo) + " frames gave " + wave.length / batch
+                        + " samples, expected " + len);
+            }
+            for (int n = 0; n < batch; n++) {
+                System.arraycopy(wave, n * len + (a - lo) * hop, out, Math.toIntExact(n * total + (long) a * hop),
+                        (b - a) * hop);
+            }
+            progress.partDone(c + 1, chunks);
+        }
+        return mel.backend().fromArray(out, Shape.of(batch, Math.toIntExact(total)));
     }
 }

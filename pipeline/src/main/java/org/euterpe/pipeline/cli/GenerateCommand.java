@@ -13,6 +13,7 @@ import org.euterpe.pipeline.BundledModel;
 import org.euterpe.pipeline.Euterpe;
 import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.GenerationResult;
+import org.euterpe.pipeline.NotEnoughMemoryException;
 import org.euterpe.pipeline.ResidentMemory;
 import org.euterpe.pipeline.TextToAudioPipeline;
 import org.euterpe.pipeline.WeightResidency;
@@ -134,7 +135,12 @@ final class GenerateCommand {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + pipe.model().backend().description());
             noteTruncation(prompt, pipe, err);
-            GenerationResult r = pipe.generate(request, progress);
+            GenerationResult r;
+            try {
+                r = pipe.generate(request, progress);
+            } catch (NotEnoughMemoryException e) {
+                throw new Main.UsageException(e.getMessage()); // the request, not the model, is at fault: exit 2
+            }
             long t1 = System.nanoTime();
             String modelName = modelPath == null ? BundledModel.NAME : modelPath.toAbsolutePath().toString();
             Map<String, String> info = new LinkedHashMap<>();

@@ -80,6 +80,12 @@ public final class Main {
                 e.printStackTrace(err);
             }
             return 1;
+        } catch (OutOfMemoryError e) {
+            // An Error, so the catch above misses it; one line, not a JVM trace.
+            err.println("euterpe " + args[0] + ": out of memory (Java heap "
+                    + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB): use a shorter --seconds or fewer"
+                    + " --count, or a larger heap, e.g. EUTERPE_JAVA_OPTS=-Xmx16g");
+            return 1;
         }
     }
 
