@@ -74,8 +74,7 @@ public record ResourceEstimate(double seconds, int[] latentShape, int unetBatch,
         long frames = (long) lat[2] * f;
         HifiGanConfig voc = model.vocoder().config();
         int chunkFrames = TextToAudioPipeline.VOCODER_CHUNK_FRAMES;
-        int chunks = frames > chunkFrames && model.vocoder().chunkable()
-                ? (int) ((frames + chunkFrames - 1) / chunkFrames) : 1;
+        int chunks = frames > chunkFrames ? (int) ((frames + chunkFrames - 1) / chunkFrames) : 1;
         long chunkLen = chunks == 1 ? frames
                 : (frames + chunks - 1) / chunks + 2L * model.vocoder().receptiveFieldFrames();
         double[] k = vocoder(voc, batch, chunkLen);

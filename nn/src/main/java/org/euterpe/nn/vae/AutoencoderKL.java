@@ -189,6 +189,44 @@ public final class AutoencoderKL {
             return (frames - o + tileFrames - o - 1) / (tileFrames - o);
         }
 
+        /** Where tile {@code i} of a latent of {@code frames} starts, in latent frames. */
+        public int tileStart(int frames, int i) {
+            return i * (tileLength(frames) - overlapFrames());
+        }
+
+        /** Where tile {@code i} ends (exclusive): the last tile ends at the latent's end. */
+        public int tileEnd(int frames, int i) {
+            return i == tiles(frames) - 1 ? frames : tileStart(frames, i) + tileLength(frames);
+        }
+
+        /**
+         * The weight of each output row of tile {@code i} ({@code scale} rows per latent frame):
+         * 0 in the dropped margins, a linear ramp over the blend, 1 elsewhere. A tile's falling
+         * ramp and the next tile's rising ramp cover the same rows, and the weights of every row
+         * sum to 1 over the tiles.
+         */
+        public float[] rowWeights(int frames, int i, int scale) {
+            int n = tiles(frames);
+            int start = tileStart(frames, i);
+            int end = tileEnd(frames, i);
+            int ramp = blendFrames * scale;
+            int riseAt = (start + marginFrames) * scale;
+            int fallAt = (end - marginFrames - blendFrames) * scale;
+            float[] w = new float[(end - start) * scale];
+            for (int r = 0; r < w.length; r++) {
+                int g = start * scale + r;
+                float x = 1f;
+                if (i > 0) {
+                    x = g < riseAt ? 0f : g < riseAt + ramp ? (g - riseAt + 0.5f) / ramp : 1f;
+                }
+                if (i < n - 1 && g >= fallAt) {
+                    x = g < fallAt + ramp ? (fallAt + ramp - g - 0.5f) / ramp : 0f;
+                }
+                w[r] = x;
+            }
+            return w;
+        }
+
         /** The length of every tile but the last (which ends at the latent's end), for {@code frames}. */
         public int tileLength(int frames) {
             int n = tiles(frames);
@@ -221,8 +259,6 @@ public final class AutoencoderKL {
         if (n == 1) {
             return decode(z);
         }
-        int len = tiling.tileLength(frames);
-        int stride = len - tiling.overlapFrames();
         int f = scaleFactor;
         int batch = z.dim(0);
         float[] out = null;
@@ -230,8 +266,8 @@ public final class AutoencoderKL {
         int width = 0;
         int rows = frames * f;
         for (int i = 0; i < n; i++) {
-            int start = i * stride;
-            int end = i == n - 1 ? frames : start + len;
+            int start = tiling.tileStart(frames, i);
+            int end = tiling.tileEnd(frames, i);
             float[] tile;
             try (Scope scope = Scope.open()) {
                 Tensor t = decode(z.slice(2, start, end));
@@ -242,21 +278,11 @@ public final class AutoencoderKL {
             if (out == null) {
                 out = new float[Math.toIntExact((long) batch * channels * rows * width)];
             }
-            // Row weights: 0 in the dropped margins, a linear ramp over the blend, 1 elsewhere;
-            // a tile's falling ramp and the next one's rising ramp cover the same rows and sum to 1.
             int tileRows = (end - start) * f;
-            int rampRows = tiling.blendFrames() * f;
-            int riseAt = (start + tiling.marginFrames()) * f;
-            int fallAt = (end - tiling.marginFrames() - tiling.blendFrames()) * f;
+            float[] weights = tiling.rowWeights(frames, i, f);
             for (int r = 0; r < tileRows; r++) {
                 int g = start * f + r;
-                float w = 1f;
-                if (i > 0) {
-                    w = g < riseAt ? 0f : g < riseAt + rampRows ? (g - riseAt + 0.5f) / rampRows : 1f;
-                }
-                if (i < n - 1 && g >= fallAt) {
-                    w = g < fallAt + rampRows ? (fallAt + rampRows - g - 0.5f) / rampRows : 0f;
-                }
+                float w = weights[r];
                 if (w == 0f) {
                     continue;
                 }

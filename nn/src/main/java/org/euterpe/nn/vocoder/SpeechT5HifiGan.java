@@ -188,16 +188,19 @@ public final class SpeechT5HifiGan {
     }
 
     /**
-     * Whether every upsampler gives exactly {@code rate} samples per input sample ({@code k - u}
-     * even), so that chunks of frames map to whole runs of samples.
+     * Samples the vocoder gives for {@code frames} mel frames: each upsampler maps {@code L}
+     * samples to {@code (L - 1) u - 2 floor((k - u) / 2) + k}, i.e. {@code u L} plus 1 when
+     * {@code k - u} is odd (audioldm-s-full-v2's first upsampler, k 16 and u 5), so the waveform is
+     * {@code frames * hopLength()} plus a constant tail (32 samples there) that the pipelines cut.
      */
-    public boolean chunkable() {
+    public long outputSamples(long frames) {
+        long len = frames;
         for (int i = 0; i < config.upsampleRates().length; i++) {
-            if ((config.upsampleKernelSizes()[i] - config.upsampleRates()[i]) % 2 != 0) {
-                return false;
-            }
+            int u = config.upsampleRates()[i];
+            int k = config.upsampleKernelSizes()[i];
+            len = (len - 1) * u - 2L * ((k - u) / 2) + k;
         }
-        return true;
+        return len;
     }
 
     /**
@@ -209,18 +212,21 @@ public final class SpeechT5HifiGan {
      * frames of context on either side (fewer at the clip's ends, where the whole-clip run pads
      * with zeros exactly as the chunk's does), and only its core's samples are kept. The result
      * differs from the one-piece run by float rounding only (kernels may group the sums
-     * differently at another offset).
+     * differently at another offset). Shifting the mel by one frame shifts the waveform by
+     * exactly {@code hopLength()} samples, so chunk samples map to clip samples by an offset; the
+     * tail past {@code frames * hopLength()} (see {@link #outputSamples}) comes from the last chunk,
+     * which ends where the clip does.
      *
      * @param mel         {@code [batch, frames, model_in_dim]}
      * @param chunkFrames the longest core; chunks split the frames evenly
-     * @return {@code [batch, frames * hopLength]}
+     * @return {@code [batch, outputSamples(frames)]}, as {@link #forward(Tensor)}
      */
     public Tensor forwardChunked(Tensor mel, int chunkFrames, PartProgress progress) {
         if (chunkFrames < 1) {
             throw new IllegalArgumentException("chunk length must be at least 1 frame, got " + chunkFrames);
         }
         int frames = mel.rank() == 3 ? mel.dim(1) : 0;
-        if (frames <= chunkFrames || !chunkable()) {
+        if (frames <= chunkFrames) {
             return forward(mel);
         }
         int batch = mel.dim(0);
@@ -228,7 +234,8 @@ public final class SpeechT5HifiGan {
         int chunks = (frames + chunkFrames - 1) / chunkFrames;
         int core = (frames + chunks - 1) / chunks;
         int margin = receptiveFieldFrames();
-        long total = (long) frames * hop;
+        long total = outputSamples(frames);
+        int tail = Math.toIntExact(total - (long) frames * hop);
         float[] out = new float[Math.toIntExact(batch * total)];
         for (int c = 0; c < chunks; c++) {
             int a = c * core;
@@ -239,14 +246,14 @@ public final class SpeechT5HifiGan {
             try (Scope scope = Scope.open()) {
                 wave = forward(mel.slice(1, lo, hi)).toFloatArray();
             }
-            int len = (hi - lo) * hop;
+            int len = (hi - lo) * hop + tail;
             if (wave.length != batch * len) {
                 throw new IllegalStateException("vocoder chunk of " + (hi - lo) + " frames gave " + wave.length / batch
                         + " samples, expected " + len);
             }
             for (int n = 0; n < batch; n++) {
                 System.arraycopy(wave, n * len + (a - lo) * hop, out, Math.toIntExact(n * total + (long) a * hop),
-                        (b - a) * hop);
+                        (b - a) * hop + (b == frames ? tail : 0));
             }
             progress.partDone(c + 1, chunks);
         }

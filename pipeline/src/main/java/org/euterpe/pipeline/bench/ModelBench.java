@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 import org.euterpe.nn.FlopCounter;
+import org.euterpe.nn.PartProgress;
 import org.euterpe.nn.vocoder.HifiGanConfig;
 import org.euterpe.pipeline.AudioModel;
 import org.euterpe.pipeline.GenerationRequest;
@@ -32,7 +33,9 @@ import org.euterpe.tensor.Tensor;
  * ({@code shared/reference/time_fullsize.py}) uses: one U-Net forward with a CFG batch of 2, VAE
  * decode and vocoder of one clip, the text encoder on 2 prompts of 21 real tokens (padded to the
  * tokenizer's max length, as the reference pads them), and the whole clip through
- * {@link TextToAudioPipeline#generate}. Each stage but the whole clip is run once untimed (JIT
+ * {@link TextToAudioPipeline#generate}. The VAE decode and the vocoder run as the pipeline runs them: in
+ * tiles and chunks past {@link TextToAudioPipeline#VAE_TILING} and
+ * {@link TextToAudioPipeline#VOCODER_CHUNK_FRAMES}. Each stage but the whole clip is run once untimed (JIT
  * warm-up), then timed; the whole clip is timed once.
  */
 public final class ModelBench {
@@ -154,12 +157,15 @@ public final class ModelBench {
             case "vae_decode" -> {
                 float inv = (float) (1.0 / model.vae().scalingFactor().orElse(1.0));
                 Tensor z = backend.scalar(BinaryOp.MUL, backend.randn(Shape.of(lat), settings.seed()), inv);
-                yield () -> model.vae().decode(z).toFloatArray();
+                // As the pipeline decodes: in tiles past its threshold, in one piece below it.
+                yield () -> model.vae().decodeTiled(z, TextToAudioPipeline.VAE_TILING, PartProgress.NONE)
+                        .toFloatArray();
             }
             case "vocoder" -> {
                 int bins = model.vocoder().config().modelInDim();
                 Tensor mel = backend.randn(Shape.of(1, geometry.height(), bins), settings.seed());
-                yield () -> model.vocoder().forward(mel).toFloatArray();
+                yield () -> model.vocoder().forwardChunked(mel, TextToAudioPipeline.VOCODER_CHUNK_FRAMES,
+                        PartProgress.NONE).toFloatArray();
             }
             case "total" -> {
                 TextToAudioPipeline pipe = new TextToAudioPipeline(model, settings.residency());
