@@ -164,7 +164,7 @@ public record ResourceEstimate(double seconds, int[] latentShape, int unetBatch,
      *
      * @return {bytes, flops, attention flops}
      */
-    static double[] unet(UNet2DConditionModel.Levels lv, int inChannels, int batch, int h, int w) {
+    public static double[] unet(UNet2DConditionModel.Levels lv, int inChannels, int batch, int h, int w) {
         int n = lv.channels().length;
         double skips = 0;
         double working = 0;
@@ -246,7 +246,7 @@ public record ResourceEstimate(double seconds, int[] latentShape, int unetBatch,
      *
      * @return {bytes, flops}
      */
-    static double[] vae(AutoencoderKL vae, int batch, int h, int w) {
+    public static double[] vae(AutoencoderKL vae, int batch, int h, int w) {
         int[] blocks = vae.blockOutChannels();
         int n = blocks.length;
         int layers = vae.layersPerBlock() + 1;
@@ -283,7 +283,7 @@ public record ResourceEstimate(double seconds, int[] latentShape, int unetBatch,
      *
      * @return {bytes, flops}
      */
-    static double[] vocoder(HifiGanConfig c, int batch, long frames) {
+    public static double[] vocoder(HifiGanConfig c, int batch, long frames) {
         double len = frames;
         int ch = c.upsampleInitialChannel();
         double flops = 2.0 * 7 * c.modelInDim() * ch * len;

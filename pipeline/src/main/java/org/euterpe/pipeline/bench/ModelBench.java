@@ -19,6 +19,7 @@ import org.euterpe.pipeline.AudioModel;
 import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.LatentGeometry;
 import org.euterpe.pipeline.ProgressListener;
+import org.euterpe.pipeline.ResourceEstimate;
 import org.euterpe.pipeline.TextToAudioPipeline;
 import org.euterpe.pipeline.WeightResidency;
 import org.euterpe.pipeline.scheduler.SamplerKind;
@@ -120,6 +121,29 @@ public final class ModelBench {
     /** The latent shape of one clip, {@code [1, channels, height, width]}. */
     public int[] latentShape() {
         return geometry.latentShape().clone();
+    }
+
+    /**
+     * The pre-flight estimate of the heap {@code stage} needs at its peak, in bytes, as
+     * {@link ResourceEstimate} counts it for the pipeline (one tile or chunk when tiled), or -1
+     * for the text encoder and the whole clip (not estimated per stage here).
+     */
+    public long estimatedBytes(String stage) {
+        int[] lat = geometry.latentShape();
+        return switch (stage) {
+            case "unet" -> (long) ResourceEstimate.unet(model.unet().levels(), lat[1], 2, lat[2], lat[3])[0];
+            case "vae_decode" -> (long) ResourceEstimate.vae(model.vae(), 1,
+                    TextToAudioPipeline.VAE_TILING.tileLength(lat[2]), lat[3])[0];
+            case "vocoder" -> {
+                int frames = geometry.height();
+                int chunk = TextToAudioPipeline.VOCODER_CHUNK_FRAMES;
+                int chunks = (frames + chunk - 1) / chunk;
+                long len = chunks == 1 ? frames
+                        : (frames + chunks - 1) / chunks + 2L * model.vocoder().receptiveFieldFrames();
+                yield (long) ResourceEstimate.vocoder(model.vocoder().config(), 1, len)[0];
+            }
+            default -> -1;
+        };
     }
 
     /** Runs {@code stages} in {@link #STAGES} order, handing each result to {@code done} as it finishes. */

@@ -226,6 +226,13 @@ final class BenchCommand {
                 loadSeconds += (System.nanoTime() - t0) / 1e9;
                 System.gc(); // the random build's garbage, as in the single-length run
                 try {
+                    // JIT warm-up at a mid-size length first: one untimed run at the first length
+                    // (what each timed length gets anyway) leaves C2 still compiling on a short clip.
+                    double warm = lengths.stream().mapToDouble(Double::doubleValue).filter(x -> x >= 10).min()
+                            .orElse(lengths.stream().mapToDouble(Double::doubleValue).max().orElse(10));
+                    LatentGeometry wg = random ? RandomModel.geometry(dir, warm) : ModelBench.geometry(model, warm);
+                    new ModelBench(model, wg, new ModelBench.Settings(warm, steps, sampler, 1, seed, residency))
+                            .run(List.of(stage), x -> { });
                     for (double s : lengths) {
                         LatentGeometry g = random ? RandomModel.geometry(dir, s) : ModelBench.geometry(model, s);
                         ModelBench.Settings settings = new ModelBench.Settings(s, steps, sampler, repeat, seed,
@@ -250,8 +257,12 @@ final class BenchCommand {
                         });
                         @SuppressWarnings("unchecked")
                         Map<String, Object> st = (Map<String, Object>) entry.get("stages");
+                        ModelBench bench = new ModelBench(model, g, settings);
                         Map<String, Object> rj = ModelBench.report(List.of(r), Map.of());
-                        st.put(stage, ((Map<?, ?>) rj.get("stages")).get(stage));
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> sj = (Map<String, Object>) ((Map<?, ?>) rj.get("stages")).get(stage);
+                        sj.put("estimated_peak_mb", bench.estimatedBytes(stage) / (double) (1 << 20));
+                        st.put(stage, sj);
                         perSecond.computeIfAbsent(stage, k -> new LinkedHashMap<>()).put(key, per);
                         if (!json) {
                             out.printf(Locale.ROOT, "%-14s %8.1f %10.3f %12.4f %8d %8d%n", stage, s, r.medianSeconds(),
