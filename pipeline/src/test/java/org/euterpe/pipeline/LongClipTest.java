@@ -236,6 +236,23 @@ class LongClipTest {
         }
     }
 
+    /**
+     * The pipeline's own tiling on a 40 s latent of the full-size VAE (1000 frames, 3 tiles of
+     * 366). Opt-in ({@code -Deuterpe.longclip.full=true}): two 40 s decodes take minutes on a
+     * loaded 2-core machine and ~3 GB of heap.
+     */
+    @Test
+    void pipelineTilingIsCloseFullSize40s() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Boolean.getBoolean("euterpe.longclip.full"),
+                "skipped: opt-in (-Deuterpe.longclip.full=true), two full-size 40 s decodes");
+        Path cfg = TestData.sharedOrSkip("model-configs/audioldm-s-full-v2");
+        try (AudioModel m = RandomModel.build(cfg, CPU, DType.F32, 0, Set.of("vae"))) {
+            AutoencoderKL vae = m.vae();
+            assertClose("full-size 40 s", tiledError("full-size 40 s", vae, latent(vae, 1, 1000, 16, 9),
+                    TextToAudioPipeline.VAE_TILING));
+        }
+    }
+
     @Test
     void shortLatentIsDecodedInOnePieceBitForBit() throws IOException {
         try (AudioModel m = AudioModel.load(TestData.conformanceCase("tiny-audioldm"), CPU)) {
@@ -286,6 +303,43 @@ class LongClipTest {
             for (int r = 0; r < sum.length; r++) {
                 assertEquals(1.0, sum[r], 1e-6, "row " + r + " of " + Arrays.toString(c));
             }
+        }
+    }
+
+    /**
+     * On OpenCL (where present) the pieces are device tensors: the mel slice is a view at an offset
+     * of device memory, the tiles are copied back and blended on the host. Same results as the
+     * CPU's pieces within the backends' agreement.
+     */
+    @Test
+    void piecesRunOnOpenCl() throws IOException {
+        Backends.Probe p = Backends.probe("opencl");
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.available(), () -> "skipped: OpenCL unavailable: " + p.reason());
+        Backend cl = p.backend();
+        try (AudioModel cpu = AudioModel.load(TestData.conformanceCase("tiny-audioldm"), CPU);
+                AudioModel dev = AudioModel.load(TestData.conformanceCase("tiny-audioldm"), cl)) {
+            Tensor mel = mel(cpu.vocoder(), 1, 300, 8);
+            Tensor z = latent(cpu.vae(), 1, 300, 4, 8);
+            AutoencoderKL.Tiling t = new AutoencoderKL.Tiling(144, 16, 16);
+            float[] wCpu;
+            float[] wDev;
+            float[] mCpu;
+            float[] mDev;
+            try (Scope s = Scope.open()) {
+                wCpu = cpu.vocoder().forwardChunked(mel, 100, PartProgress.NONE).toFloatArray();
+                // fromArray, not Tensor.to: OpenClBackend.transfer of a CPU heap tensor fails ("Not an
+                // address to an heap-allocated byte array"), a separate bug
+                wDev = dev.vocoder().forwardChunked(cl.fromArray(mel.toFloatArray(), mel.shape()), 100,
+                        PartProgress.NONE).toFloatArray();
+                mCpu = cpu.vae().decodeTiled(z, t, PartProgress.NONE).toFloatArray();
+                mDev = dev.vae().decodeTiled(cl.fromArray(z.toFloatArray(), z.shape()), t, PartProgress.NONE)
+                        .toFloatArray();
+            }
+            double[] ew = error(wDev, wCpu);
+            double[] em = error(mDev, mCpu);
+            System.out.printf(Locale.ROOT, "OpenCL vs CPU: chunked vocoder max %.2e, tiled decode max %.2e%n", ew[0],
+                    em[0]);
+            assertTrue(ew[0] <= 1e-4 && em[0] <= 1e-4, "OpenCL pieces differ from the CPU's: " + ew[0] + ", " + em[0]);
         }
     }
 

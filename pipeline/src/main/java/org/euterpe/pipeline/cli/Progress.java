@@ -63,7 +63,11 @@ final class Progress implements ProgressListener {
                     ".".repeat(width - filled), done, total, unit, eta);
             err.flush();
         } else {
-            err.printf(Locale.ROOT, "%s %d/%d  ETA %.1f s%n", stage, done, total, eta);
+            int percent = done * 100 / total;
+            if (percent / 10 != lastPrintedPercent / 10 || done == total) { // at most ~10 lines per stage
+                err.printf(Locale.ROOT, "%s %d/%d %s  ETA %.1f s%n", stage, done, total, unit, eta);
+                lastPrintedPercent = percent;
+            }
         }
     }
 
