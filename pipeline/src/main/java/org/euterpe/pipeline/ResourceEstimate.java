@@ -50,8 +50,17 @@ public record ResourceEstimate(double seconds, int[] latentShape, int unetBatch,
      */
     public static final double USABLE_HEAP = 0.75;
 
-    /** Assumed sustained rate per CPU thread for the time figure (measured ~50-100 on AVX-512 at 2 threads). */
+    /**
+     * Assumed sustained rate per CPU thread for the time figure: convolutions and GEMMs run at
+     * 45-100 GFLOP/s per thread on the AVX-512 VM of the README's benchmarks.
+     */
     public static final double GFLOPS_PER_THREAD = 40;
+
+    /**
+     * The same for the U-Net's self-attention: 28-42 GFLOP/s per thread at head widths 40-512
+     * ({@code bench/results/cpu-2026-11-21.json}), less at narrow heads (the tiny model's 8).
+     */
+    public static final double ATTENTION_GFLOPS_PER_THREAD = 20;
 
     /**
      * The estimate for a clip of {@code geo} on {@code model}, decoded and vocoded as
@@ -118,9 +127,16 @@ public record ResourceEstimate(double seconds, int[] latentShape, int unetBatch,
         return unetFlops * unetCalls + vaeFlops + vocoderFlops;
     }
 
-    /** A rough wall time on {@code threads} CPU threads at {@link #GFLOPS_PER_THREAD}. */
+    /**
+     * A rough wall time on {@code threads} idle CPU threads at {@link #GFLOPS_PER_THREAD} and
+     * {@link #ATTENTION_GFLOPS_PER_THREAD}: an order of magnitude, not a promise (a loaded machine
+     * or another CPU moves it by several times).
+     */
     public double roughSeconds(int threads) {
-        return totalFlops() / (GFLOPS_PER_THREAD * 1e9 * Math.max(1, threads));
+        double attention = unetAttentionFlops * unetCalls;
+        int t = Math.max(1, threads);
+        return (totalFlops() - attention) / (GFLOPS_PER_THREAD * 1e9 * t)
+                + attention / (ATTENTION_GFLOPS_PER_THREAD * 1e9 * t);
     }
 
     /** One line for a log: the peak against the heap and the work. */
@@ -239,10 +255,11 @@ public record ResourceEstimate(double seconds, int[] latentShape, int unetBatch,
     /**
      * VAE decode of {@code batch x [latent, h, w]}: work at every level (resnets, the mid block's
      * single-head attention over all {@code h * w} latent positions, upsampler convolutions);
-     * memory at the largest level, where the first resnet of the last block reads the previous
-     * block's channels at full resolution ({@code 6 Cin + 10 Cout} per position) and the upsampler
-     * before it writes a nearest-neighbour copy, its Winograd workspace and output
-     * (about {@code 10 C}).
+     * memory at the largest level: a resnet holds its input, the normed copy, the conv output,
+     * the second norm and conv, the shortcut and the sum, about {@code 3 Cin + 6 Cout} floats per
+     * position (the Winograd workspaces are chunked to 8 MB, so they do not grow with the clip);
+     * an upsampler its input, the nearest-neighbour copy and the conv output, about {@code 3 C}
+     * at the new resolution; the mid block's attention {@code 16 C} at the latent's.
      *
      * @return {bytes, flops}
      */
@@ -260,18 +277,21 @@ public record ResourceEstimate(double seconds, int[] latentShape, int unetBatch,
             for (int r = 0; r < layers; r++) {
                 int in = r == 0 ? prev : c;
                 flops += resnet(in, c, p);
-                working = Math.max(working, (6.0 * in + 10.0 * c) * p);
+                working = Math.max(working, (3.0 * in + 6.0 * c) * p);
             }
             if (i < n - 1) {
                 p *= 4;
                 flops += conv3(c, c, p);
-                working = Math.max(working, 10.0 * c * p);
+                working = Math.max(working, 3.0 * c * p);
             }
             prev = c;
         }
         flops += conv3(c, vae.outChannels(), p);
-        return new double[] {4.0 * batch * working, batch * flops};
+        return new double[] {4.0 * batch * working + WORKSPACE_BYTES, batch * flops};
     }
+
+    /** The convolutions' shared workspaces (Winograd's V and M chunks, transformed filters), bounded. */
+    private static final double WORKSPACE_BYTES = 32 << 20;
 
     /**
      * Vocoder on {@code batch x frames}: at stage {@code i} ({@code C} channels, {@code L}
