@@ -226,8 +226,23 @@ public final class ModelBench {
         return new long[][][] {ids, mask};
     }
 
+    /**
+     * {@code stage} timed {@code settings.repeat()} times with no warm-up run of its own, for a
+     * series of lengths after one warm-up at a mid-size length (a warm-up per length would double
+     * the cost of the longest ones).
+     */
+    public Result runWarm(String stage) {
+        Result r = time(stage, body(stage), settings.repeat(), false);
+        components(stage).forEach(c -> settings.residency().stageDone(model, c));
+        return r;
+    }
+
     static Result time(String stage, Runnable body, int repeat) {
-        if (!stage.equals("total")) { // the whole clip is long enough to warm up in its first step
+        return time(stage, body, repeat, true);
+    }
+
+    private static Result time(String stage, Runnable body, int repeat, boolean warmUp) {
+        if (warmUp && !stage.equals("total")) { // the whole clip is long enough to warm up in its first step
             try (Scope warm = Scope.open()) {
                 body.run(); // JIT warm-up, untimed
             }

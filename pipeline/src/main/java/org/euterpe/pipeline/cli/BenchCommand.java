@@ -126,8 +126,8 @@ final class BenchCommand {
         List<Double> lengths = a.has("--seconds-list") ? secondsList(a.get("--seconds-list", ""), a.has("--seconds"))
                 : null;
         if (lengths != null) {
-            return runLengths(out, json, dir, random, dtype, backend, stages, lengths, steps, sampler, repeat, seed,
-                    residency);
+            return runLengths(out, err, json, dir, random, dtype, backend, stages, lengths, steps, sampler, repeat,
+                    seed, residency);
         }
         ModelBench.Settings settings = new ModelBench.Settings(seconds, steps, sampler, repeat, seed,
                 residency);
@@ -210,10 +210,11 @@ final class BenchCommand {
     }
 
     /**
-     * Each stage at each length, random models built once per stage. Reports each stage's median
+     * Each stage at each length, random models built once per stage, after one untimed warm-up run
+     * at the shortest length of at least 10 s (the JIT's), none per length. Reports each stage's median
      * per length and per second of audio, and the spread of the latter (max / min) per stage.
      */
-    private static int runLengths(PrintStream out, boolean json, Path dir, boolean random, DType dtype,
+    private static int runLengths(PrintStream out, PrintStream err, boolean json, Path dir, boolean random, DType dtype,
             Backend backend, List<String> stages, List<Double> lengths, int steps, SamplerKind sampler, int repeat,
             long seed, WeightResidency residency) throws IOException {
         Map<String, Map<String, Object>> perLength = new LinkedHashMap<>();
@@ -247,7 +248,7 @@ final class BenchCommand {
                         LatentGeometry g = random ? RandomModel.geometry(dir, s) : ModelBench.geometry(model, s);
                         ModelBench.Settings settings = new ModelBench.Settings(s, steps, sampler, repeat, seed,
                                 residency);
-                        ModelBench.Result r = new ModelBench(model, g, settings).run(List.of(stage), x -> { }).get(0);
+                        ModelBench.Result r = new ModelBench(model, g, settings).runWarm(stage);
                         int[] lat = g.latentShape();
                         int tiles = TextToAudioPipeline.VAE_TILING.tiles(lat[2]);
                         int frames = g.height();
@@ -274,10 +275,9 @@ final class BenchCommand {
                         sj.put("estimated_peak_mb", bench.estimatedBytes(stage) / (double) (1 << 20));
                         st.put(stage, sj);
                         perSecond.computeIfAbsent(stage, k -> new LinkedHashMap<>()).put(key, per);
-                        if (!json) {
-                            out.printf(Locale.ROOT, "%-14s %8.1f %10.3f %12.4f %8d %8d%n", stage, s, r.medianSeconds(),
-                                    per, tiles, chunks);
-                        }
+                        // progress on stderr even with --json, so a run stopped part way still tells
+                        (json ? err : out).printf(Locale.ROOT, "%-14s %8.1f %10.3f %12.4f %8d %8d%n", stage, s,
+                                r.medianSeconds(), per, tiles, chunks);
                     }
                 } finally {
                     if (random) {
