@@ -1,5 +1,6 @@
 package org.euterpe.pipeline;
 
+import org.euterpe.nn.PartProgress;
 import org.euterpe.nn.vae.DiagonalGaussianDistribution;
 import org.euterpe.nn.vocoder.HifiGanConfig;
 import org.euterpe.pipeline.audio.Resampler;
@@ -182,8 +183,11 @@ public final class AudioIn {
             z[i] = inv * source.latents()[i];
         }
         try (Scope scope = Scope.open()) {
-            Tensor mel = m.vae().decode(m.backend().fromArray(z, Shape.of(1, shape[1], shape[2], shape[3])));
-            Tensor wave = m.vocoder().forward(mel.reshape(1, mel.dim(2), mel.dim(3)));
+            // In tiles and chunks past the pipeline's thresholds, as the generated clip is decoded.
+            Tensor mel = m.vae().decodeTiled(m.backend().fromArray(z, Shape.of(1, shape[1], shape[2], shape[3])),
+                    TextToAudioPipeline.VAE_TILING, PartProgress.NONE);
+            Tensor wave = m.vocoder().forwardChunked(mel.reshape(1, mel.dim(2), mel.dim(3)),
+                    TextToAudioPipeline.VOCODER_CHUNK_FRAMES, PartProgress.NONE);
             float[] full = wave.toFloatArray();
             return java.util.Arrays.copyOf(full, Math.min(full.length, geo.originalWaveformLength()));
         }

@@ -21,6 +21,21 @@ public interface ProgressListener {
         return true;
     }
 
+    /**
+     * Part {@code done} (1-based) of {@code total} of a long stage finished: a tile of a tiled VAE
+     * decode ("decode") or a chunk of a chunked vocode ("vocode"). Called only for clips long
+     * enough to be tiled; short clips run each of those stages in one piece.
+     */
+    default void onStageProgress(String stage, int done, int total) {
+    }
+
+    /**
+     * Before anything runs: what the generation is estimated to need (called once per
+     * generation, after the request was checked against the memory available).
+     */
+    default void onEstimate(ResourceEstimate estimate) {
+    }
+
     ProgressListener NONE = new ProgressListener() {
     };
 }

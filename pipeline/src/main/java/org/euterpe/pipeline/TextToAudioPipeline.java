@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.euterpe.nn.vae.AutoencoderKL;
 import org.euterpe.nn.vocoder.HifiGanConfig;
 import org.euterpe.pipeline.GenerationRequest.NoiseMode;
 import org.euterpe.pipeline.noise.TorchGenerator;
@@ -36,6 +37,21 @@ import org.euterpe.tensor.Tensor;
  * load the model once per thread.
  */
 public final class TextToAudioPipeline implements AudioPipeline {
+    /**
+     * How a long latent is decoded: in tiles of at most 512 latent frames (20.48 s at AudioLDM's
+     * and MusicLDM's 100 mel frames per second and VAE factor 4) overlapping by 48 frames, of which
+     * 16 are cross-faded. Shorter latents are decoded in one piece, exactly as before. Fixed, not
+     * sized by the heap, so a request gives the same audio on every machine.
+     */
+    public static final AutoencoderKL.Tiling VAE_TILING = new AutoencoderKL.Tiling(512, 16, 16);
+
+    /**
+     * Mel frames per vocoder chunk: mels up to this long (10.24 s at 100 frames per second) are
+     * vocoded in one piece; longer ones in even chunks of at most this many, each with its
+     * receptive field of context on either side.
+     */
+    public static final int VOCODER_CHUNK_FRAMES = 1024;
+
     private final AudioModel model;
     private final WeightResidency residency;
     /** The unconditional (negative prompt) embedding by text: it does not change between calls. */
@@ -120,6 +136,7 @@ public final class TextToAudioPipeline implements AudioPipeline {
         double guidance = request.guidanceScale() != null ? request.guidanceScale() : m.family().defaultGuidance();
         int steps = request.steps() != null ? request.steps() : m.family().defaultSteps();
         boolean cfg = guidance > 1.0;
+        checkMemory(request, geo, cfg, steps, listener);
 
         // 1. Text conditioning.
         listener.onStageStart("encode");
@@ -221,7 +238,8 @@ public final class TextToAudioPipeline implements AudioPipeline {
         int frames;
         int bins;
         try (Scope scope = Scope.open()) {
-            Tensor decoded = m.vae().decode(backend.fromArray(z, Shape.of(shape)));
+            Tensor decoded = m.vae().decodeTiled(backend.fromArray(z, Shape.of(shape)), VAE_TILING,
+                    (done, total) -> listener.onStageProgress("decode", done, total));
             frames = decoded.dim(2);
             bins = decoded.dim(3);
             mel = decoded.toFloatArray();
@@ -234,7 +252,8 @@ public final class TextToAudioPipeline implements AudioPipeline {
 
             listener.onStageStart("vocode");
             long t3 = System.nanoTime();
-            float[] wave = m.vocoder().forward(melTensor).toFloatArray();
+            float[] wave = m.vocoder().forwardChunked(melTensor, VOCODER_CHUNK_FRAMES,
+                    (done, total) -> listener.onStageProgress("vocode", done, total)).toFloatArray();
             trace.record("waveform_full", wave);
             int full = wave.length / batch;
             int keep = Math.min(geo.originalWaveformLength(), full);
@@ -394,6 +413,95 @@ public final class TextToAudioPipeline implements AudioPipeline {
         }
         stageDone("unet");
         return x;
+    }
+
+    /**
+     * What {@code request} is estimated to need on this pipeline's model; {@code heapBytes} 0
+     * means no heap check (device backends).
+     */
+    public ResourceEstimate estimate(GenerationRequest request) {
+        AudioModel m = model;
+        HifiGanConfig voc = m.vocoder().config();
+        int batch = request.prompts().size() * request.waveformsPerPrompt();
+        Double seconds = request.seconds() != null ? request.seconds() : AudioIn.defaultSeconds(request);
+        LatentGeometry geo = LatentGeometry.of(seconds, batch, m.unet().inChannels(),
+                m.vae().vaeScaleFactor(), voc.modelInDim(), voc.upsampleRates(), voc.samplingRate(),
+                m.unetSampleSize());
+        double guidance = request.guidanceScale() != null ? request.guidanceScale() : m.family().defaultGuidance();
+        int steps = request.steps() != null ? request.steps() : m.family().defaultSteps();
+        return estimate(request, geo, guidance > 1.0, steps);
+    }
+
+    private ResourceEstimate estimate(GenerationRequest request, LatentGeometry geo, boolean cfg, int steps) {
+        SamplerKind sampler = request.sampler() != null ? request.sampler()
+                : samplerOf(model.schedulerConfig().optString("_class_name", "DDIMScheduler"));
+        return ResourceEstimate.of(model, geo, cfg, steps, sampler, heapChecked() ? heapBytes() : 0);
+    }
+
+    /** The Java heap activations may use: {@code euterpe.heap.bytes} if set (for tests), else -Xmx. */
+    static long heapBytes() {
+        return Long.getLong("euterpe.heap.bytes", Runtime.getRuntime().maxMemory());
+    }
+
+    /** Activations live on the heap for the CPU backends; devices keep theirs in device memory. */
+    private boolean heapChecked() {
+        String name = model.backend().name();
+        return name.equals("cpu") || name.equals("scalar");
+    }
+
+    /**
+     * Refuses, before anything runs, a request whose estimated peak does not fit the heap, with
+     * both figures and a length (or heap) that would do; otherwise tells the listener the estimate.
+     */
+    private void checkMemory(GenerationRequest request, LatentGeometry geo, boolean cfg, int steps,
+            ProgressListener listener) {
+        ResourceEstimate e = estimate(request, geo, cfg, steps);
+        if (!e.fits()) {
+            long usable = (long) (ResourceEstimate.USABLE_HEAP * e.heapBytes());
+            long neededHeap = (long) Math.ceil(e.peakBytes() / ResourceEstimate.USABLE_HEAP);
+            StringBuilder msg = new StringBuilder(String.format(java.util.Locale.ROOT,
+                    "a %.2f s clip%s needs about %s of memory (peak in %s, latent %s), more than the %s this"
+                            + " Java heap (%s) can give it; ",
+                    e.seconds(), e.latentShape()[0] > 1 ? " x " + e.latentShape()[0] : "",
+                    ResourceEstimate.mib(e.peakBytes()), e.peakStage(),
+                    java.util.Arrays.toString(e.latentShape()), ResourceEstimate.mib(usable),
+                    ResourceEstimate.mib(e.heapBytes())));
+            double fitting = longestFitting(request, cfg, steps);
+            if (fitting > 0) {
+                msg.append(String.format(java.util.Locale.ROOT, "at most about %.0f s fits%s, or ", Math.floor(fitting),
+                        e.latentShape()[0] > 1 ? " at this --count" : ""));
+            }
+            msg.append("give Java a larger heap, e.g. -Xmx").append((neededHeap >> 30) + 1).append("g (")
+                    .append("EUTERPE_JAVA_OPTS for ./euterpe) on a machine with that much free memory");
+            throw new NotEnoughMemoryException(msg.toString(), e);
+        }
+        listener.onEstimate(e);
+    }
+
+    /** The longest clip, in seconds, whose estimate fits the heap, or 0 if none does. */
+    private double longestFitting(GenerationRequest request, boolean cfg, int steps) {
+        AudioModel m = model;
+        HifiGanConfig voc = m.vocoder().config();
+        int batch = request.prompts().size() * request.waveformsPerPrompt();
+        double lo = 0;
+        double hi = request.seconds() != null ? request.seconds() : 3600;
+        for (int i = 0; i < 40; i++) {
+            double mid = (lo + hi) / 2;
+            boolean fits;
+            try {
+                LatentGeometry g = LatentGeometry.of(mid, batch, m.unet().inChannels(), m.vae().vaeScaleFactor(),
+                        voc.modelInDim(), voc.upsampleRates(), voc.samplingRate(), m.unetSampleSize());
+                fits = estimate(request, g, cfg, steps).fits();
+            } catch (IllegalArgumentException tooShort) {
+                fits = true; // below the model's minimum length: keep searching above it
+            }
+            if (fits) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo >= 1 ? lo : 0;
     }
 
     /**

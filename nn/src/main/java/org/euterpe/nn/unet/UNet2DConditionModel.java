@@ -43,6 +43,7 @@ public final class UNet2DConditionModel {
     private final GroupNorm convNormOut;
     private final Conv2d convOut;
     private final Backend backend;
+    private final Levels levels;
 
     private UNet2DConditionModel(Builder b) {
         this.inChannels = b.inChannels;
@@ -58,6 +59,25 @@ public final class UNet2DConditionModel {
         this.convNormOut = b.convNormOut;
         this.convOut = b.convOut;
         this.backend = b.backend;
+        this.levels = b.levels;
+    }
+
+    /**
+     * The shape of the network by resolution level, for estimating what a forward pass costs
+     * before running it (memory, FLOPs).
+     *
+     * @param channels          block_out_channels
+     * @param attention         whether the level's blocks hold transformers (CrossAttn*Block2D);
+     *                          the mid block always does
+     * @param heads             attention heads per level
+     * @param layers            resnets per down block (up blocks have one more)
+     * @param transformerLayers BasicTransformerBlocks per transformer
+     */
+    public record Levels(int[] channels, boolean[] attention, int[] heads, int[] layers, int[] transformerLayers) {
+    }
+
+    public Levels levels() {
+        return levels;
     }
 
     /** Loads {@code pipelineDir/unet} onto {@code backend}; the files stay mapped while the model is used. */
@@ -204,6 +224,12 @@ public final class UNet2DConditionModel {
             });
         }
 
+        boolean[] attention = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            attention[i] = downTypes.get(i).startsWith("CrossAttn");
+        }
+        b.levels = new Levels(blockOut.clone(), attention, heads.clone(), layersPerBlock.clone(),
+                transformerLayers.clone());
         b.convNormOut = GroupNorm.load(w.child("conv_norm_out"), groups, blockOut[0], eps);
         b.convOut = Conv2d.load(w.child("conv_out"), blockOut[0], outChannels, kOut, 1, (kOut - 1) / 2);
         c.finish();
@@ -327,5 +353,6 @@ public final class UNet2DConditionModel {
         List<UNetUpBlock> upBlocks;
         GroupNorm convNormOut;
         Conv2d convOut;
+        Levels levels;
     }
 }

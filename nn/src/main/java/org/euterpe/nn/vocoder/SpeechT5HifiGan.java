@@ -5,12 +5,14 @@ import java.util.List;
 
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.Config;
+import org.euterpe.nn.PartProgress;
 import org.euterpe.nn.Trace;
 import org.euterpe.nn.Weights;
 import org.euterpe.nn.layers.Conv1d;
 import org.euterpe.nn.layers.ConvTranspose1d;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.Scope;
+import org.euterpe.tensor.Shape;
 import org.euterpe.tensor.Tensor;
 
 /**
@@ -151,5 +153,110 @@ public final class SpeechT5HifiGan {
             Tensor waveform = x.tanh();
             return scope.keep(waveform.reshape(waveform.dim(0), waveform.dim(2)));
         }
+    }
+
+    // ---------------------------------------------------------------- long inputs in chunks
+
+    /**
+     * Mel frames on either side of a frame that can change its output samples: the receptive
+     * field's radius, rounded up, plus one frame of slack. Summed over the layers in frames:
+     * conv_pre's 3, each upsampler's {@code ceil(k / u)} input samples and its residual blocks'
+     * widest span ({@code sum over dilations of (k - 1) / 2 * (d + 1)} samples at that stage's
+     * rate), conv_post's 3 output samples. audioldm-s-full-v2: 26 + 1 = 27 frames.
+     */
+    public int receptiveFieldFrames() {
+        double frames = 3;
+        double rate = 1; // samples per mel frame before upsampler i
+        for (int i = 0; i < config.upsampleRates().length; i++) {
+            int u = config.upsampleRates()[i];
+            int k = config.upsampleKernelSizes()[i];
+            frames += Math.ceil((double) k / u) / rate;
+            rate *= u;
+            int widest = 0;
+            for (int j = 0; j < config.resblockKernelSizes().length; j++) {
+                int half = (config.resblockKernelSizes()[j] - 1) / 2;
+                int span = 0;
+                for (int d : config.resblockDilations()[j]) {
+                    span += half * d + half;
+                }
+                widest = Math.max(widest, span);
+            }
+            frames += widest / rate;
+        }
+        frames += 3 / rate;
+        return (int) Math.ceil(frames) + 1;
+    }
+
+    /**
+     * Samples the vocoder gives for {@code frames} mel frames: each upsampler maps {@code L}
+     * samples to {@code (L - 1) u - 2 floor((k - u) / 2) + k}, i.e. {@code u L} plus 1 when
+     * {@code k - u} is odd (audioldm-s-full-v2's first upsampler, k 16 and u 5), so the waveform is
+     * {@code frames * hopLength()} plus a constant tail (32 samples there) that the pipelines cut.
+     */
+    public long outputSamples(long frames) {
+        long len = frames;
+        for (int i = 0; i < config.upsampleRates().length; i++) {
+            int u = config.upsampleRates()[i];
+            int k = config.upsampleKernelSizes()[i];
+            len = (len - 1) * u - 2L * ((k - u) / 2) + k;
+        }
+        return len;
+    }
+
+    /**
+     * As {@link #forward(Tensor)}, in chunks of about {@code chunkFrames} frames when the mel is
+     * longer than that, so the activations are those of one chunk, not of the whole clip.
+     *
+     * <p>Why it is exact: the network is convolutional, so an output sample depends only on the
+     * frames within {@link #receptiveFieldFrames()} of its own. Each chunk is run with that many
+     * frames of context on either side (fewer at the clip's ends, where the whole-clip run pads
+     * with zeros exactly as the chunk's does), and only its core's samples are kept. The result
+     * differs from the one-piece run by float rounding only (kernels may group the sums
+     * differently at another offset). Shifting the mel by one frame shifts the waveform by
+     * exactly {@code hopLength()} samples, so chunk samples map to clip samples by an offset; the
+     * tail past {@code frames * hopLength()} (see {@link #outputSamples}) comes from the last chunk,
+     * which ends where the clip does.
+     *
+     * @param mel         {@code [batch, frames, model_in_dim]}
+     * @param chunkFrames the longest core; chunks split the frames evenly
+     * @return {@code [batch, outputSamples(frames)]}, as {@link #forward(Tensor)}
+     */
+    public Tensor forwardChunked(Tensor mel, int chunkFrames, PartProgress progress) {
+        if (chunkFrames < 1) {
+            throw new IllegalArgumentException("chunk length must be at least 1 frame, got " + chunkFrames);
+        }
+        int frames = mel.rank() == 3 ? mel.dim(1) : 0;
+        if (frames <= chunkFrames) {
+            return forward(mel);
+        }
+        int batch = mel.dim(0);
+        int hop = config.hopLength();
+        int chunks = (frames + chunkFrames - 1) / chunkFrames;
+        int core = (frames + chunks - 1) / chunks;
+        int margin = receptiveFieldFrames();
+        long total = outputSamples(frames);
+        int tail = Math.toIntExact(total - (long) frames * hop);
+        float[] out = new float[Math.toIntExact(batch * total)];
+        for (int c = 0; c < chunks; c++) {
+            int a = c * core;
+            int b = Math.min(frames, a + core);
+            int lo = Math.max(0, a - margin);
+            int hi = Math.min(frames, b + margin);
+            float[] wave;
+            try (Scope scope = Scope.open()) {
+                wave = forward(mel.slice(1, lo, hi)).toFloatArray();
+            }
+            int len = (hi - lo) * hop + tail;
+            if (wave.length != batch * len) {
+                throw new IllegalStateException("vocoder chunk of " + (hi - lo) + " frames gave " + wave.length / batch
+                        + " samples, expected " + len);
+            }
+            for (int n = 0; n < batch; n++) {
+                System.arraycopy(wave, n * len + (a - lo) * hop, out, Math.toIntExact(n * total + (long) a * hop),
+                        (b - a) * hop + (b == frames ? tail : 0));
+            }
+            progress.partDone(c + 1, chunks);
+        }
+        return mel.backend().fromArray(out, Shape.of(batch, Math.toIntExact(total)));
     }
 }

@@ -13,11 +13,13 @@ import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 import org.euterpe.nn.FlopCounter;
+import org.euterpe.nn.PartProgress;
 import org.euterpe.nn.vocoder.HifiGanConfig;
 import org.euterpe.pipeline.AudioModel;
 import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.LatentGeometry;
 import org.euterpe.pipeline.ProgressListener;
+import org.euterpe.pipeline.ResourceEstimate;
 import org.euterpe.pipeline.TextToAudioPipeline;
 import org.euterpe.pipeline.WeightResidency;
 import org.euterpe.pipeline.scheduler.SamplerKind;
@@ -32,7 +34,9 @@ import org.euterpe.tensor.Tensor;
  * ({@code shared/reference/time_fullsize.py}) uses: one U-Net forward with a CFG batch of 2, VAE
  * decode and vocoder of one clip, the text encoder on 2 prompts of 21 real tokens (padded to the
  * tokenizer's max length, as the reference pads them), and the whole clip through
- * {@link TextToAudioPipeline#generate}. Each stage but the whole clip is run once untimed (JIT
+ * {@link TextToAudioPipeline#generate}. The VAE decode and the vocoder run as the pipeline runs them: in
+ * tiles and chunks past {@link TextToAudioPipeline#VAE_TILING} and
+ * {@link TextToAudioPipeline#VOCODER_CHUNK_FRAMES}. Each stage but the whole clip is run once untimed (JIT
  * warm-up), then timed; the whole clip is timed once.
  */
 public final class ModelBench {
@@ -119,6 +123,29 @@ public final class ModelBench {
         return geometry.latentShape().clone();
     }
 
+    /**
+     * The pre-flight estimate of the heap {@code stage} needs at its peak, in bytes, as
+     * {@link ResourceEstimate} counts it for the pipeline (one tile or chunk when tiled), or -1
+     * for the text encoder and the whole clip (not estimated per stage here).
+     */
+    public long estimatedBytes(String stage) {
+        int[] lat = geometry.latentShape();
+        return switch (stage) {
+            case "unet" -> (long) ResourceEstimate.unet(model.unet().levels(), lat[1], 2, lat[2], lat[3])[0];
+            case "vae_decode" -> (long) ResourceEstimate.vae(model.vae(), 1,
+                    TextToAudioPipeline.VAE_TILING.tileLength(lat[2]), lat[3])[0];
+            case "vocoder" -> {
+                int frames = geometry.height();
+                int chunk = TextToAudioPipeline.VOCODER_CHUNK_FRAMES;
+                int chunks = (frames + chunk - 1) / chunk;
+                long len = chunks == 1 ? frames
+                        : (frames + chunks - 1) / chunks + 2L * model.vocoder().receptiveFieldFrames();
+                yield (long) ResourceEstimate.vocoder(model.vocoder().config(), 1, len)[0];
+            }
+            default -> -1;
+        };
+    }
+
     /** Runs {@code stages} in {@link #STAGES} order, handing each result to {@code done} as it finishes. */
     public List<Result> run(List<String> stages, Consumer<Result> done) {
         List<Result> results = new ArrayList<>();
@@ -154,12 +181,15 @@ public final class ModelBench {
             case "vae_decode" -> {
                 float inv = (float) (1.0 / model.vae().scalingFactor().orElse(1.0));
                 Tensor z = backend.scalar(BinaryOp.MUL, backend.randn(Shape.of(lat), settings.seed()), inv);
-                yield () -> model.vae().decode(z).toFloatArray();
+                // As the pipeline decodes: in tiles past its threshold, in one piece below it.
+                yield () -> model.vae().decodeTiled(z, TextToAudioPipeline.VAE_TILING, PartProgress.NONE)
+                        .toFloatArray();
             }
             case "vocoder" -> {
                 int bins = model.vocoder().config().modelInDim();
                 Tensor mel = backend.randn(Shape.of(1, geometry.height(), bins), settings.seed());
-                yield () -> model.vocoder().forward(mel).toFloatArray();
+                yield () -> model.vocoder().forwardChunked(mel, TextToAudioPipeline.VOCODER_CHUNK_FRAMES,
+                        PartProgress.NONE).toFloatArray();
             }
             case "total" -> {
                 TextToAudioPipeline pipe = new TextToAudioPipeline(model, settings.residency());
@@ -196,8 +226,23 @@ public final class ModelBench {
         return new long[][][] {ids, mask};
     }
 
+    /**
+     * {@code stage} timed {@code settings.repeat()} times with no warm-up run of its own, for a
+     * series of lengths after one warm-up at a mid-size length (a warm-up per length would double
+     * the cost of the longest ones).
+     */
+    public Result runWarm(String stage) {
+        Result r = time(stage, body(stage), settings.repeat(), false);
+        components(stage).forEach(c -> settings.residency().stageDone(model, c));
+        return r;
+    }
+
     static Result time(String stage, Runnable body, int repeat) {
-        if (!stage.equals("total")) { // the whole clip is long enough to warm up in its first step
+        return time(stage, body, repeat, true);
+    }
+
+    private static Result time(String stage, Runnable body, int repeat, boolean warmUp) {
+        if (warmUp && !stage.equals("total")) { // the whole clip is long enough to warm up in its first step
             try (Scope warm = Scope.open()) {
                 body.run(); // JIT warm-up, untimed
             }

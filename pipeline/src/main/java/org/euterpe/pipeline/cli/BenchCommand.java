@@ -19,6 +19,7 @@ import org.euterpe.pipeline.AudioModel;
 import org.euterpe.pipeline.BundledModel;
 import org.euterpe.pipeline.LatentGeometry;
 import org.euterpe.pipeline.RandomModel;
+import org.euterpe.pipeline.TextToAudioPipeline;
 import org.euterpe.pipeline.WeightResidency;
 import org.euterpe.pipeline.bench.DanceBench;
 import org.euterpe.pipeline.bench.ModelBench;
@@ -44,6 +45,9 @@ final class BenchCommand {
             "  --random           random weights even when the folder has weights",
             "  --stage LIST       comma-separated: text_encoder,unet,vae_decode,vocoder,total (default all)",
             "  --seconds S        audio length (default 10)",
+            "  --seconds-list L   comma-separated lengths, e.g. 5,10,20,40,80: each stage at each length, with its",
+            "                     time per second of audio (long clips decode in tiles and vocode in chunks,",
+            "                     as `generate` does)",
             "  --steps N          denoising steps of the whole clip (default 10)",
             "  --sampler NAME     sampler of the whole clip (default: the model's)",
             "  --repeat N         timed runs per stage after one warm-up (default 3; whole clip: 1 run, no warm-up)",
@@ -64,7 +68,7 @@ final class BenchCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
-        Args a = new Args(argv, Set.of("--model", "--stage", "--seconds", "--steps", "--sampler", "--repeat",
+        Args a = new Args(argv, Set.of("--model", "--stage", "--seconds", "--seconds-list", "--steps", "--sampler", "--repeat",
                 "--threads", "--dtype", "--device", "--seed"), Set.of("--random", "--json", "--keep-weights", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
@@ -123,6 +127,12 @@ final class BenchCommand {
         }
         Backend backend = Backends.open(a.get("--device", "cpu"), err::println);
         boolean json = a.has("--json");
+        List<Double> lengths = a.has("--seconds-list") ? secondsList(a.get("--seconds-list", ""), a.has("--seconds"))
+                : null;
+        if (lengths != null) {
+            return runLengths(out, err, json, dir, random, dtype, backend, stages, lengths, steps, sampler, repeat,
+                    seed, residency);
+        }
         ModelBench.Settings settings = new ModelBench.Settings(seconds, steps, sampler, repeat, seed,
                 residency);
         List<ModelBench.Result> results = new ArrayList<>();
@@ -178,6 +188,140 @@ final class BenchCommand {
         } else {
             out.printf(Locale.ROOT, "weights built/loaded in %.1f s; peak RSS %.0f MiB%n", loadSeconds,
                     (Double) report.get("peak_rss_mb"));
+        }
+        return 0;
+    }
+
+    /** "5,10,20" as positive lengths; not with --seconds. */
+    private static List<Double> secondsList(String list, boolean alsoSeconds) {
+        if (alsoSeconds) {
+            throw new Main.UsageException("give --seconds or --seconds-list, not both");
+        }
+        List<Double> lengths = new ArrayList<>();
+        for (String part : list.split(",")) {
+            try {
+                double v = Double.parseDouble(part.trim());
+                if (!(v > 0 && v <= 3600)) {
+                    throw new NumberFormatException();
+                }
+                lengths.add(v);
+            } catch (NumberFormatException e) {
+                throw new Main.UsageException("--seconds-list takes lengths in (0, 3600] separated by commas, got \""
+                        + part + "\"");
+            }
+        }
+        return lengths;
+    }
+
+    /**
+     * Each stage at each length, random models built once per stage, after one untimed warm-up run
+     * at the shortest length of at least 10 s (the JIT's), none per length. Reports each stage's median
+     * per length and per second of audio, and the spread of the latter (max / min) per stage.
+     */
+    private static int runLengths(PrintStream out, PrintStream err, boolean json, Path dir, boolean random, DType dtype,
+            Backend backend, List<String> stages, List<Double> lengths, int steps, SamplerKind sampler, int repeat,
+            long seed, WeightResidency residency) throws IOException {
+        Map<String, Map<String, Object>> perLength = new LinkedHashMap<>();
+        Map<String, Map<String, Double>> perSecond = new LinkedHashMap<>();
+        double loadSeconds = 0;
+        if (!json) {
+            out.printf("%s (%s weights), %s%n", dir, random ? "random " + dtype : "loaded", backend.description());
+            out.printf("%-14s %8s %10s %12s %8s %8s%n", "stage", "audio s", "median s", "s per audio s", "tiles",
+                    "chunks");
+        }
+        AudioModel loaded = null;
+        try {
+            for (String stage : ModelBench.STAGES) {
+                if (!stages.contains(stage)) {
+                    continue;
+                }
+                long t0 = System.nanoTime();
+                AudioModel model = random ? RandomModel.build(dir, backend, dtype, seed, ModelBench.components(stage))
+                        : loaded != null ? loaded : (loaded = AudioModel.load(dir, backend));
+                loadSeconds += (System.nanoTime() - t0) / 1e9;
+                System.gc(); // the random build's garbage, as in the single-length run
+                try {
+                    // JIT warm-up at a mid-size length first: one untimed run at the first length
+                    // (what each timed length gets anyway) leaves C2 still compiling on a short clip.
+                    double warm = lengths.stream().mapToDouble(Double::doubleValue).filter(x -> x >= 10).min()
+                            .orElse(lengths.stream().mapToDouble(Double::doubleValue).max().orElse(10));
+                    LatentGeometry wg = random ? RandomModel.geometry(dir, warm) : ModelBench.geometry(model, warm);
+                    new ModelBench(model, wg, new ModelBench.Settings(warm, steps, sampler, 1, seed, residency))
+                            .run(List.of(stage), x -> { });
+                    for (double s : lengths) {
+                        LatentGeometry g = random ? RandomModel.geometry(dir, s) : ModelBench.geometry(model, s);
+                        ModelBench.Settings settings = new ModelBench.Settings(s, steps, sampler, repeat, seed,
+                                residency);
+                        ModelBench.Result r = new ModelBench(model, g, settings).runWarm(stage);
+                        int[] lat = g.latentShape();
+                        int tiles = TextToAudioPipeline.VAE_TILING.tiles(lat[2]);
+                        int frames = g.height();
+                        int chunks = frames > TextToAudioPipeline.VOCODER_CHUNK_FRAMES
+                                ? (frames + TextToAudioPipeline.VOCODER_CHUNK_FRAMES - 1)
+                                        / TextToAudioPipeline.VOCODER_CHUNK_FRAMES : 1;
+                        double per = r.medianSeconds() / s;
+                        String key = String.valueOf(s);
+                        Map<String, Object> entry = perLength.computeIfAbsent(key, k -> {
+                            Map<String, Object> m = new LinkedHashMap<>();
+                            m.put("seconds", s);
+                            m.put("latent_shape", Arrays.stream(lat).boxed().toList());
+                            m.put("vae_tiles", tiles);
+                            m.put("vocoder_chunks", chunks);
+                            m.put("stages", new LinkedHashMap<String, Object>());
+                            return m;
+                        });
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> st = (Map<String, Object>) entry.get("stages");
+                        ModelBench bench = new ModelBench(model, g, settings);
+                        Map<String, Object> rj = ModelBench.report(List.of(r), Map.of());
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> sj = (Map<String, Object>) ((Map<?, ?>) rj.get("stages")).get(stage);
+                        sj.put("estimated_peak_mb", bench.estimatedBytes(stage) / (double) (1 << 20));
+                        st.put(stage, sj);
+                        perSecond.computeIfAbsent(stage, k -> new LinkedHashMap<>()).put(key, per);
+                        // progress on stderr even with --json, so a run stopped part way still tells
+                        (json ? err : out).printf(Locale.ROOT, "%-14s %8.1f %10.3f %12.4f %8d %8d%n", stage, s,
+                                r.medianSeconds(), per, tiles, chunks);
+                    }
+                } finally {
+                    if (random) {
+                        model.close();
+                    }
+                }
+            }
+        } finally {
+            if (loaded != null) {
+                loaded.close();
+            }
+        }
+        Map<String, Object> spread = new LinkedHashMap<>();
+        perSecond.forEach((stage, m) -> {
+            double max = m.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+            double min = m.values().stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+            spread.put(stage, max / min);
+        });
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("lengths", List.copyOf(perLength.values()));
+        report.put("seconds_per_audio_second", perSecond);
+        report.put("per_second_spread_max_over_min", spread);
+        report.put("peak_rss_mb", ModelBench.peakRssMb());
+        report.put("model", dir.toString());
+        report.put("weights", random ? "random-" + dtype.name().toLowerCase(Locale.ROOT) : "loaded");
+        report.put("backend", backend.description());
+        report.put("threads", Parallel.threads());
+        report.put("repeat", repeat);
+        report.put("load_s", loadSeconds);
+        report.put("vae_tiling", Map.of("tile_frames", TextToAudioPipeline.VAE_TILING.tileFrames(), "margin_frames",
+                TextToAudioPipeline.VAE_TILING.marginFrames(), "blend_frames",
+                TextToAudioPipeline.VAE_TILING.blendFrames()));
+        report.put("vocoder_chunk_frames", TextToAudioPipeline.VOCODER_CHUNK_FRAMES);
+        if (json) {
+            out.println(Json.write(report));
+        } else {
+            spread.forEach((stage, v) -> out.printf(Locale.ROOT, "%-14s time per audio second, max / min: %.3f%n",
+                    stage, (Double) v));
+            out.printf(Locale.ROOT, "weights built/loaded in %.1f s; peak RSS %.0f MiB%n", loadSeconds,
+                    ModelBench.peakRssMb());
         }
         return 0;
     }

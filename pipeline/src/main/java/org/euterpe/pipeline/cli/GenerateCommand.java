@@ -16,6 +16,7 @@ import org.euterpe.pipeline.BundledModel;
 import org.euterpe.pipeline.Euterpe;
 import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.GenerationResult;
+import org.euterpe.pipeline.NotEnoughMemoryException;
 import org.euterpe.pipeline.ResidentMemory;
 import org.euterpe.pipeline.TextToAudioPipeline;
 import org.euterpe.pipeline.WeightResidency;
@@ -37,7 +38,8 @@ final class GenerateCommand {
             "  --steps N            denoising steps (model default: AudioLDM 10, MusicLDM 200)",
             "  --guidance G         classifier-free guidance scale; <= 1 disables it (default 2.5 / 2.0)",
             "  --seconds S          audio length (default: the model's sample size; the bundled model: "
-                    + fmt(BundledModel.DEFAULT_SECONDS) + " s)",
+                    + fmt(BundledModel.DEFAULT_SECONDS) + " s); a length whose estimated memory exceeds",
+            "                       the Java heap is refused up front (see the README, Long clips)",
             "  --seed N             random seed (default: random, printed)",
             "  --count N            waveforms per prompt (written as out-1.wav, out-2.wav, ...)",
             "  --sampler NAME       ddim|pndm|lms|euler|euler-a|heun|dpm++2m|unipc (default: the model's)",
@@ -185,7 +187,12 @@ final class GenerateCommand {
             if (a.has("--verbose")) {
                 err.println("settings " + equivalentCommand(pipe.settings(request), modelPath, device, a));
             }
-            GenerationResult r = pipe.generate(request, progress);
+            GenerationResult r;
+            try {
+                r = pipe.generate(request, progress);
+            } catch (NotEnoughMemoryException e) {
+                throw new Main.UsageException(e.getMessage()); // the request, not the model, is at fault: exit 2
+            }
             long t1 = System.nanoTime();
             Map<String, String> info = new LinkedHashMap<>();
             info.put(WavWriter.TITLE, prompt);

@@ -3,7 +3,9 @@ package org.euterpe.pipeline.cli;
 import java.io.PrintStream;
 import java.util.Locale;
 
+import org.euterpe.kernels.cpu.Parallel;
 import org.euterpe.pipeline.ProgressListener;
+import org.euterpe.pipeline.ResourceEstimate;
 
 /**
  * Progress on stderr: a redrawn bar with step, iterations per second and ETA when stderr is a
@@ -48,6 +50,36 @@ final class Progress implements ProgressListener {
             err.print("\r\033[K");
         }
         err.printf(Locale.ROOT, "%-8s %8.3f s%n", stage, seconds);
+    }
+
+    /** Before anything runs: the estimate, so a long clip says up front what it will take. */
+    @Override
+    public void onEstimate(ResourceEstimate estimate) {
+        err.println("estimate " + estimate.summary(Parallel.threads()));
+    }
+
+    /** A tile of the decode or a chunk of the vocode finished: the same bar (or line) as the steps. */
+    @Override
+    public void onStageProgress(String stage, int done, int total) {
+        bar(stage, done, total, stage.equals("decode") ? "tiles" : "chunks");
+    }
+
+    private void bar(String stage, int done, int total, String unit) {
+        double elapsed = (System.nanoTime() - stageStart) / 1e9;
+        double eta = elapsed / done * (total - done);
+        if (terminal) {
+            int width = 30;
+            int filled = (int) Math.round((double) done / total * width);
+            err.printf(Locale.ROOT, "\r\033[K%-8s [%s%s] %d/%d %s  ETA %.1f s", stage, "#".repeat(filled),
+                    ".".repeat(width - filled), done, total, unit, eta);
+            err.flush();
+        } else {
+            int percent = done * 100 / total;
+            if (percent / 10 != lastPrintedPercent / 10 || done == total) { // at most ~10 lines per stage
+                err.printf(Locale.ROOT, "%s %d/%d %s  ETA %.1f s%n", stage, done, total, unit, eta);
+                lastPrintedPercent = percent;
+            }
+        }
     }
 
     @Override
