@@ -37,7 +37,8 @@ import org.euterpe.tensor.json.Json;
  *       of a full-size model with seeded random weights (CFG batch 2, timestep 500) on the device and
  *       on the reference backend (default cpu), same weights and inputs; passes when the relative L2
  *       error is at most {@code --max-rel-l2} (default 1e-3).</li>
- *   <li>{@code leak MODEL_DIR --device D [--runs N]}: N generations (default 20) in one pipeline;
+ *   <li>{@code leak MODEL_DIR --device D [--runs N] [--seconds S] [--steps K]}: N generations (default
+ *       20, each of 2 s at 10 steps) in one pipeline;
  *       passes when the backend's live tensor storages after the last are those after the first
  *       (every activation freed) and, on CUDA, the driver's used memory grew by at most
  *       {@code --max-growth-mib} (default 16) between them. A backend with no device memory (cpu)
@@ -57,7 +58,7 @@ public final class DeviceChecks {
         if (args.length < 2) {
             out.println("usage: DeviceChecks agree CONFIG_DIR --device D [--reference R] [--dtype f32|f16|bf16]"
                     + " [--seconds S] [--max-rel-l2 X]\n       DeviceChecks leak MODEL_DIR --device D [--runs N]"
-                    + " [--max-growth-mib M]");
+                    + " [--seconds S] [--steps N] [--max-growth-mib M]");
             return 2;
         }
         Map<String, String> opt = new LinkedHashMap<>();
@@ -73,14 +74,19 @@ public final class DeviceChecks {
             out.println(dir + " is not a folder");
             return 2;
         }
-        Map<String, Object> report = switch (args[0]) {
-            case "agree" -> agree(dir, opt, out);
-            case "leak" -> leak(dir, opt, out);
-            default -> null;
-        };
-        if (report == null) {
+        if (!args[0].equals("agree") && !args[0].equals("leak")) {
             out.println("unknown check " + args[0] + " (agree or leak)");
             return 2;
+        }
+        Map<String, Object> report;
+        try {
+            report = args[0].equals("agree") ? agree(dir, opt, out) : leak(dir, opt, out);
+        } catch (RuntimeException e) { // an absent device, a bad option value, a failing op: one line that says so
+            report = new LinkedHashMap<>();
+            report.put("check", args[0]);
+            report.put("pass", false);
+            report.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
+            e.printStackTrace(out);
         }
         out.println(Json.write(report));
         return Boolean.TRUE.equals(report.get("pass")) ? 0 : 1;
@@ -215,6 +221,8 @@ public final class DeviceChecks {
         String device = opt.getOrDefault("--device", "cuda");
         int runs = Integer.parseInt(opt.getOrDefault("--runs", "20"));
         double maxGrowthMib = Double.parseDouble(opt.getOrDefault("--max-growth-mib", "16"));
+        double seconds = Double.parseDouble(opt.getOrDefault("--seconds", "2"));
+        int steps = Integer.parseInt(opt.getOrDefault("--steps", "10"));
         if (runs < 2) {
             throw new IllegalArgumentException("--runs must be at least 2, got " + runs);
         }
@@ -226,7 +234,7 @@ public final class DeviceChecks {
         r.put("runs", runs);
         List<Map<String, Object>> samples = new ArrayList<>();
         samples.add(sample(backend, "before load"));
-        GenerationRequest request = GenerationRequest.builder("rain on a tin roof").seconds(2).steps(10).seed(5)
+        GenerationRequest request = GenerationRequest.builder("rain on a tin roof").seconds(seconds).steps(steps).seed(5)
                 .build();
         try (TextToAudioPipeline pipe = new TextToAudioPipeline(AudioModel.load(modelDir, backend),
                 WeightResidency.DEFAULT)) {
