@@ -23,7 +23,7 @@
 # bench-torch.json; a short table is printed last.
 #
 # Usage: kernels/scripts/device-run.sh OUT [--device cuda|cuda:N|cpu] [--kit FILE] [--repeat N] [--steps N]
-#                                          [--only PARTS] [--scale X]
+#                                          [--only PARTS] [--scale X] [--deadline S]
 #   --kit FILE   the archive (default device-kit/kit.tar.xz at the repo root); KIT_HOME=DIR uses an
 #                unpacked kit instead
 #   --repeat N   timed runs per benchmark stage (default 3)
@@ -31,6 +31,8 @@
 #   --only PARTS comma-separated subset of facts,ops,conformance,agree,bench,leak
 #   --scale X    multiplies every part's time limit (default 1; the limits are sized for a GPU:
 #                about 6 minutes in all)
+#   --deadline S seconds from the start by which every part has ended (default 540, so the table
+#                is printed inside a 10-minute command); a part gets at most what is left of it
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 [ $# -ge 1 ] || { sed -n '2,30p' "$0"; exit 2; }
@@ -41,6 +43,7 @@ REPEAT=3
 STEPS=20
 ONLY="facts,ops,conformance,agree,bench,leak"
 SCALE=1
+DEADLINE=540
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) DEVICE="$2"; shift 2 ;;
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --steps) STEPS="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --scale) SCALE="$2"; shift 2 ;;
+    --deadline) DEADLINE="$2"; shift 2 ;;
     *) echo "device-run: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -62,13 +66,26 @@ cd "$ROOT"
 T_START=$(date +%s)
 
 log() { echo "$*" | tee -a "$LOG"; }
-# result NAME STATUS SECONDS SUMMARY [JSON_FILE]: one line per part for results.json and the table.
-result() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4//$'\t'/ }" "${5:-}" >> "$STAGES"; log "== $1: $2 (${3}s) $4"; }
+# result NAME STATUS SECONDS SUMMARY [JSON_FILE]: one line per part for results.json and the table;
+# results.json is rewritten after every part, so it is there even if the command is killed later.
+result() {
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4//$'\t'/ }" "${5:-}" >> "$STAGES"
+  log "== $1: $2 (${3}s) $4"
+  python3 "$ROOT/kernels/scripts/device-summary.py" "$STAGES" "$OUT" "$DEVICE" "$(( $(date +%s) - T_START ))" \
+    >/dev/null 2>&1 || true
+}
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 limit() { awk -v s="$1" -v k="$SCALE" 'BEGIN { printf "%d", s * k }'; }
 # run_part NAME LIMIT_S CMD...: runs CMD with its output in the log and in $WORK/NAME.out; sets RC, SECS.
 run_part() {
-  local name="$1" lim; lim="$(limit "$2")"; shift 2
+  local name="$1" lim left; lim="$(limit "$2")"; shift 2
+  left=$(( DEADLINE - ($(date +%s) - T_START) - 15 ))  # 15 s kept for the summary
+  [ "$lim" -le "$left" ] || lim=$left
+  if [ "$lim" -lt 5 ]; then
+    log "== $name: no time left before the ${DEADLINE}s deadline"
+    : > "$WORK/$name.out"; RC=124; SECS=0; TIMED_OUT=1
+    return
+  fi
   log "== $name (limit ${lim}s): $*"
   local t0; t0=$(date +%s)
   timeout --kill-after=15 "$lim" "$@" > "$WORK/$name.out" 2>&1
@@ -172,7 +189,12 @@ if want agree; then
 fi
 
 # ---------------------------------------------------------------- benchmark
-if want bench; then
+CUDA_DOWN=""
+case "$DEVICE" in cuda*) CUDA_DOWN="$(grep -m1 '^cuda .*unavailable' "$WORK/facts.out" 2>/dev/null)" ;; esac
+if want bench && [ -n "$CUDA_DOWN" ]; then
+  # euterpe bench would fall back to the CPU and spend the GPU's minutes there.
+  result bench-euterpe fail 0 "not run: $(echo "$CUDA_DOWN" | tr -s ' ' | cut -c1-180)"
+elif want bench; then
   run_part bench-euterpe 240 "${JAVA[@]}" "${TC[@]}" -cp "$CP" \
     org.euterpe.pipeline.cli.Main bench "$CONFIGS" --random --device "$DEVICE" --dtype f16 --seconds 10 \
     --steps "$STEPS" --stage unet,vae_decode,vocoder,total --repeat "$REPEAT" --json
@@ -180,6 +202,8 @@ if want bench; then
   if [ "$TIMED_OUT" = 1 ]; then st=timeout; elif [ "$RC" = 0 ] && [ -s "$OUT/bench-euterpe.json" ]; then st=pass; else st=fail; fi
   result bench-euterpe "$st" "$SECS" "$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stages"]; print(", ".join("%s %.3f s" % (k, v["median_s"]) for k, v in s.items()))' "$OUT/bench-euterpe.json" 2>/dev/null || tail -n1 "$WORK/bench-euterpe.out" | cut -c1-200)" "$OUT/bench-euterpe.json"
 
+fi
+if want bench; then
   tdev=cuda; case "$DEVICE" in cuda*) ;; *) tdev=cpu ;; esac
   if ! python3 -c 'import torch' 2>/dev/null; then
     result bench-torch skip 0 "python3 has no torch here"
