@@ -9,6 +9,7 @@
 #include "gemm.cu"
 #include "attention.cu"
 #include "mma.cu"
+#include "resample.cu"
 #include <cstdio>
 #include <random>
 using namespace euterpe;
@@ -159,6 +160,17 @@ int main() {
     { auto x = randn(100); std::vector<uint16_t> y(100); launch(g1(100), {256}, [&] { cast_float(x.data(), nullptr, 1, 0, y.data(), 2, 100); });
       std::vector<float> back(100); std::vector<double> ref(100); for (int i = 0; i < 100; i++) { __nv_bfloat16 b; b.x = y[i]; back[i] = __bfloat162float(b); ref[i] = __bfloat162float(__float2bfloat16_rn(x[i])); } check("cast f32 -> bf16", back, ref, 0); }
     { std::vector<float> y(77); float v = -1.5f; uint32_t bits; std::memcpy(&bits, &v, 4); launch(g1(77), {256}, [&] { fill_bits(y.data(), 77, 4, bits); }); check("fill -1.5", y, std::vector<double>(77, -1.5), 0); }
+    // Dance Diffusion's cubic 2x resampling: reflect padding, stride-2 correlation / transposed convolution.
+    for (int len : {3, 6, 17}) { const int k = 8, rows = 5; std::vector<float> taps = {-0.01171875f, -0.03515625f, 0.11328125f, 0.43359375f, 0.43359375f, 0.11328125f, -0.03515625f, -0.01171875f};
+      auto refl = [&](int i) { return i < 0 ? -i : i >= len ? 2 * (len - 1) - i : i; }; auto x = randn(rows * len);
+      if (len > 3) { int pad = 3, outLen = (len + 2 * pad - k) / 2 + 1; std::vector<float> y(rows * outLen);
+        launch(g1(y.size()), {256}, [&] { downsample1d(x.data(), taps.data(), y.data(), rows, len, k, pad, outLen); });
+        std::vector<double> ref(y.size()); for (int r = 0; r < rows; r++) for (int o = 0; o < outLen; o++) { double a = 0; for (int j = 0; j < k; j++) a += (double)taps[j] * x[r * len + refl(2 * o + j - pad)]; ref[r * outLen + o] = a; }
+        char buf[48]; snprintf(buf, 48, "downsample1d k8 length %d", len); check(buf, y, ref, 1e-6); }
+      { int pad = 2, outLen = 2 * (len + 2 * pad) - k; std::vector<float> y(rows * outLen);
+        launch(g1(y.size()), {256}, [&] { upsample1d(x.data(), taps.data(), y.data(), rows, len, k, pad, outLen); });
+        std::vector<double> ref(y.size()); for (int r = 0; r < rows; r++) for (int n = 0; n < outLen; n++) { double a = 0; for (int i = 0; i < len + 2 * pad; i++) { int j = n + k - 1 - 2 * i; if (j >= 0 && j < k) a += (double)taps[j] * x[r * len + refl(i - pad)]; } ref[r * outLen + n] = a; }
+        char buf[48]; snprintf(buf, 48, "upsample1d k8 length %d", len); check(buf, y, ref, 1e-6); } }
     printf("%d failures\n", fails);
     return fails != 0;
 }

@@ -45,6 +45,7 @@ public final class OpCases {
         elementWise(c);
         reductions(c);
         dataMovement(c);
+        resampling(c);
         return c;
     }
 
@@ -353,6 +354,35 @@ public final class OpCases {
 
     // ---------------------------------------------------------------- invalid input
 
+    // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
+
+    /** diffusers' "cubic" kernel (Upsample1d doubles it). */
+    private static final float[] CUBIC = {-0.01171875f, -0.03515625f, 0.11328125f, 0.43359375f, 0.43359375f,
+            0.11328125f, -0.03515625f, -0.01171875f};
+
+    private static Tensor cubic(RandomTensors r, float scale) {
+        float[] k = CUBIC.clone();
+        for (int i = 0; i < k.length; i++) {
+            k[i] *= scale;
+        }
+        return r.backend().fromArray(k, Shape.of(k.length));
+    }
+
+    private static void resampling(List<OpCase> c) {
+        // Lengths: the shortest that reflect padding allows (4 down, 3 up), odd, and longer than a vector.
+        for (int[] x : new int[][] {{2, 5, 4}, {1, 3, 17}, {2, 4, 64}, {1, 2, 131}}) {
+            add(c, "downsample1d", "cubic " + dims(x), ACCUMULATING, r -> r.backend().downsample1d(r.randn(x), cubic(r, 1f)));
+        }
+        for (int[] x : new int[][] {{2, 5, 3}, {1, 3, 17}, {2, 4, 64}, {1, 2, 131}}) {
+            add(c, "upsample1d", "cubic x2 " + dims(x), ACCUMULATING, r -> r.backend().upsample1d(r.randn(x), cubic(r, 2f)));
+        }
+        // Other kernel sizes (diffusers' "linear" k4 and "lanczos3" k12 shapes), random taps.
+        add(c, "downsample1d", "random k4 [2,3,33]", ACCUMULATING, r -> r.backend().downsample1d(r.randn(2, 3, 33), r.randn(4)));
+        add(c, "downsample1d", "random k12 [1,2,40]", ACCUMULATING, r -> r.backend().downsample1d(r.randn(1, 2, 40), r.randn(12)));
+        add(c, "upsample1d", "random k4 [2,3,33]", ACCUMULATING, r -> r.backend().upsample1d(r.randn(2, 3, 33), r.randn(4)));
+        add(c, "upsample1d", "random k12 [1,2,40]", ACCUMULATING, r -> r.backend().upsample1d(r.randn(1, 2, 40), r.randn(12)));
+    }
+
     /** Invocations every backend must refuse with IllegalArgumentException. */
     public static List<Reject> rejects() {
         List<Reject> c = new ArrayList<>();
@@ -399,6 +429,13 @@ public final class OpCases {
         c.add(new Reject("permute", "[0, 0] is not a permutation", r -> r.backend().permute(r.randn(3, 5), 0, 0)));
         c.add(new Reject("pad", "three pads for a [3,5] tensor",
                 r -> r.backend().pad(r.randn(3, 5), new int[] {1, 1, 1}, 0f)));
+        c.add(new Reject("downsample1d", "length 3 cannot be reflect-padded by 3",
+                r -> r.backend().downsample1d(r.randn(1, 2, 3), cubic(r, 1f))));
+        c.add(new Reject("upsample1d", "length 2 cannot be reflect-padded by 2",
+                r -> r.backend().upsample1d(r.randn(1, 2, 2), cubic(r, 2f))));
+        c.add(new Reject("downsample1d", "odd kernel length 3",
+                r -> r.backend().downsample1d(r.randn(1, 2, 16), r.randn(3))));
+        c.add(new Reject("upsample1d", "rank-2 x", r -> r.backend().upsample1d(r.randn(2, 16), cubic(r, 2f))));
         return c;
     }
 }

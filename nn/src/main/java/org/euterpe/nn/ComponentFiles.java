@@ -75,7 +75,7 @@ public final class ComponentFiles implements AutoCloseable {
 
     /** Parses config text strictly (see {@link Config}); {@code context} names it in messages. */
     public static Config parseConfig(String configJson, String context) {
-        return new Config(new JsonObject(Json.parseLenient(configJson), context));
+        return new Config(new JsonObject(Json.parseLenient(configJson, context), context));
     }
 
     public String component() {

@@ -72,19 +72,33 @@ public final class ConformanceGolden implements AutoCloseable {
     }
 
     public boolean has(String tensor) {
-        return tensors.contains(tensor);
+        return tensors.contains(resolve(tensor));
     }
 
     public float[] floats(String tensor) {
-        return tensors.floats(tensor);
+        return tensors.floats(resolve(tensor));
     }
 
     public long[] longs(String tensor) {
-        return tensors.longs(tensor);
+        return tensors.longs(resolve(tensor));
     }
 
     public int[] shape(String tensor) {
-        return tensors.entry(tensor).shape().dims();
+        return tensors.entry(resolve(tensor)).shape().dims();
+    }
+
+    /**
+     * The stored tensor behind {@code name}: FORMAT-DANCE.md's {@code tensor_aliases} map names that
+     * are not stored (bit-identical to another record) to the stored one; aliases never chain.
+     */
+    public String resolve(String name) {
+        if (json.has("tensor_aliases")) {
+            Object target = json.getObject("tensor_aliases").raw(name);
+            if (target instanceof String t) {
+                return t;
+            }
+        }
+        return name;
     }
 
     /** A recorded float tensor on {@code backend}. */

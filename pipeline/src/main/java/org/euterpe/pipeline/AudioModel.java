@@ -160,7 +160,7 @@ public final class AudioModel implements AutoCloseable {
     }
 
     /** Maps and validates a converted file, refusing one of another format version. */
-    private static SafetensorsFile openOneFile(Path path) throws IOException {
+    static SafetensorsFile openOneFile(Path path) throws IOException {
         SafetensorsFile file;
         try {
             file = SafetensorsFile.open(path);
@@ -249,7 +249,7 @@ public final class AudioModel implements AutoCloseable {
     }
 
     private static JsonObject json(Path path, Map<String, String> metadata, String key) {
-        return new JsonObject(Json.parseLenient(text(path, metadata, key)), path + ": " + key);
+        return new JsonObject(Json.parseLenient(text(path, metadata, key), path + ": " + key), path + ": " + key);
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -18,6 +18,11 @@ import java.util.stream.Stream;
  */
 public final class BundledModel {
     public static final String NAME = "tiny-audioldm (bundled, random weights)";
+    /**
+     * The length the CLI and server give the bundled model when none is asked for: its U-Net's
+     * sample size alone would make 16 ms.
+     */
+    public static final double DEFAULT_SECONDS = 1.0;
     private static final String ROOT = "/org/euterpe/bundled/tiny-audioldm/";
     private static final List<String> FILES = List.of(
             "model_index.json",
@@ -32,15 +37,35 @@ public final class BundledModel {
     private BundledModel() {
     }
 
-    /** The unpacked folder, unpacking it first if needed (into {@code ~/.cache/euterpe} or $EUTERPE_CACHE). */
-    public static synchronized Path folder() throws IOException {
+    /**
+     * Where the bundled model is unpacked: {@code $EUTERPE_CACHE}, else {@code $XDG_CACHE_HOME/euterpe},
+     * else {@code ~/.cache/euterpe}.
+     */
+    public static Path cacheFolder() {
         String env = System.getenv("EUTERPE_CACHE");
-        Path cache = env != null ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "euterpe");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        if (xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute()) {
+            return Path.of(xdg, "euterpe");
+        }
+        return Path.of(System.getProperty("user.home"), ".cache", "euterpe");
+    }
+
+    /** The unpacked folder, unpacking it first if needed (into {@link #cacheFolder()}). */
+    public static synchronized Path folder() throws IOException {
+        Path cache = cacheFolder();
         Path target = cache.resolve("bundled-tiny-audioldm-" + fingerprint());
         if (Files.isRegularFile(target.resolve("model_index.json"))) {
             return target;
         }
-        Files.createDirectories(cache);
+        try {
+            Files.createDirectories(cache);
+        } catch (IOException e) {
+            throw new IOException("cannot unpack the bundled model into " + cache + " (" + describe(e)
+                    + "); set EUTERPE_CACHE to a writable folder", e);
+        }
         Path tmp = Files.createTempDirectory(cache, ".unpack-");
         try {
             for (String f : FILES) {
@@ -84,6 +109,16 @@ public final class BundledModel {
             }
         }
         return Long.toHexString(h);
+    }
+
+    /** "permission denied on /nonexistent", not the bare path an AccessDeniedException's message is. */
+    private static String describe(IOException e) {
+        if (e instanceof java.nio.file.FileSystemException f) {
+            String why = f.getReason() != null ? f.getReason()
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : e.getClass().getSimpleName();
+            return why + ": " + f.getFile();
+        }
+        return e.getMessage();
     }
 
     private static void deleteTree(Path p) throws IOException {

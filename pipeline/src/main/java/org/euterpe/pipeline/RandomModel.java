@@ -73,7 +73,7 @@ public final class RandomModel {
             }
         }
         Path index = dir.resolve("model_index.json");
-        JsonObject modelIndex = new JsonObject(Json.parseLenient(Files.readString(index)), index.toString());
+        JsonObject modelIndex = new JsonObject(Json.parseLenient(Files.readString(index), index.toString()), index.toString());
         AudioModel.Family family = AudioModel.familyOf(modelIndex.getString("_class_name"), index);
         MappedWeights mapped = new MappedWeights();
         List<TempWeightFile> files = new ArrayList<>();
@@ -92,7 +92,7 @@ public final class RandomModel {
             if (!Files.isRegularFile(sched)) {
                 throw new ModelLoadException("missing " + sched);
             }
-            JsonObject schedulerConfig = new JsonObject(Json.parseLenient(Files.readString(sched)), sched.toString());
+            JsonObject schedulerConfig = new JsonObject(Json.parseLenient(Files.readString(sched), sched.toString()), sched.toString());
             for (TempWeightFile f : files) {
                 mapped.add(f.component(), f.segments());
             }
@@ -136,6 +136,20 @@ public final class RandomModel {
         int vaeScale = 1 << (config(dir, "vae").getIntArray("block_out_channels").length - 1);
         return LatentGeometry.of(seconds, 1, unet.optInt("in_channels", 4), vaeScale, voc.modelInDim(),
                 voc.upsampleRates(), voc.samplingRate(), unet.optInt("sample_size", 0));
+    }
+
+    /**
+     * Random weights for {@code component} of any family (seeded from {@code seed} and the name),
+     * written to a temporary file that is mapped back; the file is added to {@code owners}, which the
+     * caller closes when the model is done.
+     */
+    public static Weights mappedRandomWeights(Backend backend, String component, long seed, DType dtype,
+            List<AutoCloseable> owners) throws IOException {
+        List<TempWeightFile> files = new ArrayList<>();
+        Weights w = weights(backend, component, seed, dtype,
+                Path.of(System.getProperty(TEMP_DIR_PROPERTY, System.getProperty("java.io.tmpdir"))), files);
+        owners.addAll(files);
+        return w;
     }
 
     /**

@@ -35,7 +35,7 @@ import org.euterpe.tensor.Tensor;
  * {@link #generate} wait their turn (the method is synchronized). For parallel generation,
  * load the model once per thread.
  */
-public final class TextToAudioPipeline implements AutoCloseable {
+public final class TextToAudioPipeline implements AudioPipeline {
     private final AudioModel model;
     private final WeightResidency residency;
     /** The unconditional (negative prompt) embedding by text: it does not change between calls. */
@@ -60,7 +60,33 @@ public final class TextToAudioPipeline implements AutoCloseable {
         return model;
     }
 
+    @Override
+    public String pipelineClass() {
+        return model.family().className;
+    }
+
+    @Override
+    public int sampleRate() {
+        return model.vocoder().config().samplingRate();
+    }
+
+    @Override
+    public int channels() {
+        return 1;
+    }
+
+    @Override
+    public boolean takesPrompts() {
+        return true;
+    }
+
+    @Override
+    public int defaultSteps() {
+        return model.family().defaultSteps();
+    }
+
     /** Generates audio for {@code request}. */
+    @Override
     public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
         return generate(request, listener, null, StepTrace.NONE);
     }
@@ -73,11 +99,22 @@ public final class TextToAudioPipeline implements AutoCloseable {
      */
     public synchronized GenerationResult generate(GenerationRequest request, ProgressListener listener,
             NoiseSource stepNoise, StepTrace trace) {
+        check(request);
+        return run(request, listener, stepNoise, trace, null, null);
+    }
+
+    /**
+     * The whole run. {@code labelsOverride} replaces the prompts' class labels (prompt interpolation);
+     * {@code noiseOverride} replaces the initial noise (clip interpolation), before init_noise_sigma.
+     */
+    private GenerationResult run(GenerationRequest request, ProgressListener listener, NoiseSource stepNoise,
+            StepTrace trace, float[] labelsOverride, float[] noiseOverride) {
         AudioModel m = model;
         Backend backend = m.backend();
         HifiGanConfig voc = m.vocoder().config();
         int batch = request.prompts().size() * request.waveformsPerPrompt();
-        LatentGeometry geo = LatentGeometry.of(request.seconds(), batch, m.unet().inChannels(),
+        Double seconds = request.seconds() != null ? request.seconds() : AudioIn.defaultSeconds(request);
+        LatentGeometry geo = LatentGeometry.of(seconds, batch, m.unet().inChannels(),
                 m.vae().vaeScaleFactor(), voc.modelInDim(), voc.upsampleRates(), voc.samplingRate(),
                 m.unetSampleSize());
         double guidance = request.guidanceScale() != null ? request.guidanceScale() : m.family().defaultGuidance();
@@ -87,8 +124,8 @@ public final class TextToAudioPipeline implements AutoCloseable {
         // 1. Text conditioning.
         listener.onStageStart("encode");
         long t0 = System.nanoTime();
-        float[] classLabels = encodePrompt(request.prompts(), request.waveformsPerPrompt(), cfg,
-                request.negativePrompt());
+        float[] classLabels = labelsOverride != null ? labelsOverride
+                : encodePrompt(request.prompts(), request.waveformsPerPrompt(), cfg, request.negativePrompt());
         int projection = classLabels.length / (cfg ? 2 * batch : batch);
         trace.record("prompt_embeds", classLabels);
         stageDone("text_encoder");
@@ -107,14 +144,34 @@ public final class TextToAudioPipeline implements AutoCloseable {
                 throw new IllegalArgumentException("initial latents have " + latents.length + " values, the shape "
                         + java.util.Arrays.toString(geo.latentShape()) + " needs " + n);
             }
+        } else if (noiseOverride != null) {
+            latents = noiseOverride.clone();
         } else {
             latents = torch != null ? torch.randn(geo.latentShape()) : NormalNoise.sample(request.seed(), n);
         }
+        float[] initialNoise = latents.clone();
         float sigma0 = scheduler.initNoiseSigma();
         for (int i = 0; i < n; i++) {
             latents[i] = latents[i] * sigma0;
         }
         NoiseSource noise = stepNoise != null ? stepNoise : drawNoise(request, torch);
+
+        // 2b. Audio in: the source's latents, noised to where the schedule starts (strength), or kept
+        // outside the mask at every step (inpainting, continuation).
+        int start = 0;
+        AudioIn.Source source = null;
+        if (request.sourceAudio() != null) {
+            listener.onStageStart("encode_audio");
+            long ta = System.nanoTime();
+            source = AudioIn.encode(this, request, geo);
+            trace.record("source_latents", source.latents());
+            stageDone("vae");
+            listener.onStage("encode_audio", seconds(ta));
+            if (request.strength() != null && request.strength() < 1.0) {
+                start = AudioIn.startIndex(scheduler, steps, request.strength());
+                latents = scheduler.addNoise(source.latents(), initialNoise, start);
+            }
+        }
 
         // 3. Denoising loop.
         listener.onStageStart("denoise");
@@ -123,7 +180,7 @@ public final class TextToAudioPipeline implements AutoCloseable {
         Shape unetShape = Shape.of(cfg ? 2 * batch : batch, shape[1], shape[2], shape[3]);
         try (Scope scope = Scope.open()) {
             Tensor labels = backend.fromArray(classLabels, Shape.of(cfg ? 2 * batch : batch, projection));
-            for (int k = 0; k < timesteps.length; k++) {
+            for (int k = start; k < timesteps.length; k++) {
                 float[] scaled = scheduler.scaleModelInput(latents, k);
                 float[] unetIn = cfg ? twice(scaled) : scaled;
                 trace.record("unet." + k + ".sample", unetIn);
@@ -136,10 +193,15 @@ public final class TextToAudioPipeline implements AutoCloseable {
                 float[] guided = cfg ? guide(out, n, (float) guidance) : out;
                 trace.record("step." + k + ".model_output", guided);
                 latents = scheduler.step(guided, k, latents, noise);
+                if (source != null && source.mask() != null) {
+                    // RePaint without resampling: the known region, noised to the next step's level.
+                    latents = AudioIn.blend(latents, scheduler.addNoise(source.latents(), initialNoise, k + 1),
+                            source.mask());
+                }
                 trace.record("step." + k + ".prev_sample", latents);
                 checkFinite(latents, "latents after step " + (k + 1));
-                if (!listener.onStep(k + 1, timesteps.length)) {
-                    throw new GenerationCancelledException(k + 1, timesteps.length);
+                if (!listener.onStep(k + 1 - start, timesteps.length - start)) {
+                    throw new GenerationCancelledException(k + 1 - start, timesteps.length - start);
                 }
             }
         }
@@ -185,11 +247,153 @@ public final class TextToAudioPipeline implements AutoCloseable {
                 System.arraycopy(waveforms[b], 0, cut, b * keep, keep);
             }
             checkFinite(cut, "waveform");
+            if (source != null && source.mask() != null) {
+                // The kept region is the source's VAE round trip exactly; generated audio fades in over
+                // 10 ms inside the mask.
+                float[] roundTrip = AudioIn.roundTrip(this, source, geo);
+                for (int b = 0; b < batch; b++) {
+                    AudioIn.paste(waveforms[b], roundTrip, source, voc.samplingRate());
+                    System.arraycopy(waveforms[b], 0, cut, b * keep, keep);
+                }
+            }
             trace.record("audio", cut);
             stageDone("vocoder");
             listener.onStage("vocode", seconds(t3));
-            return new GenerationResult(waveforms, mels, frames, bins, voc.samplingRate(), request.seed());
+            Map<String, String> settings = settings(request);
+            settings.put("seconds", String.format(java.util.Locale.ROOT, "%.6g", keep / (double) voc.samplingRate()));
+            return new GenerationResult(waveforms, mels, frames, bins, voc.samplingRate(), request.seed(), settings);
         }
+    }
+
+    // ------------------------------------------------------------ audio in: interpolation
+
+    /**
+     * Prompt interpolation: one waveform per point {@code t = i / (points - 1)}, {@code i = 0..points-1},
+     * conditioned on the slerp of the two prompts' normalised text embeddings (renormalised, as the U-Net's
+     * class labels always are), every point from the same noise (the request's seed). The negative prompt,
+     * guidance, steps, sampler and length come from {@code request}, whose prompts are ignored. The
+     * endpoints are exactly the plain generations of {@code from} and {@code to}.
+     */
+    public synchronized List<GenerationResult> interpolatePrompts(String from, String to, int points,
+            GenerationRequest request, ProgressListener listener) {
+        if (points < 2) {
+            throw new IllegalArgumentException("interpolation needs at least 2 points (the two ends), got " + points);
+        }
+        if (request.sourceAudio() != null || request.waveformsPerPrompt() != 1 || request.prompts().size() != 1) {
+            throw new IllegalArgumentException("prompt interpolation takes one prompt's request, one waveform, no"
+                    + " source audio");
+        }
+        double guidance = request.guidanceScale() != null ? request.guidanceScale() : model.family().defaultGuidance();
+        boolean cfg = guidance > 1.0;
+        float[] a = encodePrompt(List.of(from), 1, cfg, request.negativePrompt());
+        float[] b = encodePrompt(List.of(to), 1, cfg, request.negativePrompt());
+        int width = a.length / (cfg ? 2 : 1);
+        List<GenerationResult> out = new ArrayList<>();
+        for (int i = 0; i < points; i++) {
+            double t = i / (double) (points - 1);
+            float[] labels = a.clone();
+            // The unconditional row (with CFG) is the same in both; the conditional row is slerped.
+            int at = cfg ? width : 0;
+            float[] ca = java.util.Arrays.copyOfRange(a, at, at + width);
+            float[] cb = java.util.Arrays.copyOfRange(b, at, at + width);
+            float[] c = i == 0 ? ca : i == points - 1 ? cb : Slerp.normalised(ca, cb, t);
+            System.arraycopy(c, 0, labels, at, width);
+            out.add(run(request, listener, null, StepTrace.NONE, labels, null));
+        }
+        return out;
+    }
+
+    /**
+     * Clip interpolation: both clips are encoded (posterior means) and inverted to noise with deterministic
+     * DDIM under the request's prompt without guidance, the two noises are slerped at
+     * {@code t = i / (points - 1)}, and each point is denoised with deterministic DDIM under the same prompt
+     * and the request's guidance. With guidance 1 the endpoints are the clips' round trips up to the
+     * inversion's error (see {@code AudioInTest}).
+     */
+    public synchronized List<GenerationResult> interpolateClips(org.euterpe.pipeline.audio.WavReader.Audio from,
+            org.euterpe.pipeline.audio.WavReader.Audio to, int points, GenerationRequest request,
+            ProgressListener listener) {
+        if (points < 2) {
+            throw new IllegalArgumentException("interpolation needs at least 2 points (the two ends), got " + points);
+        }
+        if (request.sourceAudio() != null || request.waveformsPerPrompt() != 1 || request.prompts().size() != 1) {
+            throw new IllegalArgumentException("clip interpolation takes one prompt's request, one waveform, no"
+                    + " source audio");
+        }
+        GenerationRequest ddim = GenerationRequest.builder(request.prompts().get(0))
+                .negativePrompt(request.negativePrompt()).guidanceScale(request.guidanceScale() != null
+                        ? request.guidanceScale() : model.family().defaultGuidance())
+                .steps(request.steps() != null ? request.steps() : model.family().defaultSteps())
+                .seconds(request.seconds() != null ? request.seconds() : Math.min(from.seconds(), to.seconds()))
+                .seed(request.seed()).sampler(SamplerKind.DDIM).eta(0f).build();
+        float[] na = invert(from, ddim, listener);
+        float[] nb = invert(to, ddim, listener);
+        List<GenerationResult> out = new ArrayList<>();
+        for (int i = 0; i < points; i++) {
+            double t = i / (double) (points - 1);
+            float[] z = i == 0 ? na : i == points - 1 ? nb : Slerp.of(na, nb, t);
+            out.add(run(ddim, listener, null, StepTrace.NONE, null, z));
+        }
+        return out;
+    }
+
+    /**
+     * DDIM inversion of a clip to the noise the DDIM sampler (eta 0) would start from, under the request's
+     * prompt without guidance: from the clean latents, step up through the timesteps in reverse,
+     * {@code x_next = sqrt(a_next) x0_pred + sqrt(1 - a_next) eps}.
+     */
+    public synchronized float[] invert(org.euterpe.pipeline.audio.WavReader.Audio clip, GenerationRequest request,
+            ProgressListener listener) {
+        AudioModel m = model;
+        HifiGanConfig voc = m.vocoder().config();
+        LatentGeometry geo = LatentGeometry.of(request.seconds() != null ? request.seconds() : clip.seconds(), 1,
+                m.unet().inChannels(), m.vae().vaeScaleFactor(), voc.modelInDim(), voc.upsampleRates(),
+                voc.samplingRate(), m.unetSampleSize());
+        int steps = request.steps() != null ? request.steps() : m.family().defaultSteps();
+        SchedulerConfig config = SchedulerConfig.read(model.schedulerConfig(), SamplerKind.DDIM, Map.of());
+        if (!config.predictionType().equals("epsilon")) {
+            throw new IllegalArgumentException("DDIM inversion needs an epsilon-prediction model; this one predicts "
+                    + config.predictionType());
+        }
+        Scheduler ddim = Scheduler.create(SamplerKind.DDIM, config);
+        ddim.setTimesteps(steps);
+        int stride = config.numTrainTimesteps() / steps;
+        float finalAlpha = config.setAlphaToOne() ? 1f : ddim.alphasCumprod()[0];
+        double[] ts = ddim.timesteps();
+        float[] ac = ddim.alphasCumprod();
+        float[] labels = encodePrompt(request.prompts(), 1, false, null);
+        int projection = labels.length;
+        float[] x = AudioIn.encodeLatents(m, clip, geo.height(), null);
+        int[] shape = geo.latentShape();
+        try (Scope scope = Scope.open()) {
+            Tensor lab = m.backend().fromArray(labels, Shape.of(1, projection));
+            for (int k = ts.length - 1; k >= 0; k--) {
+                int t = (int) ts[k];
+                // the sample is at the level DDIM's step at t lands on (t - stride, or the final alpha),
+                // going up to t: the DDIM step run backwards
+                int prev = t - stride;
+                float aPrev = prev >= 0 ? ac[prev] : finalAlpha;
+                float aT = ac[t];
+                float[] eps;
+                try (Scope step = Scope.open()) {
+                    eps = m.unet().forward(m.backend().fromArray(x, Shape.of(shape)), prev >= 0 ? prev : 0, null, lab)
+                            .toFloatArray();
+                }
+                float sp = (float) Math.sqrt(aPrev);
+                float sbp = (float) Math.sqrt(1 - aPrev);
+                float st = (float) Math.sqrt(aT);
+                float sbt = (float) Math.sqrt(1 - aT);
+                for (int i = 0; i < x.length; i++) {
+                    float x0 = (x[i] - sbp * eps[i]) / sp;
+                    x[i] = st * x0 + sbt * eps[i];
+                }
+                if (!listener.onStep(ts.length - k, ts.length)) {
+                    throw new GenerationCancelledException(ts.length - k, ts.length);
+                }
+            }
+        }
+        stageDone("unet");
+        return x;
     }
 
     /**
@@ -250,9 +454,68 @@ public final class TextToAudioPipeline implements AutoCloseable {
         return out;
     }
 
-    private Scheduler scheduler(GenerationRequest request) {
-        SamplerKind kind = request.sampler() != null ? request.sampler()
+    /** The sampler {@code request} runs with: its own, or the model's scheduler. */
+    public SamplerKind samplerFor(GenerationRequest request) {
+        return request.sampler() != null ? request.sampler()
                 : samplerOf(model.schedulerConfig().optString("_class_name", "DDIMScheduler"));
+    }
+
+    /**
+     * Refuses options the request's sampler would ignore, so no setting is silently dropped.
+     *
+     * @throws IllegalArgumentException naming the option and the sampler
+     */
+    public void check(GenerationRequest request) {
+        if (request.prompts().isEmpty()) {
+            throw new IllegalArgumentException("no prompt given (AudioLDM and MusicLDM are conditioned on text)");
+        }
+        SamplerKind kind = samplerFor(request);
+        if (request.eta() != 0 && kind != SamplerKind.DDIM) {
+            throw new IllegalArgumentException("eta applies only to the ddim sampler; " + kind.cliName()
+                    + " has none (choose ddim, or leave eta at 0)");
+        }
+        if (request.karras() && !kind.supportsKarras()) {
+            throw new IllegalArgumentException("Karras sigmas apply to the " + SamplerKind.karrasNames()
+                    + " samplers, not " + kind.cliName());
+        }
+    }
+
+    /**
+     * What {@code request} runs with, defaults resolved: the keys of a reproducible run
+     * ({@code prompt}, {@code negative_prompt}, {@code seed}, {@code steps}, {@code guidance},
+     * {@code sampler}, {@code karras}, {@code eta}, {@code noise}, {@code count}), in that order.
+     */
+    public Map<String, String> settings(GenerationRequest request) {
+        Map<String, String> s = new java.util.LinkedHashMap<>();
+        s.put("prompt", String.join(" | ", request.prompts()));
+        s.put("negative_prompt", request.negativePrompt() == null ? "" : request.negativePrompt());
+        s.put("seed", Long.toString(request.seed()));
+        s.put("steps", Integer.toString(request.steps() != null ? request.steps() : model.family().defaultSteps()));
+        s.put("guidance", Double.toString(request.guidanceScale() != null ? request.guidanceScale()
+                : model.family().defaultGuidance()));
+        s.put("sampler", samplerFor(request).cliName());
+        s.put("karras", Boolean.toString(request.karras()));
+        s.put("eta", Float.toString(request.eta()));
+        s.put("noise", request.noise().name().toLowerCase(java.util.Locale.ROOT));
+        s.put("count", Integer.toString(request.waveformsPerPrompt()));
+        // Audio in: only when a source is given, so plain runs record what they always did.
+        if (request.sourceAudio() != null) {
+            var src = request.sourceAudio();
+            s.put("source", String.format(java.util.Locale.ROOT, "%.4f s, %d Hz, %d channels", src.seconds(),
+                    src.sampleRate(), src.channelCount()));
+        }
+        if (request.strength() != null) {
+            s.put("strength", Double.toString(request.strength()));
+        }
+        if (request.mask() != null) {
+            s.put("mask_start", Double.toString(request.mask().startSeconds()));
+            s.put("mask_end", Double.toString(request.mask().endSeconds()));
+        }
+        return s;
+    }
+
+    private Scheduler scheduler(GenerationRequest request) {
+        SamplerKind kind = samplerFor(request);
         Map<String, Object> overrides = request.karras() ? Map.of("use_karras_sigmas", true) : Map.of();
         Scheduler s = Scheduler.create(kind, SchedulerConfig.read(model.schedulerConfig(), kind, overrides));
         if (s instanceof DdimScheduler ddim) {

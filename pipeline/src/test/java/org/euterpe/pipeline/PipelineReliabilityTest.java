@@ -38,7 +38,7 @@ class PipelineReliabilityTest {
 
     @BeforeAll
     static void load() throws IOException {
-        pipe = Euterpe.load(null, options());
+        pipe = Euterpe.loadTextToAudio(null, options());
     }
 
     @AfterAll
@@ -128,8 +128,8 @@ class PipelineReliabilityTest {
     void twoPipelinesInParallelGetTheSequentialResults() throws Exception {
         GenerationRequest a = request("first pipeline", 11);
         GenerationRequest b = request("second pipeline", 12);
-        try (TextToAudioPipeline p1 = Euterpe.load(null, options());
-                TextToAudioPipeline p2 = Euterpe.load(null, options())) {
+        try (TextToAudioPipeline p1 = Euterpe.loadTextToAudio(null, options());
+                TextToAudioPipeline p2 = Euterpe.loadTextToAudio(null, options())) {
             GenerationResult seqA = p1.generate(a, ProgressListener.NONE);
             GenerationResult seqB = p2.generate(b, ProgressListener.NONE);
             List<GenerationResult> par = inParallel(List.of(

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * For native memory as the JVM sees it, add {@code -DargLine="... -XX:NativeMemoryTracking=summary"}.
  */
 @Tag("soak")
-@EnabledIfSystemProperty(named = "euterpe.soak", matches = "true")
+@EnabledIfSystemProperty(named = "euterpe.soak", matches = "true",
+        disabledReason = "SKIPPED: the 100-generation soak is opt-in (-Deuterpe.soak=true); see RELIABILITY.md §2")
 class ResourceSoakTest {
     private static final int RUNS = 100;
 
@@ -28,7 +29,7 @@ class ResourceSoakTest {
     void hundredGenerationsHoldNoGrowingResources() throws Exception {
         List<ResourceProbe> probes = new ArrayList<>();
         List<Integer> deviceBuffers = new ArrayList<>();
-        try (TextToAudioPipeline pipe = Euterpe.load(null, PipelineReliabilityTest.options())) {
+        try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(null, PipelineReliabilityTest.options())) {
             System.out.println("soak on " + pipe.model().backend().description());
             // A device backend's own count of live buffers; -1 where the backend keeps none.
             IntSupplier buffers = pipe.model().backend() instanceof OpenClBackend cl ? cl::liveBuffers : () -> -1;

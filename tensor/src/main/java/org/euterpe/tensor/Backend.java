@@ -205,6 +205,32 @@ public interface Backend extends AutoCloseable {
     /** {@code x / max(||x||_2, eps)} over the last dim, as torch.nn.functional.normalize. */
     Tensor l2Normalize(Tensor x, float eps);
 
+    // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
+
+    /**
+     * diffusers' {@code Downsample1d}: each channel reflect-padded by {@code p = k/2 - 1} on both
+     * sides, then correlated with {@code kernel} at stride 2 (the same taps for every channel, as
+     * torch's diagonal {@code C x C x k} weight computes):
+     * {@code out[b, c, o] = sum_j kernel[j] * x[b, c, reflect(2o + j - p)]}.
+     *
+     * @param x      {@code [batch, channels, length]}, F32, {@code length > p}
+     * @param kernel F32 {@code [k]}, k even and at least 2
+     * @return {@code [batch, channels, (length + 2p - k) / 2 + 1]} ({@code length / 2} for even lengths)
+     */
+    Tensor downsample1d(Tensor x, Tensor kernel);
+
+    /**
+     * diffusers' {@code Upsample1d}: each channel reflect-padded by {@code q = (p + 1) / 2} on both
+     * sides ({@code p = k/2 - 1}), then a stride-2 transposed convolution with {@code kernel} and
+     * padding {@code 2p + 1}: {@code out[b, c, n] = sum over (i, j) with 2i + j = n + 2p + 1 of
+     * xpad[i] * kernel[j]}. The kernel is used as given (diffusers stores it already doubled).
+     *
+     * @param x      {@code [batch, channels, length]}, F32, {@code length > q}
+     * @param kernel F32 {@code [k]}, k even and at least 2
+     * @return {@code [batch, channels, 2 (length + 2q) - k]} ({@code 2 length} for k divisible by 4)
+     */
+    Tensor upsample1d(Tensor x, Tensor kernel);
+
     // ---------------------------------------------------------------- noise
 
     /**

@@ -446,6 +446,47 @@ public final class OpShapes {
         return Shape.of(squeezed);
     }
 
+    // ---------------------------------------------------------------- fixed-kernel 2x resampling
+
+    /** The geometry of {@link Backend#downsample1d} / {@link Backend#upsample1d}. */
+    public record Resample1d(int rows, int length, int k, int pad, int outLength) {
+    }
+
+    /** {@link Backend#downsample1d}: reflect pad {@code k/2 - 1}, stride-2 correlation. */
+    public static Resample1d downsample1d(Tensor x, Tensor kernel) {
+        int k = resampleKernel("downsample1d", x, kernel);
+        int p = k / 2 - 1;
+        checkReflect("downsample1d", x, p);
+        return new Resample1d(x.dim(0) * x.dim(1), x.dim(2), k, p, (x.dim(2) + 2 * p - k) / 2 + 1);
+    }
+
+    /** {@link Backend#upsample1d}: reflect pad {@code (k/2 - 1 + 1) / 2}, stride-2 transposed convolution. */
+    public static Resample1d upsample1d(Tensor x, Tensor kernel) {
+        int k = resampleKernel("upsample1d", x, kernel);
+        int q = k / 4;
+        checkReflect("upsample1d", x, q);
+        return new Resample1d(x.dim(0) * x.dim(1), x.dim(2), k, q, 2 * (x.dim(2) + 2 * q) - k);
+    }
+
+    private static int resampleKernel(String op, Tensor x, Tensor kernel) {
+        if (x.rank() != 3 || x.dtype() != DType.F32) {
+            throw new IllegalArgumentException(op + " needs an F32 x [batch, channels, length], got " + x.shape()
+                    + " " + x.dtype());
+        }
+        if (kernel.rank() != 1 || kernel.dtype() != DType.F32 || kernel.dim(0) < 2 || kernel.dim(0) % 2 != 0) {
+            throw new IllegalArgumentException(op + " needs an F32 kernel [k] with k even and >= 2, got "
+                    + kernel.shape() + " " + kernel.dtype());
+        }
+        return kernel.dim(0);
+    }
+
+    private static void checkReflect(String op, Tensor x, int pad) {
+        if (x.dim(2) <= pad) {
+            throw new IllegalArgumentException(op + ": reflect padding by " + pad + " needs a length above " + pad
+                    + ", got x " + x.shape());
+        }
+    }
+
     // ---------------------------------------------------------------- shared rules
 
     /** An optional per-channel operand: null, or {@code [n]}. */

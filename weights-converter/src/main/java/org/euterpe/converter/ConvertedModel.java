@@ -55,7 +55,7 @@ public final class ConvertedModel implements WeightSource, AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             Map<String, WeightEncoder.StoredTensor> stored = new LinkedHashMap<>();
-            List<Converter.ComponentReport> components = Converter.read(pipeline, precision, readers, stored::put);
+            List<Converter.ComponentReport> components = Converter.read(pipeline, precision, false, readers, stored::put);
             Map<String, Held> tensors = new LinkedHashMap<>();
             stored.forEach((name, t) -> tensors.put(name, new Held(new Entry(t.dtype(), t.shape()),
                     t.unchanged() != null ? t.unchanged() : arena.allocate(t.byteSize(), 64))));

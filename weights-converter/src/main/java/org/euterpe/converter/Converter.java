@@ -91,6 +91,9 @@ public final class Converter {
         if (Files.isDirectory(out)) {
             throw new IllegalArgumentException("the output " + outFile + " is a folder; name a .safetensors file");
         }
+        if (!Files.isDirectory(out.getParent())) {
+            throw new IllegalArgumentException("output folder " + out.getParent() + " does not exist");
+        }
         PipelineFolder pipeline = PipelineFolder.scan(folder);
         Map<String, String> metadata = metadata(pipeline, precision);
         List<SourceFile> sources = new ArrayList<>();
@@ -104,12 +107,11 @@ public final class Converter {
         List<CheckpointReader> open = new ArrayList<>();
         int[] tensors = {0};
         try {
-            List<ComponentReport> components = read(pipeline, precision, open, (name, t) -> {
+            List<ComponentReport> components = read(pipeline, precision, true, open, (name, t) -> {
                 t.addTo(writer, name);
                 tensors[0]++;
             });
             writer.metadata(metadata);
-            Files.createDirectories(out.getParent());
             writer.write(out);
             return new Report(outFile, List.copyOf(sources), components, tensors[0]);
         } finally {
@@ -134,8 +136,11 @@ public final class Converter {
     /**
      * Opens each component's weights (adding the readers to {@code open}, which the caller closes)
      * and hands every stored tensor to {@code sink} under its name {@code <component>.<key>}.
+     *
+     * @param checkFinite refuse a floating tensor with a NaN or infinite value (reads every value)
      */
-    static List<ComponentReport> read(PipelineFolder pipeline, Precision precision, List<CheckpointReader> open,
+    static List<ComponentReport> read(PipelineFolder pipeline, Precision precision, boolean checkFinite,
+            List<CheckpointReader> open,
             BiConsumer<String, WeightEncoder.StoredTensor> sink) throws IOException {
         List<ComponentReport> reports = new ArrayList<>();
         for (PipelineFolder.Component c : pipeline.components()) {
@@ -151,6 +156,14 @@ public final class Converter {
             Set<String> storedDtypes = new TreeSet<>();
             for (String key : reader.names()) {
                 CheckpointReader.TensorInfo info = reader.info(key);
+                // A file conversion reads every value anyway; a folder loaded in memory keeps its weights
+                // mapped and untouched until a layer reads them, so it is not scanned.
+                long bad = checkFinite ? WeightEncoder.firstNonFinite(reader.bytes(key), info.dtype(),
+                        info.shape().numel()) : -1;
+                if (bad >= 0) {
+                    throw new CheckpointException(c.weights(), c.name() + " weight \"" + key + "\" has a NaN or"
+                            + " infinite value (element " + bad + "); the model would make only NaN audio");
+                }
                 parameters += info.shape().numel();
                 sourceDtypes.add(info.dtype().safetensorsName());
                 for (WeightEncoder.StoredTensor t : WeightEncoder.encode(key, info, reader.bytes(key), weightDtype)) {

@@ -97,7 +97,7 @@ final class PipelineFolder {
 
     /** Component names of model_index.json: its non-underscore keys with a [library, class] value. */
     private static List<String> componentNames(Path indexFile) throws IOException {
-        Object parsed = Json.parse(text(indexFile));
+        Object parsed = Json.parse(text(indexFile), indexFile.toString());
         if (!(parsed instanceof Map<?, ?> index)) {
             throw new CheckpointException(indexFile, "not a JSON object");
         }

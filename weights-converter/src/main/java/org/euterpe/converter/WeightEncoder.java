@@ -113,6 +113,22 @@ final class WeightEncoder {
         };
     }
 
+    /**
+     * The index of the first NaN or infinite element of a floating tensor, or -1 (integer tensors
+     * have none): a model with one would only produce NaN audio, so the converter refuses it.
+     */
+    static long firstNonFinite(MemorySegment src, DType dtype, long numel) {
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
+            return -1;
+        }
+        for (long i = 0; i < numel; i++) {
+            if (!Float.isFinite(read(src, dtype, i))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** Streams a floating tensor as {@code dst} (F32, F16 or BF16; rounding to nearest even). */
     static SafetensorsWriter.Source floats(MemorySegment src, DType srcType, long numel, DType dst) {
         return out -> {

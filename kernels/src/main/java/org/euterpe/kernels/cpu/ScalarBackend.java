@@ -498,6 +498,56 @@ public final class ScalarBackend extends CpuBackendBase {
         return result(out, x.shape());
     }
 
+    // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
+
+    @Override
+    public Tensor downsample1d(Tensor x, Tensor kernel) {
+        OpShapes.Resample1d g = OpShapes.downsample1d(x, kernel);
+        float[] xv = floats(x);
+        float[] kv = floats(kernel);
+        float[] out = new float[g.rows() * g.outLength()];
+        for (int r = 0; r < g.rows(); r++) {
+            int in = r * g.length();
+            for (int o = 0; o < g.outLength(); o++) {
+                double acc = 0;
+                for (int j = 0; j < g.k(); j++) {
+                    acc += (double) kv[j] * xv[in + reflect(2 * o + j - g.pad(), g.length())];
+                }
+                out[r * g.outLength() + o] = (float) acc;
+            }
+        }
+        return result(out, Shape.of(x.dim(0), x.dim(1), g.outLength()));
+    }
+
+    @Override
+    public Tensor upsample1d(Tensor x, Tensor kernel) {
+        OpShapes.Resample1d g = OpShapes.upsample1d(x, kernel);
+        float[] xv = floats(x);
+        float[] kv = floats(kernel);
+        int padded = g.length() + 2 * g.pad();
+        int crop = g.k() - 1; // the transposed convolution's padding 2 (k/2 - 1) + 1
+        float[] out = new float[g.rows() * g.outLength()];
+        for (int r = 0; r < g.rows(); r++) {
+            int in = r * g.length();
+            for (int n = 0; n < g.outLength(); n++) {
+                double acc = 0;
+                for (int j = 0; j < g.k(); j++) {
+                    int m = n + crop - j; // = 2 i for the padded input position i feeding tap j
+                    if (m >= 0 && m % 2 == 0 && m / 2 < padded) {
+                        acc += (double) kv[j] * xv[in + reflect(m / 2 - g.pad(), g.length())];
+                    }
+                }
+                out[r * g.outLength() + n] = (float) acc;
+            }
+        }
+        return result(out, Shape.of(x.dim(0), x.dim(1), g.outLength()));
+    }
+
+    /** torch's reflect padding: index -1 reads 1, index len reads len - 2 (pads are below len). */
+    private static int reflect(int i, int len) {
+        return i < 0 ? -i : i >= len ? 2 * (len - 1) - i : i;
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /** Wraps {@code data} (not copied) as a new F32 tensor owned by the current scope. */

@@ -101,4 +101,15 @@ public final class VectorBackend extends CpuBackendBase {
         return VectorOps.l2Normalize(this, x, eps);
     }
 
+    // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
+
+    @Override
+    public Tensor downsample1d(Tensor x, Tensor kernel) {
+        return Resample1d.down(this, x, kernel);
+    }
+
+    @Override
+    public Tensor upsample1d(Tensor x, Tensor kernel) {
+        return Resample1d.up(this, x, kernel);
+    }
 }

@@ -652,6 +652,27 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
+
+    @Override
+    public Tensor downsample1d(Tensor x, Tensor kernel) {
+        return resample1d("downsample1d", x, kernel, OpShapes.downsample1d(x, kernel));
+    }
+
+    @Override
+    public Tensor upsample1d(Tensor x, Tensor kernel) {
+        return resample1d("upsample1d", x, kernel, OpShapes.upsample1d(x, kernel));
+    }
+
+    private Tensor resample1d(String name, Tensor x, Tensor kernel, OpShapes.Resample1d g) {
+        Tensor out = allocate(DType.F32, Shape.of(x.dim(0), x.dim(1), g.outLength()));
+        if (out.numel() > 0) {
+            launch1d(name, out.numel(), new KernelArgs().tensor(x).tensor(kernel).tensor(out).i64(g.rows())
+                    .i32(g.length()).i32(g.k()).i32(g.pad()).i32(g.outLength()));
+        }
+        return out;
+    }
+
     /** A grid-stride kernel over {@code n} elements. */
     private void launch1d(String kernel, long n, KernelArgs args) {
         int blocks = (int) Math.min(MAX_GRID_X, (n + THREADS - 1) / THREADS);

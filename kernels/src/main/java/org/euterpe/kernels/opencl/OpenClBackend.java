@@ -550,6 +550,27 @@ public final class OpenClBackend implements Backend {
         return out;
     }
 
+    // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
+
+    @Override
+    public Tensor downsample1d(Tensor x, Tensor kernel) {
+        return resample1d("downsample1d", x, kernel, OpShapes.downsample1d(x, kernel));
+    }
+
+    @Override
+    public Tensor upsample1d(Tensor x, Tensor kernel) {
+        return resample1d("upsample1d", x, kernel, OpShapes.upsample1d(x, kernel));
+    }
+
+    private Tensor resample1d(String name, Tensor x, Tensor kernel, OpShapes.Resample1d g) {
+        Tensor out = allocate(DType.F32, Shape.of(x.dim(0), x.dim(1), g.outLength()));
+        try (Operands o = new Operands()) {
+            rt.kernel(name).i(g.length()).i(g.k()).i(g.pad()).i(g.outLength()).mem(o.f32(x)).mem(o.f32(kernel))
+                    .mem(mem(out)).run(new long[] {g.outLength(), g.rows()}, null);
+        }
+        return out;
+    }
+
     /** {@code value} as one element of {@code dtype}, little-endian (the device's byte order). */
     private static byte[] elementBytes(DType dtype, float value) {
         ByteBuffer b = ByteBuffer.allocate(dtype.byteSize()).order(ByteOrder.nativeOrder());

@@ -26,6 +26,11 @@ public final class SpectrogramPng {
      */
     public static void write(Path path, float[] mel, int frames, int bins, int xScale, int yScale)
             throws IOException {
+        AtomicFiles.write(path, body(mel, frames, bins, xScale, yScale));
+    }
+
+    /** The PNG's bytes as a body for {@link AtomicFiles} (see {@link #write}). */
+    public static AtomicFiles.Body body(float[] mel, int frames, int bins, int xScale, int yScale) {
         if (mel.length != (long) frames * bins) {
             throw new IllegalArgumentException(mel.length + " values are not " + frames + " x " + bins);
         }
@@ -56,11 +61,14 @@ public final class SpectrogramPng {
                 }
             }
         }
-        AtomicFiles.write(path, out -> {
+        return out -> {
+            // Without this ImageIO buffers the stream in an imageio*.tmp file of its own in java.io.tmpdir,
+            // which an interrupted run would leave behind.
+            ImageIO.setUseCache(false);
             if (!ImageIO.write(img, "png", out)) {
                 throw new IOException("no PNG writer available");
             }
-        });
+        };
     }
 
     /** Magma colour of {@code x} in [0, 1] as 0xRRGGBB. */

@@ -10,8 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Mono RIFF/WAVE files: 16-bit PCM (clipped to [-1, 1]) or 32-bit IEEE float, with an optional
- * LIST/INFO chunk carrying text tags (prompt, seed, sampler, ...). Written atomically.
+ * RIFF/WAVE files, mono or multi-channel (interleaved frames): 16-bit PCM (clipped to [-1, 1]) or
+ * 32-bit IEEE float, with an optional LIST/INFO chunk carrying text tags (prompt, seed, sampler,
+ * ...). Written atomically.
  */
 public final class WavWriter {
     /** Sample encodings. */
@@ -39,21 +40,54 @@ public final class WavWriter {
      */
     public static void write(Path path, float[] samples, int sampleRate, Format format, Map<String, String> info)
             throws IOException {
+        write(path, samples, 1, sampleRate, format, info);
+    }
+
+    /**
+     * @param frames   {@code channels} samples per frame, interleaved ({@code l0 r0 l1 r1 ...})
+     * @param channels 1 to 8
+     * @see #write(Path, float[], int, Format, Map)
+     */
+    public static void write(Path path, float[] frames, int channels, int sampleRate, Format format,
+            Map<String, String> info) throws IOException {
+        AtomicFiles.write(path, body(frames, channels, sampleRate, format, info));
+    }
+
+    /** {@link #body(float[], int, int, Format, Map)} of one channel. */
+    public static AtomicFiles.Body body(float[] samples, int sampleRate, Format format, Map<String, String> info) {
+        return body(samples, 1, sampleRate, format, info);
+    }
+
+    /**
+     * The file's bytes as a body for {@link AtomicFiles} (to write several outputs as one set), or
+     * for any stream (standard output); the arguments are checked now, as {@link #write} does.
+     */
+    public static AtomicFiles.Body body(float[] frames, int channels, int sampleRate, Format format,
+            Map<String, String> info) {
+        float[] samples = frames;
+        if (channels < 1 || channels > 8 || samples.length % channels != 0) {
+            throw new IllegalArgumentException("channels must be 1..8 and divide the " + samples.length
+                    + " samples, got " + channels);
+        }
+        if ((long) sampleRate * channels > MAX_SAMPLE_RATE) {
+            throw new IllegalArgumentException("sample rate " + sampleRate + " x " + channels
+                    + " channels is too high for a WAV header");
+        }
         if (sampleRate <= 0 || sampleRate > MAX_SAMPLE_RATE) {
             throw new IllegalArgumentException("sample rate must be between 1 and " + MAX_SAMPLE_RATE + " Hz, got "
                     + sampleRate);
         }
         for (int i = 0; i < samples.length; i++) {
             if (!Float.isFinite(samples[i])) {
-                throw new IllegalArgumentException("sample " + i + " is " + samples[i] + "; refusing to write " + path);
+                throw new IllegalArgumentException("sample " + i + " is " + samples[i] + "; refusing to write it");
             }
         }
         byte[] list = infoChunk(info);
-        AtomicFiles.write(path, out -> writeTo(out, samples, sampleRate, format, list));
+        return out -> writeTo(out, samples, channels, sampleRate, format, list);
     }
 
-    private static void writeTo(OutputStream out, float[] samples, int rate, Format format, byte[] list)
-            throws IOException {
+    private static void writeTo(OutputStream out, float[] samples, int channels, int rate, Format format,
+            byte[] list) throws IOException {
         int bytesPerSample = format == Format.PCM16 ? 2 : 4;
         long dataBytes = (long) samples.length * bytesPerSample;
         int fmtSize = format == Format.PCM16 ? 16 : 18;
@@ -68,14 +102,14 @@ public final class WavWriter {
                 .put("WAVE".getBytes(StandardCharsets.US_ASCII));
         h.put("fmt ".getBytes(StandardCharsets.US_ASCII)).putInt(fmtSize);
         h.putShort((short) (format == Format.PCM16 ? 1 : 3)); // PCM or IEEE float
-        h.putShort((short) 1); // mono
+        h.putShort((short) channels);
         h.putInt(rate);
-        h.putInt(rate * bytesPerSample);
-        h.putShort((short) bytesPerSample);
+        h.putInt(rate * channels * bytesPerSample);
+        h.putShort((short) (channels * bytesPerSample)); // block align: one frame
         h.putShort((short) (bytesPerSample * 8));
         if (format == Format.FLOAT32) {
             h.putShort((short) 0); // cbSize
-            h.put("fact".getBytes(StandardCharsets.US_ASCII)).putInt(4).putInt(samples.length);
+            h.put("fact".getBytes(StandardCharsets.US_ASCII)).putInt(4).putInt(samples.length / channels); // frames
         }
         out.write(h.array());
         out.write(list);

@@ -196,7 +196,7 @@ public final class ModelBench {
         return new long[][][] {ids, mask};
     }
 
-    private static Result time(String stage, Runnable body, int repeat) {
+    static Result time(String stage, Runnable body, int repeat) {
         if (!stage.equals("total")) { // the whole clip is long enough to warm up in its first step
             try (Scope warm = Scope.open()) {
                 body.run(); // JIT warm-up, untimed

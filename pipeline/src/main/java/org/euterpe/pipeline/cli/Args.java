@@ -7,7 +7,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Command-line options: {@code --name value}, {@code --flag}, and positional arguments.
+ * Command-line options: {@code --name value}, {@code --name=value}, {@code --flag}, and positional
+ * arguments; after {@code --} every argument is positional (a prompt may start with a dash).
  * Unknown options and missing values are usage errors naming the option.
  */
 final class Args {
@@ -21,6 +22,10 @@ final class Args {
     Args(String[] args, Set<String> withValue, Set<String> flags) {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
+            if (a.equals("--")) {
+                positional.addAll(java.util.Arrays.asList(args).subList(i + 1, args.length));
+                break;
+            }
             if (a.startsWith("-") && a.length() > 1 && !isNumber(a)) {
                 String name = a;
                 String inline = null;

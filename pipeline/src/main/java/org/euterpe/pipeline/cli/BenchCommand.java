@@ -20,7 +20,9 @@ import org.euterpe.pipeline.BundledModel;
 import org.euterpe.pipeline.LatentGeometry;
 import org.euterpe.pipeline.RandomModel;
 import org.euterpe.pipeline.WeightResidency;
+import org.euterpe.pipeline.bench.DanceBench;
 import org.euterpe.pipeline.bench.ModelBench;
+import org.euterpe.pipeline.dance.DanceDiffusionPipeline;
 import org.euterpe.pipeline.scheduler.SamplerKind;
 import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.DType;
@@ -51,7 +53,12 @@ final class BenchCommand {
             "  --seed N           seed of the random weights and inputs (default 0)",
             "  --keep-weights     keep each stage's weights resident after it (default: released, as",
             "                     `euterpe generate` does)",
-            "  --json             print one JSON line instead of the table");
+            "  --json             print one JSON line instead of the table",
+            "",
+            "Dance Diffusion (a model or config folder whose model_index.json names DanceDiffusionPipeline):",
+            "  stages unet (one U-Net step, batch 1) and total (a whole clip); --seconds defaults to the",
+            "  training window (sample_size), --steps to 100. bench/configs/dance-diffusion-48k is the real",
+            "  checkpoints' layout ([128,128,256,256,512x9], 65536 samples, stereo).");
 
     private BenchCommand() {
     }
@@ -107,6 +114,9 @@ final class BenchCommand {
         boolean random = !oneFile && (a.has("--random") || !Files.isRegularFile(dir.resolve("unet/config.json"))
                 || !hasWeights(dir.resolve("unet")));
         WeightResidency residency = a.has("--keep-weights") ? WeightResidency.KEEP : WeightResidency.DEFAULT;
+        if (DanceCommands.isDance(dir)) {
+            return dance(a, dir, oneFile, dtype, seed, repeat, out, err);
+        }
         Backend backend = Backends.open(a.get("--device", "cpu"), err::println);
         boolean json = a.has("--json");
         ModelBench.Settings settings = new ModelBench.Settings(seconds, steps, sampler, repeat, seed,
@@ -163,6 +173,57 @@ final class BenchCommand {
             out.println(Json.write(report));
         } else {
             out.printf(Locale.ROOT, "weights built/loaded in %.1f s; peak RSS %.0f MiB%n", loadSeconds,
+                    (Double) report.get("peak_rss_mb"));
+        }
+        return 0;
+    }
+
+    /** The Dance Diffusion benchmark: a U-Net step and a whole clip (see {@link DanceBench}). */
+    private static int dance(Args a, Path dir, boolean oneFile, DType dtype, long seed, int repeat, PrintStream out,
+            PrintStream err) throws IOException {
+        List<String> stages = a.has("--stage") ? Arrays.asList(a.get("--stage", "").split(",")) : DanceBench.STAGES;
+        for (String s : stages) {
+            if (!DanceBench.STAGES.contains(s)) {
+                throw new Main.UsageException("unknown stage \"" + s + "\" for Dance Diffusion (stages: "
+                        + String.join(",", DanceBench.STAGES) + ")");
+            }
+        }
+        if (a.has("--sampler")) {
+            throw new Main.UsageException("--sampler does not apply to Dance Diffusion (IPNDM only)");
+        }
+        Double seconds = a.has("--seconds") ? a.doubleOpt("--seconds") : null;
+        int steps = a.has("--steps") ? a.intOpt("--steps") : DanceDiffusionPipeline.DEFAULT_STEPS;
+        boolean random = !oneFile && (a.has("--random") || !hasWeights(dir.resolve("unet")));
+        Backend backend = Backends.open(a.get("--device", "cpu"), err::println);
+        boolean json = a.has("--json");
+        Consumer<ModelBench.Result> print = r -> {
+            if (!json) {
+                out.printf(Locale.ROOT, "%-14s %10.3f %10.3f %10.1f %10.1f%n", r.stage(), r.medianSeconds(),
+                        r.minSeconds(), r.gflops(), r.gflopsPerSecond());
+            }
+        };
+        if (!json) {
+            out.printf(Locale.ROOT, "%s (%s weights), %s, %d steps%n", dir, random ? "random " + dtype : "loaded",
+                    backend.description(), steps);
+            out.printf("%-14s %10s %10s %10s %10s%n", "stage", "median s", "min s", "GFLOP", "GFLOP/s");
+        }
+        DanceBench.Outcome o = DanceBench.run(dir, random, backend, dtype, seed, seconds, steps, repeat, stages, print);
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("model", dir.toString());
+        extra.put("family", DanceDiffusionPipeline.PIPELINE_CLASS);
+        extra.put("weights", o.weights());
+        extra.put("backend", backend.description());
+        extra.put("threads", Parallel.threads());
+        extra.put("seconds", o.geometry().seconds());
+        extra.put("samples", o.geometry().padded());
+        extra.put("steps", steps);
+        extra.put("load_s", o.loadSeconds());
+        Map<String, Object> report = ModelBench.report(o.results(), extra);
+        if (json) {
+            out.println(Json.write(report));
+        } else {
+            out.printf(Locale.ROOT, "%d samples per channel (%.2f s); weights built/loaded in %.1f s; peak RSS %.0f"
+                    + " MiB%n", o.geometry().padded(), o.geometry().seconds(), o.loadSeconds(),
                     (Double) report.get("peak_rss_mb"));
         }
         return 0;

@@ -1,5 +1,6 @@
 package org.euterpe.pipeline.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +9,8 @@ import java.util.Set;
 
 import org.euterpe.converter.Converter;
 import org.euterpe.converter.Precision;
+import org.euterpe.pipeline.Euterpe;
+import org.euterpe.pipeline.audio.AtomicFiles;
 import org.euterpe.tensor.DType;
 
 /**
@@ -26,7 +29,10 @@ final class ConvertCommand {
             "                       biases and embeddings stay f32). Default: as stored. bf16 keeps the",
             "                       VAE in f16, whose decoder loses too much with bf16's 8-bit mantissa",
             "  --keep-f32 NAMES     comma-separated components to keep f32 whatever --dtype says",
-            "  --force              replace DST if it exists");
+            "  --force              replace DST if it exists (only a regular file is ever replaced)",
+            "",
+            "The result is loaded as `generate` would load it before it takes DST's name: a model the",
+            "engine would refuse (unknown config key, wrong shape, NaN weights) is refused now.");
 
     private ConvertCommand() {
     }
@@ -46,9 +52,8 @@ final class ConvertCommand {
             throw new Main.UsageException(Files.exists(src) ? src + " is not a folder (convert takes a diffusers"
                     + " pipeline folder)" : "no such folder: " + src);
         }
-        if (Files.exists(dst) && !a.has("--force")) {
-            throw new Main.UsageException(dst + " exists; pass --force to replace it");
-        }
+        Outputs.plan(dst.toString(), null, 1, a.has("--force"));
+        java.util.List<String> components = componentNames(src);
         Precision precision = Precision.AS_STORED;
         try {
             if (a.has("--dtype")) {
@@ -56,21 +61,41 @@ final class ConvertCommand {
             }
             if (a.has("--keep-f32")) {
                 for (String c : a.get("--keep-f32", "").split(",")) {
-                    if (!c.isBlank()) {
-                        precision = precision.with(c.trim(), DType.F32);
+                    if (c.isBlank()) {
+                        continue;
                     }
+                    if (!components.contains(c.trim())) {
+                        throw new IllegalArgumentException("--keep-f32: " + src + " has no component \"" + c.trim()
+                                + "\" (it has " + String.join(", ", components) + ")");
+                    }
+                    precision = precision.with(c.trim(), DType.F32);
                 }
             }
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException(e.getMessage());
         }
         long t0 = System.nanoTime();
-        Converter.Report report;
+        Converter.Report[] converted = new Converter.Report[1];
+        Precision chosen = precision;
+        // Written beside DST and loaded as generate would load it before it takes DST's name, so a model
+        // that generate would refuse (an unknown config key, a wrong shape) is refused now.
+        AtomicFiles.Staged staged;
         try {
-            report = Converter.convert(src, dst, precision);
+            staged = AtomicFiles.stageFile(dst, tmp -> converted[0] = Converter.convert(src, tmp, chosen));
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException(e.getMessage());
         }
+        try {
+            try (var model = Euterpe.load(staged.file(), Euterpe.Options.defaults().withDevice("scalar"))) {
+                // loading checks every config key and weight shape
+            } catch (IOException | RuntimeException e) {
+                throw new IOException(src + " converts, but the engine cannot load it: " + e.getMessage(), e);
+            }
+            staged.commit();
+        } finally {
+            staged.discard();
+        }
+        Converter.Report report = converted[0];
         double seconds = (System.nanoTime() - t0) / 1e9;
         out.println("read " + src + ", weights " + precision.describe());
         for (Converter.ComponentReport c : report.components()) {
@@ -90,6 +115,19 @@ final class ConvertCommand {
         out.printf(Locale.ROOT, "wrote %s: %d tensors, %s in %.1f s%n", dst, report.tensors(), size(Files.size(dst)),
                 seconds);
         return 0;
+    }
+
+    /** The component names of a diffusers folder's model_index.json (its keys not starting with "_"). */
+    private static java.util.List<String> componentNames(Path src) throws IOException {
+        Path index = src.resolve("model_index.json");
+        if (!Files.isRegularFile(index)) {
+            throw new Main.UsageException(src + " is not a diffusers pipeline folder (no model_index.json)");
+        }
+        Object parsed = org.euterpe.tensor.json.Json.parse(Files.readString(index), index.toString());
+        if (!(parsed instanceof java.util.Map<?, ?> m)) {
+            throw new Main.UsageException(index + " is not a JSON object");
+        }
+        return m.keySet().stream().map(Object::toString).filter(k -> !k.startsWith("_")).toList();
     }
 
     /** e.g. "1.23 M". */

@@ -45,7 +45,8 @@ final class InspectCommand {
         Path path = Path.of(a.positional().get(0));
         if (!Files.isRegularFile(path)) {
             throw new Main.UsageException(Files.isDirectory(path) ? path + " is a folder; inspect reads a converted"
-                    + " file (make one with `euterpe convert`)" : "no such file: " + path);
+                    + " file (make one with `euterpe convert`)" : Files.exists(path) ? path + " is not a regular file"
+                    : "no such file: " + path);
         }
         try (SafetensorsFile file = SafetensorsFile.open(path)) {
             Map<String, String> meta = file.metadata();

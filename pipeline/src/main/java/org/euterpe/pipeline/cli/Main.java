@@ -35,6 +35,8 @@ public final class Main {
         this.err = err;
         add("generate", "generate audio from a prompt (euterpe generate --help)",
                 args -> GenerateCommand.run(args, out, err));
+        add("interpolate", "audio between two prompts or two clips, one WAV per point (euterpe interpolate --help)",
+                args -> InterpolateCommand.run(args, out, err));
         add("conformance", "replay a reference conformance case (euterpe conformance --help)",
                 args -> ConformanceCommand.run(args, out, err));
         add("convert", "convert a diffusers folder into one .safetensors model (euterpe convert --help)",
@@ -43,7 +45,8 @@ public final class Main {
                 args -> InspectCommand.run(args, out, err));
         add("bench", "time each stage and the whole clip, e.g. of a full-size model with random weights",
                 args -> BenchCommand.run(args, out, err));
-        add("devices", "list the compute devices and backends this machine can use", this::devices);
+        add("devices", "list the compute devices and backends this machine can use (euterpe devices --help)",
+                this::devices);
         add("help", "show this help", args -> {
             usage(out);
             return 0;
@@ -74,8 +77,14 @@ public final class Main {
         } catch (UsageException e) {
             err.println("euterpe " + args[0] + ": " + e.getMessage());
             return 2;
-        } catch (Exception e) {
-            err.println("euterpe " + args[0] + ": " + e.getMessage());
+        } catch (OutOfMemoryError e) {
+            err.println("euterpe " + args[0] + ": out of memory (" + e.getMessage() + "): the JVM may use at most "
+                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB; ask for a shorter clip or fewer waveforms, or"
+                    + " give Java more memory (EUTERPE_JAVA_OPTS=-Xmx...)");
+            return 1;
+        } catch (Exception | StackOverflowError | LinkageError e) {
+            String m = e.getMessage();
+            err.println("euterpe " + args[0] + ": " + (m == null || m.isBlank() ? e.getClass().getSimpleName() : m));
             if (Boolean.getBoolean("euterpe.debug")) {
                 e.printStackTrace(err);
             }
@@ -91,7 +100,18 @@ public final class Main {
         s.printf("  %-12s %s%n", "test", "run the whole test suite (handled by the ./euterpe launcher)");
     }
 
-    private int devices(String[] args) {
+    private int devices(String[] argv) {
+        Args a = new Args(argv, java.util.Set.of(), java.util.Set.of("--help", "-h"));
+        if (a.has("--help") || a.has("-h")) {
+            out.println("usage: euterpe devices");
+            out.println();
+            out.println("Lists each backend (cpu, opencl, cuda) with its device or the reason it cannot start, then");
+            out.println("every OpenCL device; give one to generate as --device opencl:N or cuda:N.");
+            return 0;
+        }
+        if (!a.positional().isEmpty()) {
+            throw new UsageException("devices takes no arguments; see --help");
+        }
         for (Backends.Probe p : Backends.all()) {
             if (p.available()) {
                 out.printf("%-8s available: %s%n", p.device(), p.backend().description());

@@ -8,26 +8,37 @@ import org.euterpe.pipeline.ProgressListener;
 /**
  * Progress on stderr: a redrawn bar with step, iterations per second and ETA when stderr is a
  * terminal, plain lines otherwise; one line per stage with its time; and the time from the start
- * (before loading) to the end of the first denoising step.
+ * (before loading) to the end of the first denoising step. The rate and ETA leave the first step
+ * out: it also pays for the JIT's warm-up, and counting it made the ETA 3-5 times too long.
  */
 final class Progress implements ProgressListener {
     private final PrintStream err;
     private final boolean terminal;
     private final long start;
     private boolean firstStepSeen;
-    private long stageStart = System.nanoTime();
+    private final java.util.function.LongSupplier clock;
+    private long stageStart;
+    /** When step 1 of the current loop ended: the rate is measured from here. */
+    private long firstStepEnd;
     private int lastPrintedPercent = -1;
 
     /** @param start {@link System#nanoTime()} when the command started (before loading the model) */
     Progress(PrintStream err, boolean terminal, long start) {
+        this(err, terminal, start, System::nanoTime);
+    }
+
+    /** @param clock nanoseconds, as {@link System#nanoTime()} (a test's own clock) */
+    Progress(PrintStream err, boolean terminal, long start, java.util.function.LongSupplier clock) {
         this.err = err;
         this.terminal = terminal;
         this.start = start;
+        this.clock = clock;
+        this.stageStart = clock.getAsLong();
     }
 
     @Override
     public void onStageStart(String stage) {
-        stageStart = System.nanoTime();
+        stageStart = clock.getAsLong();
         lastPrintedPercent = -1;
     }
 
@@ -41,7 +52,7 @@ final class Progress implements ProgressListener {
 
     @Override
     public boolean onStep(int step, int total) {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         if (!firstStepSeen) {
             firstStepSeen = true;
             if (terminal) {
@@ -49,19 +60,25 @@ final class Progress implements ProgressListener {
             }
             err.printf(Locale.ROOT, "first step done %.3f s after start%n", (now - start) / 1e9);
         }
-        double elapsed = (now - stageStart) / 1e9;
-        double rate = step / Math.max(elapsed, 1e-9);
-        double eta = (total - step) / rate;
+        String speed;
+        if (step <= 1) {
+            firstStepEnd = now;
+            double first = (now - stageStart) / 1e9;
+            speed = String.format(Locale.ROOT, "first step %.2f s (warm-up)  ETA --", first);
+        } else {
+            double rate = (step - 1) / Math.max((now - firstStepEnd) / 1e9, 1e-9);
+            speed = String.format(Locale.ROOT, "%.2f it/s  ETA %.1f s", rate, (total - step) / rate);
+        }
         if (terminal) {
             int width = 30;
             int filled = (int) Math.round((double) step / total * width);
-            err.printf(Locale.ROOT, "\r\033[Kdenoise  [%s%s] %d/%d  %.2f it/s  ETA %.1f s", "#".repeat(filled),
-                    ".".repeat(width - filled), step, total, rate, eta);
+            err.printf(Locale.ROOT, "\r\033[Kdenoise  [%s%s] %d/%d  %s", "#".repeat(filled),
+                    ".".repeat(width - filled), step, total, speed);
             err.flush();
         } else {
             int percent = step * 100 / total;
-            if (percent / 10 != lastPrintedPercent / 10 || step == total) {
-                err.printf(Locale.ROOT, "step %d/%d  %.2f it/s  ETA %.1f s%n", step, total, rate, eta);
+            if (lastPrintedPercent < 0 || percent / 10 != lastPrintedPercent / 10 || step == total) {
+                err.printf(Locale.ROOT, "step %d/%d  %s%n", step, total, speed);
                 lastPrintedPercent = percent;
             }
         }

@@ -73,9 +73,9 @@ public final class ConformanceRunner {
     private final Backend backend;
     private final Precision precision;
     private final Set<String> only;
-    private final PrintStream out;
-    private final List<Result> results = new ArrayList<>();
-    private double snrFloor = Double.NaN; // NaN: float32 weights, judged by the reference tolerances
+    final PrintStream out;
+    final List<Result> results = new ArrayList<>();
+    double snrFloor = Double.NaN; // NaN: float32 weights, judged by the reference tolerances
 
     /**
      * @param modelOverride a model folder or one-file model to use instead of the folder the case
@@ -119,10 +119,10 @@ public final class ConformanceRunner {
 
     static JsonObject golden(Path caseDir) throws IOException {
         Path p = caseDir.resolve("golden.json");
-        return new JsonObject(Json.parseLenient(Files.readString(p)), p.toString());
+        return new JsonObject(Json.parseLenient(Files.readString(p), p.toString()), p.toString());
     }
 
-    private boolean wants(String kind) {
+    boolean wants(String kind) {
         if (only.isEmpty() || only.contains(kind)) {
             return true;
         }
@@ -132,6 +132,10 @@ public final class ConformanceRunner {
     /** Replays the case; returns the results (also printed line by line). */
     public List<Result> run() throws IOException {
         JsonObject g = golden(caseDir);
+        if (DanceConformance.PIPELINE_CLASS.equals(g.optString("pipeline_class", ""))) {
+            new DanceConformance(this, g, caseDir, modelDir, backend, precision).run();
+            return results;
+        }
         try (SafetensorsFile gs = SafetensorsFile.open(caseDir.resolve("golden.safetensors"));
                 AudioModel model = AudioModel.load(modelDir, backend, precision)) {
             snrFloor = snrFloor(model.weightDtypes());
@@ -404,7 +408,7 @@ public final class ConformanceRunner {
 
     // ------------------------------------------------------------ comparison and reporting
 
-    private void compare(String name, float[] got, SafetensorsFile gs, double tol) {
+    void compare(String name, float[] got, SafetensorsFile gs, double tol) {
         if (got == null) {
             fail(name, "not produced");
             return;
@@ -412,7 +416,7 @@ public final class ConformanceRunner {
         record(name, got, gs.floats(name), tol);
     }
 
-    private void record(String name, float[] got, float[] ref, double tol) {
+    void record(String name, float[] got, float[] ref, double tol) {
         if (got.length != ref.length) {
             fail(name, got.length + " values, the reference has " + ref.length);
             return;
@@ -446,7 +450,7 @@ public final class ConformanceRunner {
         return 10 * Math.log10(signal / noise);
     }
 
-    private static double maxAbs(float[] a, float[] b) {
+    static double maxAbs(float[] a, float[] b) {
         double m = 0;
         for (int i = 0; i < Math.min(a.length, b.length); i++) {
             double d = Math.abs((double) a[i] - b[i]);
@@ -463,15 +467,15 @@ public final class ConformanceRunner {
         exact(name, eq, eq ? "exact" : "differs: " + Arrays.toString(Arrays.copyOf(got, Math.min(got.length, 12))));
     }
 
-    private void exact(String name, boolean pass, String note) {
+    void exact(String name, boolean pass, String note) {
         results.add(print(new Result(name, pass ? 0 : Double.NaN, pass ? 0 : Double.NaN, Double.NaN, 0, pass, note)));
     }
 
-    private void fail(String name, String why) {
+    void fail(String name, String why) {
         results.add(print(new Result(name, Double.NaN, Double.NaN, Double.NaN, 0, false, why)));
     }
 
-    private Result print(Result r) {
+    Result print(Result r) {
         if (!Double.isNaN(r.snrDb())) {
             out.printf(Locale.ROOT, "%-58s max_abs %.3e snr %7.2f dB  min %2.0f dB %s%n", r.name(), r.maxAbs(),
                     r.snrDb(), r.tolerance(), r.pass() ? "PASS" : "FAIL");

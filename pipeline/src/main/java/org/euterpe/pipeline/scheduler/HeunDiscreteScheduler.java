@@ -48,6 +48,11 @@ public final class HeunDiscreteScheduler extends SigmaScheduler {
     }
 
     @Override
+    public int order() {
+        return 2;
+    }
+
+    @Override
     protected float inputSigma(int index) {
         return callSigmas[index];
     }

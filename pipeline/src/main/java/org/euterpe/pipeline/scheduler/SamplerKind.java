@@ -23,6 +23,22 @@ public enum SamplerKind {
         return cliName;
     }
 
+    /** Whether the sampler can use Karras sigmas (DDIM and PNDM step on timesteps, Euler-a does not in diffusers). */
+    public boolean supportsKarras() {
+        return this != DDIM && this != PNDM && this != EULER_ANCESTRAL;
+    }
+
+    /** "lms, euler, heun, dpm++2m, unipc" */
+    public static String karrasNames() {
+        StringBuilder b = new StringBuilder();
+        for (SamplerKind k : values()) {
+            if (k.supportsKarras()) {
+                b.append(b.isEmpty() ? "" : ", ").append(k.cliName);
+            }
+        }
+        return b.toString();
+    }
+
     /** The kind for a command-line name, or an error listing the valid ones. */
     public static SamplerKind fromCliName(String name) {
         String n = name.toLowerCase(Locale.ROOT);

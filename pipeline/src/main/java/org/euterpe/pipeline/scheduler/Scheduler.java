@@ -71,6 +71,38 @@ public abstract class Scheduler {
         return alphasCumprod.clone();
     }
 
+    // ------------------------------------------------------------ audio in: noising known latents
+
+    /**
+     * Calls of {@link #timesteps()} per inference step: 2 for Heun, else 1 (diffusers' {@code order}), so a
+     * partial schedule starts at {@code steps_skipped * order()}.
+     */
+    public int order() {
+        return 1;
+    }
+
+    /**
+     * diffusers' {@code add_noise}: {@code original} noised to the level the sample has when it enters step
+     * {@code index}; {@code index == timesteps().length} (after the last step) returns {@code original}.
+     * Alpha samplers (DDIM, PNDM, DPM++, UniPC): {@code sqrt(a_t) x0 + sqrt(1 - a_t) noise} at the integer
+     * timestep {@code t = timesteps()[index]}, in float32 as the reference.
+     */
+    public float[] addNoise(float[] original, float[] noise, int index) {
+        double[] ts = timesteps();
+        if (index == ts.length) {
+            return original.clone();
+        }
+        checkIndex(index, ts.length);
+        float a = alphasCumprod[(int) ts[index]];
+        float sa = sqrt(a);
+        float sb = sqrt(1 - a);
+        float[] out = new float[original.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = sa * original[i] + sb * noise[i];
+        }
+        return out;
+    }
+
     protected void checkSteps(int n) {
         if (n < 1) {
             throw new IllegalArgumentException("steps must be >= 1, got " + n);

@@ -110,6 +110,22 @@ abstract class SigmaScheduler extends Scheduler {
         return (1 - w) * low + w * high;
     }
 
+    /** Sigma samplers: {@code x0 + sigma noise}, the sigma the sample has entering step {@code index}. */
+    @Override
+    public float[] addNoise(float[] original, float[] noise, int index) {
+        double[] ts = timesteps();
+        if (index == ts.length) {
+            return original.clone();
+        }
+        checkIndex(index, ts.length);
+        float sigma = inputSigma(index);
+        float[] out = new float[original.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = original[i] + sigma * noise[i];
+        }
+        return out;
+    }
+
     @Override
     public float initNoiseSigma() {
         float max = 0;

@@ -52,7 +52,7 @@ class AtomicFilesTest {
     void aMissingFolderIsNamed() {
         IOException e = assertThrows(IOException.class,
                 () -> AtomicFiles.write(dir.resolve("nowhere/out.wav"), out -> out.write(1)));
-        assertEquals("cannot write " + dir.resolve("nowhere/out.wav") + ": folder " + dir.resolve("nowhere")
+        assertEquals("cannot write " + dir.resolve("nowhere/out.wav") + ": output folder " + dir.resolve("nowhere")
                 + " does not exist", e.getMessage());
     }
 

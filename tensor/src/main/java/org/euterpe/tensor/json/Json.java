@@ -64,6 +64,24 @@ public final class Json {
         return new JsonParser(text, true).document();
     }
 
+    /** As {@link #parse(String)}; a syntax error's message starts with {@code source} (e.g. the file). */
+    public static Object parse(String text, String source) {
+        try {
+            return parse(text);
+        } catch (JsonException e) {
+            throw e.in(source);
+        }
+    }
+
+    /** As {@link #parseLenient(String)}; a syntax error's message starts with {@code source}. */
+    public static Object parseLenient(String text, String source) {
+        try {
+            return parseLenient(text);
+        } catch (JsonException e) {
+            throw e.in(source);
+        }
+    }
+
     /** Compact JSON text for a value; throws IllegalArgumentException for NaN, infinities and unsupported types. */
     public static String write(Object value) {
         return write(value, Format.COMPACT);

@@ -11,6 +11,17 @@ public final class JsonException extends RuntimeException {
         this.column = column;
     }
 
+    private JsonException(String fullMessage, int line, int column, Throwable cause) {
+        super(fullMessage, cause);
+        this.line = line;
+        this.column = column;
+    }
+
+    /** The same error with {@code source} (a file name, say) in front of the message. */
+    public JsonException in(String source) {
+        return new JsonException(source + ": " + getMessage(), line, column, this);
+    }
+
     public int line() {
         return line;
     }

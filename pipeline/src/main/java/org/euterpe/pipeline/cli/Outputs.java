@@ -1,0 +1,98 @@
+package org.euterpe.pipeline.cli;
+
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.euterpe.pipeline.audio.AtomicFiles;
+
+/**
+ * The files a command will write, checked before any work: every output is a regular file or does
+ * not exist yet (never a link, device, FIFO or folder), in an existing writable folder, no two
+ * outputs share a path, and an existing file is replaced only with {@code --force}. Several
+ * outputs are numbered: {@code out.wav} becomes {@code out-1.wav}, {@code out-2.wav}, ...
+ */
+final class Outputs {
+    /** The output name that means standard output. */
+    static final String STDOUT = "-";
+
+    private final List<Path> wavs;
+    private final List<Path> spectrograms;
+
+    private Outputs(List<Path> wavs, List<Path> spectrograms) {
+        this.wavs = wavs;
+        this.spectrograms = spectrograms;
+    }
+
+    /**
+     * @param output      the WAV path, or {@code -} for standard output (one waveform only)
+     * @param spectrogram the PNG path, or null for none
+     * @param count       how many waveforms the run makes
+     * @throws Main.UsageException naming the first output that cannot be written, and why
+     */
+    static Outputs plan(String output, String spectrogram, int count, boolean force) {
+        List<Path> wavs = new ArrayList<>();
+        List<Path> pngs = new ArrayList<>();
+        if (output.equals(STDOUT)) {
+            if (count != 1) {
+                throw new Main.UsageException("-o - writes one WAV to standard output, but this run makes " + count);
+            }
+        } else {
+            Path o = Path.of(output);
+            for (int i = 0; i < count; i++) {
+                wavs.add(count == 1 ? o : numbered(o, i + 1));
+            }
+        }
+        if (spectrogram != null) {
+            if (spectrogram.equals(STDOUT)) {
+                throw new Main.UsageException("--spectrogram needs a file name (standard output carries only a WAV)");
+            }
+            Path s = Path.of(spectrogram);
+            for (int i = 0; i < count; i++) {
+                pngs.add(count == 1 ? s : numbered(s, i + 1));
+            }
+        }
+        Set<Path> seen = new HashSet<>();
+        List<Path> all = new ArrayList<>(wavs);
+        all.addAll(pngs);
+        for (Path p : all) {
+            if (!seen.add(p.toAbsolutePath().normalize())) {
+                throw new Main.UsageException("two outputs would be written to " + p + " (give the WAV and the"
+                        + " spectrogram different names)");
+            }
+            String refusal = AtomicFiles.refusal(p);
+            if (refusal != null) {
+                throw new Main.UsageException(refusal);
+            }
+            if (!force && Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                throw new Main.UsageException(p + " exists; pass --force to replace it");
+            }
+        }
+        return new Outputs(wavs, pngs);
+    }
+
+    boolean toStdout() {
+        return wavs.isEmpty();
+    }
+
+    Path wav(int i) {
+        return wavs.get(i);
+    }
+
+    /** The i-th spectrogram, or null when none was asked for. */
+    Path spectrogram(int i) {
+        return spectrograms.isEmpty() ? null : spectrograms.get(i);
+    }
+
+    /** out.wav -> out-2.wav */
+    static Path numbered(Path p, int n) {
+        String name = p.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String numbered = dot > 0 ? name.substring(0, dot) + "-" + n + name.substring(dot) : name + "-" + n;
+        return p.resolveSibling(numbered);
+    }
+}
