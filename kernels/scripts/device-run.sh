@@ -109,7 +109,9 @@ else
   KIT="$WORK/kit/euterpe-kit"
   [ -x "$KIT/jre/bin/java" ] && log "kit unpacked in $(( $(date +%s) - t0 ))s"
 fi
-JAVA=("$KIT/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m
+# libjsig first, as ./euterpe starts the JVM: native drivers that install signal handlers then chain
+# to the JVM's instead of replacing them.
+JAVA=(env LD_PRELOAD="$KIT/jre/lib/libjsig.so" "$KIT/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m
       -XX:GCTimeRatio=4 -Djava.io.tmpdir="$WORK")
 CP="$KIT/lib/*"
 CONFIGS="$KIT/configs/audioldm-s-full-v2"
