@@ -8,7 +8,8 @@
 #               checks read from the in-repo conformance case instead), JCuda with only the
 #               driver API's linux-x86_64 native library
 #   test/       the op harness's test classes and the JUnit console launcher (JUnit 4/vintage removed)
-#   configs/    the full-size audioldm-s-full-v2 configs (random weights are built from them)
+#   configs/    the full-size audioldm-s-full-v2 configs (random weights are built from them; the
+#               tokenizer's vocabulary comes from the tracked tiny-audioldm case at run time)
 #   diffusers/  diffusers' pure-Python src/ for the PyTorch side of the benchmark, exported from the
 #               local mirror (never committed; see DIFFUSERS_TAG below)
 #   MANIFEST.txt
@@ -149,16 +150,22 @@ if command -v strip >/dev/null; then
   find "$KIT/jre" -name '*.so' -exec strip --strip-unneeded {} \;
 fi
 
-# Configs: JSON and the slow tokenizer's files (the 2 MB fast-tokenizer file is not needed).
+# Configs: JSON only. The tokenizer's vocab.json and merges.txt are those of the tracked tiny-audioldm
+# case (the same vocabulary and merges; only merges.txt's comment line differs), so device-run.sh takes
+# them from the tree instead of carrying 1.2 MB more; the 2 MB fast-tokenizer file is not needed.
 C="$KIT/configs/audioldm-s-full-v2"
 mkdir -p "$C/tokenizer"
 cp "$CONFIGS/model_index.json" "$C/"
 for c in unet vae vocoder text_encoder scheduler; do
   mkdir -p "$C/$c"; cp "$CONFIGS/$c/"*.json "$C/$c/"
 done
-for f in vocab.json merges.txt special_tokens_map.json tokenizer_config.json; do
+for f in special_tokens_map.json tokenizer_config.json; do
   cp "$CONFIGS/tokenizer/$f" "$C/tokenizer/"
 done
+TINY_TOK="$ROOT/pipeline/src/test/conformance/tiny-audioldm/tokenizer"
+cmp -s "$CONFIGS/tokenizer/vocab.json" "$TINY_TOK/vocab.json" \
+  && [ "$(tail -n +2 "$CONFIGS/tokenizer/merges.txt" | md5sum)" = "$(tail -n +2 "$TINY_TOK/merges.txt" | md5sum)" ] \
+  || die "the tiny-audioldm case's tokenizer is no longer audioldm-s's: copy vocab.json and merges.txt into the kit"
 
 if [ "$DIFFUSERS" = 1 ]; then
   [ -d "$DIFFUSERS_GIT" ] || die "no diffusers mirror at $DIFFUSERS_GIT (bring github:huggingface/diffusers with the fetch tool, set DIFFUSERS_GIT, or pass --no-diffusers)"

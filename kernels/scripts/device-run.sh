@@ -115,6 +115,10 @@ JAVA=(env LD_PRELOAD="$KIT/jre/lib/libjsig.so" "$KIT/jre/bin/java" --add-modules
       -XX:GCTimeRatio=4 -Djava.io.tmpdir="$WORK")
 CP="$KIT/lib/*"
 CONFIGS="$KIT/configs/audioldm-s-full-v2"
+# The kit leaves out the tokenizer's vocabulary: it is the tracked tiny-audioldm case's (device-kit.sh checks).
+for f in vocab.json merges.txt; do
+  [ -f "$CONFIGS/tokenizer/$f" ] || cp "pipeline/src/test/conformance/tiny-audioldm/tokenizer/$f" "$CONFIGS/tokenizer/" 2>/dev/null
+done
 if [ ! -x "$KIT/jre/bin/java" ]; then
   result kit fail 0 "the kit's runtime is missing ($KIT/jre/bin/java)"
   ONLY="facts"
