@@ -23,11 +23,12 @@
 # bench-torch.json; a short table is printed last.
 #
 # Usage: kernels/scripts/device-run.sh OUT [--device cuda|cuda:N|cpu] [--kit FILE] [--repeat N] [--steps N]
-#                                          [--only PARTS] [--scale X] [--deadline S]
+#                                          [--only PARTS] [--scale X] [--deadline S] [--leak-runs N]
 #   --kit FILE   the archive (default device-kit/kit.tar.xz at the repo root); KIT_HOME=DIR uses an
 #                unpacked kit instead
 #   --repeat N   timed runs per benchmark stage (default 3)
 #   --steps N    denoising steps of the benchmark's whole clip (default 20)
+#   --leak-runs N generations of the leak check (default 20)
 #   --only PARTS comma-separated subset of facts,ops,conformance,agree,bench,leak
 #   --scale X    multiplies every part's time limit (default 1; the limits are sized for a GPU:
 #                about 6 minutes in all)
@@ -41,6 +42,7 @@ DEVICE=cuda
 ARCHIVE="$ROOT/device-kit/kit.tar.xz"
 REPEAT=3
 STEPS=20
+LEAK_RUNS=20
 ONLY="facts,ops,conformance,agree,bench,leak"
 SCALE=1
 DEADLINE=540
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
     --kit) ARCHIVE="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
     --steps) STEPS="$2"; shift 2 ;;
+    --leak-runs) LEAK_RUNS="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --scale) SCALE="$2"; shift 2 ;;
     --deadline) DEADLINE="$2"; shift 2 ;;
@@ -228,7 +231,7 @@ fi
 # ---------------------------------------------------------------- leak
 if want leak; then
   run_part leak 120 "${JAVA[@]}" -cp "$CP" org.euterpe.pipeline.bench.DeviceChecks leak \
-    pipeline/src/test/conformance/tiny-audioldm --device "$DEVICE" --runs 20
+    pipeline/src/test/conformance/tiny-audioldm --device "$DEVICE" --runs "$LEAK_RUNS"
   last_json "$WORK/leak.out" > "$WORK/leak.json"
   s=$(python3 -c '
 import json, sys
