@@ -240,7 +240,9 @@ public final class DeviceChecks {
                 WeightResidency.DEFAULT)) {
             samples.add(sample(backend, "after load"));
             for (int i = 1; i <= runs; i++) {
+                long t0 = System.nanoTime();
                 pipe.generate(request, ProgressListener.NONE);
+                out.printf(Locale.ROOT, "generation %d of %d: %.2f s%n", i, runs, (System.nanoTime() - t0) / 1e9);
                 if (i == 1 || i == runs) {
                     samples.add(sample(backend, "after generation " + i));
                 }
