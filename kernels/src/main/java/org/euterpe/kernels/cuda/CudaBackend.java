@@ -43,6 +43,7 @@ public final class CudaBackend implements Backend {
     private final CudaDevice ctx;
     private final String name;
     private final boolean tensorCores;
+    private final CudaStorage.Live live = new CudaStorage.Live();
 
     /** A backend on {@code device}; {@code tensorCores} only where the device has them loaded. */
     CudaBackend(CudaDevice ctx, String name, boolean tensorCores) {
@@ -108,6 +109,24 @@ public final class CudaBackend implements Backend {
 
     // ---------------------------------------------------------------- memory
 
+    /** Tensor storages of this backend not yet closed (a leak check's count; pooled buffers excluded). */
+    public int liveBuffers() {
+        return live.buffers.get();
+    }
+
+    /** The bytes of the storages {@link #liveBuffers} counts. */
+    public long liveBytes() {
+        return live.bytes.get();
+    }
+
+    /**
+     * The driver's view of the whole device, {@code {free, total}} bytes (cuMemGetInfo; other
+     * processes' memory and this backend's buffer pool count as used), or null where unknown.
+     */
+    public long[] deviceMemory() {
+        return ctx.memoryInfo();
+    }
+
     /** The CUDA storage of a tensor of this backend. */
     static CudaStorage storage(Tensor t) {
         if (!(t.storage() instanceof CudaStorage s)) {
@@ -127,7 +146,7 @@ public final class CudaBackend implements Backend {
     /** A new uninitialised tensor owned by the current scope. */
     private Tensor allocate(DType dtype, Shape shape) {
         long bytes = shape.numel() * dtype.byteSize();
-        return Tensor.owning(this, new CudaStorage(ctx, ctx.allocate(bytes), bytes), shape, dtype, null);
+        return Tensor.owning(this, new CudaStorage(ctx, ctx.allocate(bytes), bytes, live), shape, dtype, null);
     }
 
     @Override
@@ -159,7 +178,7 @@ public final class CudaBackend implements Backend {
         OpShapes.fromHost(bytes, dtype, shape, scales);
         Tensor s = scales == null ? null : scales.backend() == this ? scales : transfer(scales);
         long n = bytes.byteSize();
-        CudaStorage storage = new CudaStorage(ctx, ctx.allocate(n), n);
+        CudaStorage storage = new CudaStorage(ctx, ctx.allocate(n), n, live);
         ctx.upload(storage.at(0), bytes);
         return Tensor.owning(this, storage, shape, dtype, s);
     }

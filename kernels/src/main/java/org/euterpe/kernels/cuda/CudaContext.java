@@ -13,6 +13,7 @@ import static jcuda.driver.JCudaDriver.cuInit;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
@@ -208,6 +209,15 @@ final class CudaContext implements CudaDevice {
             bind();
             free(p);
         }
+    }
+
+    @Override
+    public long[] memoryInfo() {
+        bind();
+        long[] free = {0};
+        long[] total = {0};
+        check(cuMemGetInfo(free, total), "cuMemGetInfo");
+        return new long[] {free[0], total[0]};
     }
 
     private static void free(CUdeviceptr p) {

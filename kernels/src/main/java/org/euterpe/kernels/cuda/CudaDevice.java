@@ -30,6 +30,11 @@ interface CudaDevice extends AutoCloseable {
     /** Whether the tensor-core kernels (mma.sm80) are loaded. */
     boolean hasTensorCores();
 
+    /** {@code {free, total}} bytes of the device as its driver reports them, or null where unknown. */
+    default long[] memoryInfo() {
+        return null;
+    }
+
     /** The device, for {@link CudaBackend#description()}. */
     String describe();
 

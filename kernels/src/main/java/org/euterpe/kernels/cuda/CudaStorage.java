@@ -1,18 +1,31 @@
 package org.euterpe.kernels.cuda;
 
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
 import jcuda.driver.CUdeviceptr;
 import org.euterpe.tensor.Storage;
 
 /** Device memory of one tensor; closing hands it back to its device (whose pool may reuse it). */
 final class CudaStorage implements Storage {
+    /** A backend's count of the storages it handed out and that are not closed yet (leak checks). */
+    static final class Live {
+        final AtomicInteger buffers = new AtomicInteger();
+        final AtomicLong bytes = new AtomicLong();
+    }
+
     private final CudaDevice device;
     private final long byteSize;
+    private final Live live;
     private CUdeviceptr pointer;
 
-    CudaStorage(CudaDevice device, CUdeviceptr pointer, long byteSize) {
+    CudaStorage(CudaDevice device, CUdeviceptr pointer, long byteSize, Live live) {
         this.device = device;
         this.pointer = pointer;
         this.byteSize = byteSize;
+        this.live = live;
+        live.buffers.incrementAndGet();
+        live.bytes.addAndGet(byteSize);
     }
 
     /** The device address {@code byteOffset} bytes in. */
@@ -43,6 +56,8 @@ final class CudaStorage implements Storage {
         if (pointer != null) {
             device.release(pointer, byteSize);
             pointer = null;
+            live.buffers.decrementAndGet();
+            live.bytes.addAndGet(-byteSize);
         }
     }
 }
