@@ -50,7 +50,12 @@ class BadInputTest {
 
     @BeforeEach
     void copyModel() throws IOException {
-        model = tmp.resolve("model");
+        model = copyTinyModel(tmp.resolve("model"));
+        outDir = Files.createDirectory(tmp.resolve("out"));
+    }
+
+    /** A copy of the tiny AudioLDM model (without its golden records) at {@code model}, to break at will. */
+    static Path copyTinyModel(Path model) throws IOException {
         Path src = TestData.conformanceCase("tiny-audioldm");
         try (Stream<Path> files = Files.walk(src)) {
             for (Path f : files.toList()) {
@@ -66,7 +71,7 @@ class BadInputTest {
                 }
             }
         }
-        outDir = Files.createDirectory(tmp.resolve("out"));
+        return model;
     }
 
     private Outcome generate(String... extra) {

@@ -169,23 +169,7 @@ class HardeningTest {
     // ---------------------------------------------------------------- 7. files
 
     private Path modelCopy() throws IOException {
-        Path model = tmp.resolve("model");
-        Path src = TestData.conformanceCase("tiny-audioldm");
-        try (Stream<Path> files = Files.walk(src)) {
-            for (Path f : files.toList()) {
-                Path rel = src.relativize(f);
-                if (rel.toString().startsWith("golden")) {
-                    continue;
-                }
-                Path to = model.resolve(rel.toString());
-                if (Files.isDirectory(f)) {
-                    Files.createDirectories(to);
-                } else {
-                    Files.copy(f, to);
-                }
-            }
-        }
-        return model;
+        return BadInputTest.copyTinyModel(tmp.resolve("model"));
     }
 
     @Test
