@@ -224,7 +224,7 @@ elif [ "$total" -gt "$limit" ]; then
   echo "device-kit: the largest tracked folders it does not read (MiB), to remove for the run and restore after:" >&2
   git -C "$ROOT" ls-files -z | (cd "$ROOT" && xargs -0 stat -c '%s %n') \
     | grep -v ' pipeline/src/test/conformance/tiny-\(audioldm\|musicldm\)/' \
-    | awk '{ n = split($2, p, "/"); d = p[1]; for (i = 2; i < n && i < 5; i++) d = d "/" p[i]; s[d] += $1 }
+    | awk '{ n = split($2, p, "/"); d = p[1]; for (i = 2; i < n && i < 6; i++) d = d "/" p[i]; s[d] += $1 }
            END { for (d in s) if (s[d] > 262144) printf "  %6.1f  %s\n", s[d] / 1048576, d }' | sort -rn | head -8 >&2
   die "over the $LIMIT_MIB MiB that travel with a GPU run"
 fi
