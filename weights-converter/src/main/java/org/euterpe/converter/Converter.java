@@ -80,7 +80,8 @@ public final class Converter {
 
     /**
      * Converts {@code folder} into {@code outFile}, written atomically (a temporary file beside it,
-     * renamed). The output may not be inside the model folder: a converter never writes there.
+     * renamed). The output may not be inside the model folder: a converter never writes there; its
+     * folder must exist (an {@link IOException} otherwise).
      */
     public static Report convert(Path folder, Path outFile, Precision precision) throws IOException {
         Path out = outFile.toAbsolutePath().normalize();
@@ -92,7 +93,8 @@ public final class Converter {
             throw new IllegalArgumentException("the output " + outFile + " is a folder; name a .safetensors file");
         }
         if (!Files.isDirectory(out.getParent())) {
-            throw new IllegalArgumentException("output folder " + out.getParent() + " does not exist");
+            // Never created here: a mistyped folder should fail, not appear (as generate's outputs).
+            throw new IOException("output folder " + out.getParent() + " does not exist");
         }
         PipelineFolder pipeline = PipelineFolder.scan(folder);
         Map<String, String> metadata = metadata(pipeline, precision);

@@ -79,7 +79,7 @@ class ConverterReadOnlyTest {
     void aConvertChangesNothingInTheModelFolder(String sharedCase) throws Exception {
         Path model = copyOf(sharedCase);
         Map<String, String> before = snapshot(model);
-        Path out = tmp.resolve("out/model.safetensors");
+        Path out = Files.createDirectories(tmp.resolve("out")).resolve("model.safetensors");
         // I8 reads every tensor and writes scales too: the most a convert does.
         Converter.convert(model, out, DType.I8);
         assertTrue(Files.size(out) > 0);
