@@ -44,16 +44,15 @@ class DeviceChecksTest {
     }
 
     @Test
-    void cpuAgreesWithTheScalarReferenceOnAUNetStepAndAZeroLimitFails() throws Exception {
-        Map<String, Object> r = run(0, "agree", TINY.toString(), "--device", "cpu", "--reference", "scalar",
-                "--seconds", "1");
+    void cpuIsCloseToTheScalarReferenceOnAUNetStepButAZeroLimitFails() throws Exception {
+        // One run (the scalar U-Net is slow): the backends sum in different orders, so the error is
+        // small but not zero, and an exact limit must fail: the check can fail.
+        Map<String, Object> r = run(1, "agree", TINY.toString(), "--device", "cpu", "--reference", "scalar",
+                "--seconds", "1", "--max-rel-l2", "0");
         double relL2 = ((Number) r.get("rel_l2")).doubleValue();
         assertTrue(relL2 > 0 && relL2 < 1e-4, "cpu vs scalar rel L2 " + relL2);
-        assertEquals(Boolean.TRUE, r.get("pass"));
-        // The two backends sum in different orders, so an exact limit must fail: the check can fail.
-        Map<String, Object> strict = run(1, "agree", TINY.toString(), "--device", "cpu", "--reference", "scalar",
-                "--seconds", "1", "--max-rel-l2", "0");
-        assertEquals(Boolean.FALSE, strict.get("pass"));
+        assertEquals(0L, ((Number) r.get("non_finite")).longValue());
+        assertEquals(Boolean.FALSE, r.get("pass"));
     }
 
     @Test
