@@ -13,6 +13,7 @@ import java.util.stream.Stream;
 
 import org.euterpe.converter.Precision;
 import org.euterpe.kernels.Backends;
+import org.euterpe.tensor.Backend;
 import org.euterpe.tensor.TestData;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,6 +44,26 @@ class ConformanceCasesTest {
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
     void everyRecordPasses(String caseName, String device) throws Exception {
+        replay(caseName, device, 100,
+                (dir, backend, log) -> new ConformanceRunner(dir, null, backend, Precision.AS_STORED, Set.of(), log)
+                        .run());
+    }
+
+    /** A family's conformance runner over one case folder. */
+    @FunctionalInterface
+    interface Replay {
+        List<ConformanceRunner.Result> run(Path dir, Backend backend, PrintStream log) throws Exception;
+    }
+
+    /**
+     * Replays {@code caseName} on {@code device} (skipped, with the reason, when the backend is absent),
+     * prints a one-line summary, and fails on any failing record or fewer than {@code minRecords}. Every
+     * family's conformance test goes through here.
+     *
+     * @return the results, for a family's own checks (which record kinds must be present)
+     */
+    static List<ConformanceRunner.Result> replay(String caseName, String device, int minRecords, Replay replay)
+            throws Exception {
         Backends.Probe probe = Backends.probe(device);
         if (!probe.available()) {
             System.out.println("SKIPPED " + caseName + " on " + device + ": " + probe.reason());
@@ -52,18 +73,18 @@ class ConformanceCasesTest {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         List<ConformanceRunner.Result> results;
         try (PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            results = new ConformanceRunner(dir, null, probe.backend(), Precision.AS_STORED, Set.of(), ps).run();
+            results = replay.run(dir, probe.backend(), ps);
         }
-        String report = buf.toString(StandardCharsets.UTF_8);
         List<ConformanceRunner.Result> failed = results.stream().filter(r -> !r.pass()).toList();
         System.out.println(caseName + " on " + device + ": " + (results.size() - failed.size()) + " passed, "
                 + failed.size() + " failed; worst relative error per kind: " + worstPerKind(results));
         if (!failed.isEmpty()) {
-            System.out.println(report);
+            System.out.println(buf.toString(StandardCharsets.UTF_8));
         }
-        assertTrue(results.size() > 100, "the case should have many records, got " + results.size());
+        assertTrue(results.size() > minRecords, "the case should have many records, got " + results.size());
         assertEquals(List.of(), failed.stream().map(ConformanceRunner.Result::name).toList(),
                 "failing records on " + device);
+        return results;
     }
 
     /** The worst rel error per record kind (prompt, encode_prompt, unet_call, vae_decode, vocoder, run). */
