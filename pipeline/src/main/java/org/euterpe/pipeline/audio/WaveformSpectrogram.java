@@ -51,7 +51,7 @@ public final class WaveformSpectrogram {
                 re[i] = s < n ? mono[s] * window[i] : 0;
                 im[i] = 0;
             }
-            fft(re, im);
+            TacotronStft.fft(re, im); // the audio package's one FFT
             for (int b = 0; b < bins; b++) {
                 double power = 0;
                 for (int k = 0; k < half; k++) {
@@ -90,42 +90,5 @@ public final class WaveformSpectrogram {
             }
         }
         return f;
-    }
-
-    /** In-place iterative radix-2 FFT; the length is a power of two. */
-    static void fft(double[] re, double[] im) {
-        int n = re.length;
-        for (int i = 1, j = 0; i < n; i++) {
-            int bit = n >> 1;
-            for (; (j & bit) != 0; bit >>= 1) {
-                j ^= bit;
-            }
-            j ^= bit;
-            if (i < j) {
-                double t = re[i];
-                re[i] = re[j];
-                re[j] = t;
-                t = im[i];
-                im[i] = im[j];
-                im[j] = t;
-            }
-        }
-        for (int len = 2; len <= n; len <<= 1) {
-            double ang = -2 * Math.PI / len;
-            for (int i = 0; i < n; i += len) {
-                for (int k = 0; k < len / 2; k++) {
-                    double wr = Math.cos(ang * k);
-                    double wi = Math.sin(ang * k);
-                    int a = i + k;
-                    int b = i + k + len / 2;
-                    double xr = re[b] * wr - im[b] * wi;
-                    double xi = re[b] * wi + im[b] * wr;
-                    re[b] = re[a] - xr;
-                    im[b] = im[a] - xi;
-                    re[a] += xr;
-                    im[a] += xi;
-                }
-            }
-        }
     }
 }
