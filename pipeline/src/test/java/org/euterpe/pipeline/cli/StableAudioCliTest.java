@@ -278,6 +278,28 @@ class StableAudioCliTest {
     }
 
     @Test
+    void convertTakesAStableAudioToolsCheckpointWithItsT5() throws Exception {
+        Path sat = org.euterpe.pipeline.conformance.StableAudioToolsConversionTest.writeStableAudioTools(model,
+                tmp.resolve("sat"));
+        Path one = tmp.resolve("sat.safetensors");
+        BadInputTest.Outcome missing = BadInputTest.run("convert", sat.toString(), one.toString());
+        assertNotEquals(0, missing.exit());
+        assertTrue(String.join("\n", missing.err()).contains("--text-encoder"), () -> String.join("\n", missing.err()));
+        assertTrue(!Files.exists(one));
+        BadInputTest.Outcome o = BadInputTest.run("convert", sat.toString(), one.toString(), "--text-encoder",
+                model.toString(), "--dtype", "f16");
+        assertEquals(0, o.exit(), () -> String.join("\n", o.err()));
+        assertTrue(String.join("\n", o.out()).contains("stable-audio-tools checkpoint"), () -> String.join("\n", o.out()));
+        try (StableAudioPipeline p = StableAudioPipeline.load(one, Backends.cpu())) {
+            assertEquals(java.util.Set.of(DType.F16, DType.F32), p.weightDtypes().get("transformer"));
+        }
+        BadInputTest.Outcome stray = BadInputTest.run("convert", model.toString(), tmp.resolve("x.safetensors")
+                .toString(), "--text-encoder", model.toString());
+        assertNotEquals(0, stray.exit());
+        assertTrue(String.join("\n", stray.err()).contains("--text-encoder goes with"));
+    }
+
+    @Test
     void requestChecks() {
         assertThrows(IllegalArgumentException.class, () -> new StableAudioRequest(List.of("x"), null, 7, 10, 5.0, 5.0, 1,
                 0, null, null));
