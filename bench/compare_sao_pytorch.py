@@ -43,7 +43,7 @@ def torch_total(steps, threads, configs, out_path):
         dit = StableAudioDiTModel(**dcfg).eval()
         vae = AutoencoderOobleck(**vcfg).eval()
         frames = dcfg["sample_size"]
-        ids = torch.randint(3, 32000, (2, 128)); ids[:, 20] = 1; ids[:, 21:] = 0
+        ids = torch.randint(3, min(32000, te.config.vocab_size), (2, 128)); ids[:, 20] = 1; ids[:, 21:] = 0
         mask = (ids != 0).long()
         rot = get_1d_rotary_pos_embed(dcfg["attention_head_dim"] // 2, frames + 1, use_real=True,
                                       repeat_interleave_real=False)
