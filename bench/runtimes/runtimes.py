@@ -311,7 +311,7 @@ def wait_quiet(threshold, timeout):
         time.sleep(5)
 
 
-def one_run(a, runtime, stage, variant=None):
+def one_run(a, runtime, stage, variant=None, profile=None):
     """One fresh process timing `stage` on `runtime`; returns its JSON line (plus errors against PyTorch's)."""
     if runtime == "torch":
         cmd = [sys.executable, os.path.abspath(__file__), "run", "--work", a.work, "--stage", stage,
@@ -323,8 +323,8 @@ def one_run(a, runtime, stage, variant=None):
                         "--out", os.path.join(a.work, "outputs", f"{runtime}{'-' + variant if variant else ''}-{stage}.npy")]
         if variant:
             cmd += ["--variant", variant]
-        if a.profile and runtime == "ort" and stage == "unet":
-            cmd += ["--profile", os.path.join(a.work, "outputs", "ort-unet-profile")]
+        if profile:
+            cmd += ["--profile", profile]
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     line = next((l for l in reversed(p.stdout.strip().splitlines()) if l.startswith("{")), None)
@@ -351,8 +351,8 @@ def compare(a):
     runtimes = a.runtimes.split(",")
     os.makedirs(os.path.join(a.work, "outputs"), exist_ok=True)
     contenders = [(r, None) for r in runtimes]
-    for v in (a.variants.split(",") if a.variants else []):
-        contenders.append(("engine" if v in ("bf16", "int8") else "ort", v))
+    for v in (a.variants.split(",") if a.variants else []):  # int8, bf16: the engine's weight files; ort-int8
+        contenders.append(("ort", v[4:]) if v.startswith("ort-") else ("engine", v))
     runs, loads = [], []
     for rnd in range(a.rounds):
         for s in stages:
@@ -420,11 +420,74 @@ def compare(a):
                                    f"runtimes-{datetime.date.today().isoformat()}.json")
     json.dump(result, open(out, "w"), indent=1)
     print("wrote", os.path.normpath(out))
+    if a.profile:
+        prefix = os.path.join(a.work, "outputs", "ort-profile")
+        for old in os.listdir(os.path.dirname(prefix)):
+            if old.startswith("ort-profile"):
+                os.remove(os.path.join(os.path.dirname(prefix), old))
+        r = one_run(a, "ort", "unet", None, profile=prefix)
+        files = [f for f in os.listdir(os.path.dirname(prefix)) if f.startswith("ort-profile") and f.endswith(".json")]
+        if "failed" in r or not files:
+            print("compare: the ORT profiling run failed: " + " | ".join(r.get("failed", ["no profile written"])), file=sys.stderr)
+        else:
+            result["ort_profile_unet"] = summarise_profile(os.path.join(os.path.dirname(prefix), files[0]))
+            print_profile(result["ort_profile_unet"])
+        json.dump(result, open(out, "w"), indent=1)
     failed = [r for r in runs if "failed" in r]
     disagree = [(s, n) for s in stages for n, v in result["stages"][s]["runtimes"].items() if v["agrees"] is False]
     if failed or disagree:
         print(f"compare: {len(failed)} failed runs; disagreeing: {disagree}", file=sys.stderr)
         sys.exit(1)
+
+
+OP_CLASS = {
+    "conv": ("Conv", "FusedConv", "ConvTranspose", "ConvInteger", "QLinearConv"),
+    "matmul_attention": ("MatMul", "FusedMatMul", "Gemm", "MatMulInteger", "QLinearMatMul", "Softmax",
+                         "Attention", "MultiHeadAttention", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"),
+    "groupnorm": ("InstanceNormalization", "GroupNorm"),
+    "layernorm": ("LayerNormalization", "SkipLayerNormalization"),
+    "layout": ("ReorderInput", "ReorderOutput", "Reshape", "Transpose", "Concat", "Split", "Slice", "Gather",
+               "Unsqueeze", "Squeeze", "Expand", "Shape", "Identity", "Resize", "Upsample", "Pad", "Cast"),
+    "quantize": ("DynamicQuantizeLinear", "QuantizeLinear", "DequantizeLinear"),
+}
+
+
+def op_class(op):
+    return next((c for c, ops in OP_CLASS.items() if op in ops), "elementwise")
+
+
+def summarise_profile(path):
+    """Per-operator-class and per-operator totals of the last model run in an ORT profile (ms), the
+    convolutions also by input and weight shape."""
+    ev = json.load(open(path))
+    runs = [e for e in ev if e.get("cat") == "Session" and e.get("name") == "model_run"]
+    last = runs[-1] if runs else None
+    nodes = [e for e in ev if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time")
+             and (last is None or last["ts"] <= e["ts"] <= last["ts"] + last["dur"])]
+    by_class, by_op, conv = {}, {}, {}
+    for e in nodes:
+        op = e.get("args", {}).get("op_name", "?")
+        ms = e.get("dur", 0) / 1000
+        by_class[op_class(op)] = by_class.get(op_class(op), 0) + ms
+        by_op[op] = by_op.get(op, 0) + ms
+        if op_class(op) == "conv":
+            shapes = [list(t.values())[0] for t in e.get("args", {}).get("input_type_shape", [])[:2]]
+            key = f"{op} x{shapes[0] if shapes else '?'} w{shapes[1] if len(shapes) > 1 else '?'}"
+            c = conv.setdefault(key, {"ms": 0.0, "count": 0})
+            c["ms"] += ms
+            c["count"] += 1
+    srt = lambda d: dict(sorted(d.items(), key=lambda kv: -(kv[1]["ms"] if isinstance(kv[1], dict) else kv[1])))  # noqa: E731
+    return {"file": path, "model_run_ms": last["dur"] / 1000 if last else None, "nodes": len(nodes),
+            "by_class_ms": srt(by_class), "by_op_ms": srt(by_op), "conv_by_shape_ms": srt(conv)}
+
+
+def print_profile(p):
+    print(f"\nORT U-Net step profile (last run {p['model_run_ms']:.0f} ms, {p['nodes']} nodes), ms by class:")
+    for k, v in p["by_class_ms"].items():
+        print(f"  {k:18} {v:9.1f}")
+    print("  convolutions by shape (top 12):")
+    for k, v in list(p["conv_by_shape_ms"].items())[:12]:
+        print(f"    {v['ms']:8.1f} ms  x{v['count']:<3} {k}")
 
 
 def machine():
