@@ -257,6 +257,86 @@ def export(a):
     json.dump(manifest, open(old, "w"), indent=1)
 
 
+# --------------------------------------------------------------------------------------------- quantize
+def quantize(a):
+    """Dynamic int8 quantisation of each stage's ONNX graph, as onnxruntime.quantization.quantize_dynamic
+    does it (that package is not in Debian; this needs only python3-onnx): weights quantised once per
+    tensor, activations at run time by DynamicQuantizeLinear (uint8); MatMul/Gemm with a constant weight ->
+    MatMulInteger (int8 weights, symmetric), Conv -> ConvInteger (uint8 weights, asymmetric: ORT's CPU
+    ConvInteger takes uint8 weights only); ConvTranspose, attention's activation x activation products and
+    norms stay f32. Writes <stage>/model-int8.onnx."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    for stage in a.stages.split(","):
+        if stage == "clip":
+            continue
+        src = os.path.join(a.work, stage, "model.onnx")
+        dst = os.path.join(a.work, stage, "model-int8.onnx")
+        if os.path.exists(dst) and os.path.getmtime(dst) > os.path.getmtime(src):
+            continue
+        m = onnx.load(src)
+        g = m.graph
+        inits = {i.name: i for i in g.initializer}
+        nodes, used, counts = [], set(), {}
+        for n in g.node:
+            w = inits.get(n.input[1]) if len(n.input) > 1 else None
+            attrs = {at.name: helper.get_attribute_value(at) for at in n.attribute}
+            ok = w is not None and (
+                (n.op_type == "MatMul" and len(w.dims) == 2)
+                or (n.op_type == "Gemm" and attrs.get("alpha", 1.0) == 1.0 and attrs.get("beta", 1.0) == 1.0
+                    and not attrs.get("transA", 0))
+                or n.op_type == "Conv")
+            if not ok:
+                nodes.append(n)
+                continue
+            counts[n.op_type] = counts.get(n.op_type, 0) + 1
+            W = numpy_helper.to_array(w).astype(np.float32)
+            p = n.name or n.output[0]
+            xq, xs, xz = p + "_xq", p + "_xs", p + "_xz"
+            nodes.append(helper.make_node("DynamicQuantizeLinear", [n.input[0]], [xq, xs, xz], name=p + "_dql"))
+            if n.op_type == "Conv":
+                lo, hi = min(float(W.min()), 0.0), max(float(W.max()), 0.0)
+                ws = (hi - lo) / 255 or 1.0
+                zp = int(round(-lo / ws))
+                Wq = np.clip(np.round(W / ws) + zp, 0, 255).astype(np.uint8)
+                wzp = numpy_helper.from_array(np.array(zp, dtype=np.uint8), p + "_wzp")
+                op = helper.make_node("ConvInteger", [xq, p + "_wq", xz, p + "_wzp"], [p + "_acc"], name=p + "_int",
+                                      **{k: v for k, v in attrs.items() if k in ("dilations", "group", "kernel_shape", "pads", "strides", "auto_pad")})
+                bias = n.input[2] if len(n.input) > 2 and n.input[2] else None
+                bshape = [1, W.shape[0]] + [1] * (W.ndim - 2)
+            else:
+                if n.op_type == "Gemm" and attrs.get("transB", 0):
+                    W = W.T
+                ws = float(np.abs(W).max()) / 127 or 1.0
+                Wq = np.clip(np.round(W / ws), -127, 127).astype(np.int8)
+                wzp = numpy_helper.from_array(np.array(0, dtype=np.int8), p + "_wzp")
+                op = helper.make_node("MatMulInteger", [xq, p + "_wq", xz, p + "_wzp"], [p + "_acc"], name=p + "_int")
+                bias = n.input[2] if n.op_type == "Gemm" and len(n.input) > 2 and n.input[2] else None
+                bshape = None
+            g.initializer.extend([numpy_helper.from_array(Wq, p + "_wq"), wzp,
+                                  numpy_helper.from_array(np.array(ws, dtype=np.float32), p + "_ws")])
+            used.add(w.name)
+            out = n.output[0]
+            nodes += [op, helper.make_node("Cast", [p + "_acc"], [p + "_accf"], to=TensorProto.FLOAT),
+                      helper.make_node("Mul", [xs, p + "_ws"], [p + "_scale"]),
+                      helper.make_node("Mul", [p + "_accf", p + "_scale"], [p + "_y" if bias else out])]
+            if bias:
+                if bshape:  # [C] -> [1, C, 1, ...] (ORT folds the reshape of a constant)
+                    g.initializer.append(numpy_helper.from_array(np.array(bshape, dtype=np.int64), p + "_bshape"))
+                    nodes.append(helper.make_node("Reshape", [bias, p + "_bshape"], [p + "_b"]))
+                    bias = p + "_b"
+                nodes.append(helper.make_node("Add", [p + "_y", bias], [out]))
+        del g.node[:]
+        g.node.extend(nodes)
+        still = {i for n in g.node for i in n.input}
+        keep = [i for i in g.initializer if i.name not in used or i.name in still]
+        del g.initializer[:]
+        g.initializer.extend(keep)
+        onnx.save(m, dst + ".tmp")
+        os.replace(dst + ".tmp", dst)
+        print(f"quantize: {stage}: {counts} -> {os.path.relpath(dst, a.work)}", file=sys.stderr, flush=True)
+
+
 # --------------------------------------------------------------------------------------------- run (PyTorch)
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -514,6 +594,9 @@ def main():
     r.add_argument("--stage", required=True, choices=STAGES)
     r.add_argument("--repeat", type=int, default=3)
     r.add_argument("--threads", type=int, default=2)
+    q = sub.add_parser("quantize")
+    q.add_argument("--work", required=True)
+    q.add_argument("--stages", required=True)
     c = sub.add_parser("compare")
     c.add_argument("--work", required=True)
     c.add_argument("--stages", required=True)
@@ -530,7 +613,7 @@ def main():
     a = p.parse_args()
     if a.cmd == "compare":
         a.java = a.java.split("\x1f")
-    {"export": export, "run": run, "compare": compare}[a.cmd](a)
+    {"export": export, "run": run, "compare": compare, "quantize": quantize}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,14 @@ public record Npy(String name, long[] shape, float[] floats, long[] longs) {
         long[] shape = Arrays.stream(s.group(1).split(",")).map(String::strip).filter(x -> !x.isEmpty())
                 .mapToLong(Long::parseLong).toArray();
         long n = Arrays.stream(shape).reduce(1, Math::multiplyExact);
+        int size = switch (d.group(1)) {
+            case "<f4" -> 4;
+            case "<i8" -> 8;
+            default -> throw new IOException(file + ": dtype " + d.group(1) + " is not read (only <f4, <i8)");
+        };
+        if (Arrays.stream(shape).anyMatch(x -> x < 0) || b.remaining() != n * size) {
+            throw new IOException(file + ": " + b.remaining() + " bytes of data for shape " + Arrays.toString(shape));
+        }
         switch (d.group(1)) {
             case "<f4" -> {
                 float[] f = new float[Math.toIntExact(n)];
@@ -56,7 +64,7 @@ public record Npy(String name, long[] shape, float[] floats, long[] longs) {
                 b.asLongBuffer().get(l);
                 return new Npy(name, shape, null, l);
             }
-            default -> throw new IOException(file + ": dtype " + d.group(1) + " is not read (only <f4, <i8)");
+            default -> throw new AssertionError(d.group(1));
         }
     }
 
