@@ -85,7 +85,7 @@ done
 # ---- the PyTorch side: Debian's torch and the upstream sources
 if [ "$INSTALL" = 1 ]; then
   apt-get install -y python3-torch python3-numpy python3-regex python3-yaml python3-requests \
-    python3-filelock python3-tqdm python3-packaging python3-scipy
+    python3-filelock python3-tqdm python3-packaging python3-scipy python3-onnx
 fi
 /usr/bin/python3 -c 'import torch, numpy, regex, yaml' 2>/dev/null \
   || die "/usr/bin/python3 lacks torch or its companions; rerun with --install (Debian packages)"
@@ -123,6 +123,7 @@ if [ -n "$missing" ] || { [ "$QUANT" = 1 ] && ! [ -f "$WORK/model/unet/diffusion
   echo "== export ($EXPORT_STAGES, ${SECONDS_} s, seed $SEED) to $WORK" >&2
   "${PY[@]}" export --configs "$MODEL" --work "$WORK" --stages "$EXPORT_STAGES" --seconds "$SECONDS_" \
     --steps "$STEPS" --seed "$SEED" --threads "$THREADS" "${FULL[@]}"
+  rm -f "$WORK"/model-int8.safetensors "$WORK"/model-bf16.safetensors  # converted from the old weights
 fi
 
 # ---- the Java side: the bench module with ORT and DJL (profile runtimes)
@@ -148,7 +149,10 @@ if [ "$QUANT" = 1 ]; then
     fi
   done
   VARIANTS="int8,bf16"
-  if "${PY[@]}" quantize --work "$WORK" --stages "$STAGES" >&2; then
+  if ! /usr/bin/python3 -c 'import onnx' 2>/dev/null; then
+    echo "compare-runtimes: no python3-onnx (apt-get install python3-onnx, or --install): no ORT int8 graphs;" \
+      "the int8 comparison is then the engine's int8 against ORT f32" >&2
+  elif "${PY[@]}" quantize --work "$WORK" --stages "$STAGES" >&2; then
     VARIANTS="$VARIANTS,ort-int8"
   else
     echo "compare-runtimes: no ORT int8 graphs (see above); the int8 comparison is the engine's int8 vs ORT f32" >&2
