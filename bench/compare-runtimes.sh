@@ -110,9 +110,11 @@ missing="$(/usr/bin/python3 - "$WORK/manifest.json" "$EXPORT_STAGES" "$MODEL" "$
 import json, os, sys
 p, stages, model, sec, seed, steps = sys.argv[1:]
 m = json.load(open(p)) if os.path.exists(p) else {}
-same = m.get("configs") == os.path.abspath(model) and m.get("seconds") == float(sec) and m.get("seed") == int(seed) \
-    and m.get("steps") == int(steps)
-print(",".join(s for s in stages.split(",") if not same or s not in m.get("stages", {})))
+same = m.get("configs") == os.path.abspath(model) and m.get("seconds") == float(sec) and m.get("seed") == int(seed)
+have = set(m.get("stages", {})) if same else set()
+if m.get("steps") != int(steps):  # only the whole clip's reference depends on the steps
+    have.discard("clip")
+print(",".join(s for s in stages.split(",") if s not in have))
 PY
 )"
 FULL=()
@@ -120,8 +122,9 @@ FULL=()
 if [ -n "$missing" ] || { [ "$QUANT" = 1 ] && ! [ -f "$WORK/model/unet/diffusion_pytorch_model.safetensors" -a \
     -f "$WORK/model/text_encoder/model.safetensors" -a -f "$WORK/model/vae/diffusion_pytorch_model.safetensors" -a \
     -f "$WORK/model/vocoder/model.safetensors" ]; }; then
-  echo "== export ($EXPORT_STAGES, ${SECONDS_} s, seed $SEED) to $WORK" >&2
-  "${PY[@]}" export --configs "$MODEL" --work "$WORK" --stages "$EXPORT_STAGES" --seconds "$SECONDS_" \
+  [ -n "$missing" ] || missing=unet  # only the full model's weights are missing: any stage writes them
+  echo "== export ($missing, ${SECONDS_} s, seed $SEED) to $WORK" >&2
+  "${PY[@]}" export --configs "$MODEL" --work "$WORK" --stages "$missing" --seconds "$SECONDS_" \
     --steps "$STEPS" --seed "$SEED" --threads "$THREADS" "${FULL[@]}"
   rm -f "$WORK"/model-int8.safetensors "$WORK"/model-bf16.safetensors  # converted from the old weights
 fi

@@ -213,8 +213,10 @@ def export(a):
     old = os.path.join(work, "manifest.json")
     if os.path.exists(old):
         prev = json.load(open(old))
-        if all(prev.get(k) == manifest[k] for k in ("configs", "seconds", "seed", "steps")):
+        if all(prev.get(k) == manifest[k] for k in ("configs", "seconds", "seed")):
             manifest["stages"] = prev["stages"]
+            if prev.get("steps") != a.steps:  # only the whole clip's reference depends on the steps
+                manifest["stages"].pop("clip", None)
     models = {}
     with torch.no_grad():
         for c in comps:
@@ -482,6 +484,11 @@ def compare(a):
             if best:
                 entry["ratio_to_best"] = row["engine"]["median_s"] / best[0]
                 entry["best_other"] = best[1]
+        if "engine-int8" in row:  # the engine's int8 file against ORT's int8 graph, or ORT f32 without one
+            other = "ort-int8" if "ort-int8" in row else "ort" if "ort" in row else None
+            if other:
+                entry["int8_ratio"] = {"engine-int8": row["engine-int8"]["median_s"] / row[other]["median_s"],
+                                       "against": other}
         result["stages"][s] = entry
         ratio = entry.get("ratio_to_best")
         print(f"{s:13}" + "".join(f"{row[n]['median_s']:13.3f}" if n in row else f"{'-':>13}" for n in names)
@@ -494,6 +501,10 @@ def compare(a):
                 cells.append(f"{n} {v['rel_err_vs_torch']:.1e} ({v['snr_db_vs_torch']:.0f} dB)"
                              + ("" if v["agrees"] in (True, None) else " DISAGREES"))
         print(f"  {s:13} " + ", ".join(cells))
+    for s in stages:
+        q = result["stages"][s].get("int8_ratio")
+        if q:
+            print(f"  {s}: engine int8 / {q['against']} = {q['engine-int8']:.2f}")
     print("peak RSS MiB: " + "; ".join(f"{s}: " + ", ".join(f"{n} {v['peak_rss_mb']:.0f}" for n, v in result["stages"][s]["runtimes"].items())
                                        for s in stages))
     out = a.output or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "results",
