@@ -129,6 +129,17 @@ if [ -n "$missing" ] || { [ "$QUANT" = 1 ] && ! [ -f "$WORK/model/unet/diffusion
   rm -f "$WORK"/model-int8.safetensors "$WORK"/model-bf16.safetensors  # converted from the old weights
 fi
 
+if [ "$QUANT" = 1 ]; then
+  # The engine's own weight files, converted from the same diffusers folder (before the build below:
+  # the launcher rebuilds the modules without the runtimes profile).
+  for d in int8 bf16; do
+    if [ ! -f "$WORK/model-$d.safetensors" ]; then
+      echo "== euterpe convert --dtype $d" >&2
+      "$ROOT/euterpe" convert "$WORK/model" "$WORK/model-$d.safetensors" --dtype "$d" >&2
+    fi
+  done
+fi
+
 # ---- the Java side: the bench module with ORT and DJL (profile runtimes)
 echo "== building the bench module (-Pruntimes)" >&2
 JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
@@ -137,20 +148,16 @@ export JAVA_HOME MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=all
     org.apache.maven.plugins:maven-dependency-plugin:3.9.0:build-classpath \
     -Dmdep.outputFile=target/runtimes.classpath -Dmdep.includeScope=runtime ) >"$WORK/build.log" 2>&1 \
   || { tail -20 "$WORK/build.log" >&2; die "building the bench module failed (log: $WORK/build.log)"; }
-CP="$ROOT/bench/target/classes:$(cat "$ROOT/bench/target/runtimes.classpath")"
+# A private copy of the bench classes: a build without the profile (the launcher's, CI's) while the rounds
+# run would delete the ORT and DJL runners from bench/target/classes.
+rm -rf "$WORK/bench-classes" && cp -r "$ROOT/bench/target/classes" "$WORK/bench-classes"
+CP="$WORK/bench-classes:$(cat "$ROOT/bench/target/runtimes.classpath")"
 JAVA=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m
       -Dai.djl.offline=true -cp "$CP")
 export PYTORCH_VERSION=2.7.1 PYTORCH_FLAVOR=cpu
 
 VARIANTS=""
 if [ "$QUANT" = 1 ]; then
-  # The engine's own weight files, converted from the same diffusers folder.
-  for d in int8 bf16; do
-    if [ ! -f "$WORK/model-$d.safetensors" ]; then
-      echo "== euterpe convert --dtype $d" >&2
-      "$ROOT/euterpe" convert "$WORK/model" "$WORK/model-$d.safetensors" --dtype "$d" >&2
-    fi
-  done
   VARIANTS="int8,bf16"
   if ! /usr/bin/python3 -c 'import onnx' 2>/dev/null; then
     echo "compare-runtimes: no python3-onnx (apt-get install python3-onnx, or --install): no ORT int8 graphs;" \
