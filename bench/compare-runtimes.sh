@@ -22,7 +22,9 @@
 #                     clip = the whole clip (text encoder, --steps DDIM steps with CFG, VAE, vocoder)
 #   --runtimes LIST   of torch,ort,djl,engine (default all)
 #   --rounds N        interleaved rounds (default 5)
-#   --repeat N        timed runs per process after one warm-up (default 3; each round's figure is their median)
+#   --repeat N        timed runs per process (default 3; each round's figure is their median)
+#   --warmup N        untimed runs per process before them (default 2: libtorch's JIT profiles, then optimises;
+#                     the whole clip: 1)
 #   --seconds S       audio length (default 10)
 #   --steps N         DDIM steps of the clip stage (default 10)
 #   --threads N       threads of every runtime (default 2; ORT inter-op 1)
@@ -44,7 +46,7 @@ REF_SRC="${REF_SRC:-$ROOT/reference-src}"
 MODEL="$SHARED/model-configs/audioldm-s-full-v2"
 STAGES="unet,vae_decode,vocoder,text_encoder"
 RUNTIMES="torch,ort,djl,engine"
-ROUNDS=5 REPEAT=3 SECONDS_=10 STEPS=10 THREADS=2 SEED=0 MAXLOAD=1.3 LOADTIMEOUT=600
+ROUNDS=5 REPEAT=3 WARMUP=2 SECONDS_=10 STEPS=10 THREADS=2 SEED=0 MAXLOAD=1.3 LOADTIMEOUT=600
 QUANT=0 PROFILE=0 INSTALL=0 WORK="" RESULT=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
     --runtimes) RUNTIMES="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
+    --warmup) WARMUP="$2"; shift 2 ;;
     --seconds) SECONDS_="$2"; shift 2 ;;
     --steps) STEPS="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
@@ -64,7 +67,7 @@ while [ $# -gt 0 ]; do
     --model) MODEL="$2"; shift 2 ;;
     -o) RESULT="$2"; shift 2 ;;
     --install) INSTALL=1; shift ;;
-    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
     *) echo "compare-runtimes: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -75,8 +78,8 @@ done
 for r in ${RUNTIMES//,/ }; do
   case "$r" in torch|ort|djl|engine) ;; *) die "unknown runtime $r" ;; esac
 done
-for n in "$ROUNDS" "$REPEAT" "$THREADS" "$STEPS"; do
-  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--rounds, --repeat, --threads and --steps take positive integers, got $n"
+for n in "$ROUNDS" "$REPEAT" "$WARMUP" "$THREADS" "$STEPS"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--rounds, --repeat, --warmup, --threads and --steps take positive integers, got $n"
 done
 [[ "$SEED" =~ ^[0-9]+$ ]] || die "--seed takes a non-negative integer, got $SEED"
 [[ "$SECONDS_" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--seconds takes a positive number, got $SECONDS_"
@@ -174,5 +177,5 @@ OUT=()
 [ -n "$RESULT" ] && OUT=(-o "$RESULT")
 JAVA_JOINED="$(printf '%s\x1f' "${JAVA[@]}")"
 "${PY[@]}" compare --work "$WORK" --stages "$STAGES" --runtimes "$RUNTIMES" --variants "$VARIANTS" \
-  --rounds "$ROUNDS" --repeat "$REPEAT" --threads "$THREADS" --max-load "$MAXLOAD" --load-timeout "$LOADTIMEOUT" \
+  --rounds "$ROUNDS" --repeat "$REPEAT" --warmup "$WARMUP" --threads "$THREADS" --max-load "$MAXLOAD" --load-timeout "$LOADTIMEOUT" \
   --java "${JAVA_JOINED%$'\x1f'}" "${PROF[@]}" "${OUT[@]}"

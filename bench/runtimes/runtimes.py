@@ -372,7 +372,8 @@ def run(a):
         else:
             f = wrapper(a.stage, build(COMPONENT[a.stage], cfg, man["seed"]))
         ins = [torch.from_numpy(np.load(os.path.join(a.work, i["file"]))) for i in st["inputs"]]
-        out = f(*ins)  # warm-up
+        for _ in range(a.warmup):  # untimed
+            out = f(*ins)
         runs = []
         for _ in range(a.repeat):
             t0 = time.perf_counter()
@@ -395,13 +396,15 @@ def wait_quiet(threshold, timeout):
 
 def one_run(a, runtime, stage, variant=None, profile=None):
     """One fresh process timing `stage` on `runtime`; returns its JSON line (plus errors against PyTorch's)."""
+    warmup = 1 if stage == "clip" else a.warmup  # a clip's first run warms every network 10 times over
     if runtime == "torch":
         cmd = [sys.executable, os.path.abspath(__file__), "run", "--work", a.work, "--stage", stage,
-               "--repeat", str(a.repeat), "--threads", str(a.threads)]
+               "--repeat", str(a.repeat), "--warmup", str(warmup), "--threads", str(a.threads)]
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), MKL_NUM_THREADS=str(a.threads))
     else:
         cmd = a.java + ["org.euterpe.bench.runtimes.RuntimeRun", "--runtime", runtime, "--work", a.work,
-                        "--stage", stage, "--repeat", str(a.repeat), "--threads", str(a.threads),
+                        "--stage", stage, "--repeat", str(a.repeat), "--warmup", str(warmup),
+                        "--threads", str(a.threads),
                         "--out", os.path.join(a.work, "outputs", f"{runtime}{'-' + variant if variant else ''}-{stage}.npy")]
         if variant:
             cmd += ["--variant", variant]
@@ -456,7 +459,7 @@ def compare(a):
     names = [rt + ("-" + v if v else "") for rt, v in contenders]
     result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "machine": machine(), "model": man["configs"], "seconds": man["seconds"], "steps": man["steps"],
-              "threads": a.threads, "rounds": a.rounds, "repeat_per_run": a.repeat,
+              "threads": a.threads, "rounds": a.rounds, "repeat_per_run": a.repeat, "warmup_per_run": a.warmup,
               "load": {"max_allowed": a.max_load, "min_seen": min(l["load1"] for l in loads) if loads else None,
                        "max_seen": max(l["load1"] for l in loads) if loads else None,
                        "runs_started_above_limit": sum(1 for l in loads if not l["quiet"])},
@@ -604,6 +607,7 @@ def main():
     r.add_argument("--work", required=True)
     r.add_argument("--stage", required=True, choices=STAGES)
     r.add_argument("--repeat", type=int, default=3)
+    r.add_argument("--warmup", type=int, default=1)
     r.add_argument("--threads", type=int, default=2)
     q = sub.add_parser("quantize")
     q.add_argument("--work", required=True)
@@ -615,6 +619,7 @@ def main():
     c.add_argument("--variants", default="", help="extra contenders: int8/bf16 (engine weight files), ort-int8")
     c.add_argument("--rounds", type=int, default=5)
     c.add_argument("--repeat", type=int, default=3)
+    c.add_argument("--warmup", type=int, default=2, help="untimed runs per process (the whole clip: 1)")
     c.add_argument("--threads", type=int, default=2)
     c.add_argument("--max-load", type=float, default=1.3)
     c.add_argument("--load-timeout", type=float, default=600)

@@ -14,13 +14,14 @@ import org.euterpe.tensor.json.JsonObject;
 
 /**
  * One timed run of one stage on one runtime, in its own process (bench/compare-runtimes.sh starts one
- * per runtime, stage and round): loads the stage from the export folder, runs it once untimed, then
+ * per runtime, stage and round): loads the stage from the export folder, runs it --warmup times untimed, then
  * {@code --repeat} timed runs on the exported inputs, writes the last output as {@code .npy} and prints
  * one JSON line (runs_s, load_s, peak_rss_mb, version). Session or model creation is not timed.
  *
  * <pre>
  * RuntimeRun --runtime engine|ort|djl --work DIR --stage text_encoder|unet|vae_decode|vocoder|clip
- *            [--repeat N] [--threads N] [--out FILE.npy] [--variant bf16|int8] [--profile PREFIX]
+ *            [--repeat N] [--warmup N] [--threads N] [--out FILE.npy] [--variant bf16|int8]
+ *            [--profile PREFIX]
  * </pre>
  * ONNX Runtime and DJL are on the class path only in the bench module's {@code runtimes} Maven profile.
  */
@@ -37,7 +38,8 @@ public final class RuntimeRun {
             a.put(argv[i].substring(2), argv[++i]);
         }
         for (String k : a.keySet()) {
-            if (!List.of("runtime", "work", "stage", "repeat", "threads", "out", "variant", "profile").contains(k)) {
+            if (!List.of("runtime", "work", "stage", "repeat", "warmup", "threads", "out", "variant",
+                    "profile").contains(k)) {
                 usage("unknown option --" + k);
             }
         }
@@ -45,11 +47,12 @@ public final class RuntimeRun {
         Path work = Path.of(req(a, "work"));
         String stage = req(a, "stage");
         int repeat = Integer.parseInt(a.getOrDefault("repeat", "3"));
+        int warmup = Integer.parseInt(a.getOrDefault("warmup", "1"));
         int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
         String variant = a.get("variant");
         String profile = a.get("profile");
-        if (repeat < 1 || threads < 1) {
-            usage("--repeat and --threads must be >= 1");
+        if (repeat < 1 || threads < 1 || warmup < 1) {
+            usage("--repeat, --warmup and --threads must be >= 1");
         }
         Path manifestPath = work.resolve("manifest.json");
         JsonObject manifest = new JsonObject(Json.parseLenient(Files.readString(manifestPath), manifestPath.toString()),
@@ -77,7 +80,10 @@ public final class RuntimeRun {
                 body = rt.load(work, stage);
             }
             double loadS = (System.nanoTime() - t0) / 1e9;
-            float[] out = body.run(inputs); // warm-up, untimed
+            float[] out = null;
+            for (int i = 0; i < warmup; i++) { // untimed (libtorch's JIT profiles its first runs, then optimises)
+                out = body.run(inputs);
+            }
             List<Double> runs = new ArrayList<>();
             for (int i = 0; i < repeat; i++) {
                 long s = System.nanoTime();
@@ -140,7 +146,7 @@ public final class RuntimeRun {
 
     private static void usage(String msg) {
         throw new IllegalArgumentException("RuntimeRun: " + msg
-                + "\nusage: RuntimeRun --runtime engine|ort|djl --work DIR --stage STAGE [--repeat N] [--threads N]"
+                + "\nusage: RuntimeRun --runtime engine|ort|djl --work DIR --stage STAGE [--repeat N] [--warmup N] [--threads N]"
                 + " [--out FILE.npy] [--variant V] [--profile PREFIX]");
     }
 }
