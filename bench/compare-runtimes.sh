@@ -67,7 +67,7 @@ while [ $# -gt 0 ]; do
     --model) MODEL="$2"; shift 2 ;;
     -o) RESULT="$2"; shift 2 ;;
     --install) INSTALL=1; shift ;;
-    -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,42p' "$0" | sed '$d'; exit 0 ;;
     *) echo "compare-runtimes: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

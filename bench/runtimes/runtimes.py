@@ -353,7 +353,7 @@ def errors(out, ref):
     scale = float(np.max(np.abs(ref))) or 1.0
     noise = float(np.sum((out - ref) ** 2))
     return {"max_abs_err": float(d.max()), "rel_err": float(d.max()) / scale,
-            "snr_db": float(10 * np.log10(np.sum(ref ** 2) / noise)) if noise > 0 else float("inf"),
+            "snr_db": float(10 * np.log10(np.sum(ref ** 2) / noise)) if noise > 0 else None,  # None: identical
             "finite": bool(np.isfinite(out).all())}
 
 
@@ -414,7 +414,9 @@ def one_run(a, runtime, stage, variant=None, profile=None):
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     line = next((l for l in reversed(p.stdout.strip().splitlines()) if l.startswith("{")), None)
     if p.returncode != 0 or line is None:
-        return {"runtime": runtime, "stage": stage, "failed": (p.stderr.strip().splitlines() or ["(no output)"])[-8:]}
+        lines = [l for l in p.stderr.strip().splitlines() if not l.startswith("WARNING")] or ["(no output)"]
+        first = [l for l in lines if "Exception" in l or "Error" in l][:1]  # the cause, above the stack trace
+        return {"runtime": runtime, "stage": stage, "exit": p.returncode, "failed": first + lines[-4:]}
     r = json.loads(line)
     if runtime != "torch":
         man = json.load(open(os.path.join(a.work, "manifest.json")))
@@ -458,7 +460,7 @@ def compare(a):
                           f"  load {load['load1']:.2f}", file=sys.stderr, flush=True)
     names = [rt + ("-" + v if v else "") for rt, v in contenders]
     result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "machine": machine(), "model": man["configs"], "seconds": man["seconds"], "steps": man["steps"],
+              "machine": machine(), "engine_commit": git_commit(), "model": man["configs"], "seconds": man["seconds"], "steps": man["steps"],
               "threads": a.threads, "rounds": a.rounds, "repeat_per_run": a.repeat, "warmup_per_run": a.warmup,
               "load": {"max_allowed": a.max_load, "min_seen": min(l["load1"] for l in loads) if loads else None,
                        "max_seen": max(l["load1"] for l in loads) if loads else None,
@@ -476,7 +478,7 @@ def compare(a):
                       "peak_rss_mb": max(r.get("peak_rss_mb", -1) for r in rs),
                       "max_abs_err_vs_torch": max(r.get("max_abs_err", 0) for r in rs),
                       "rel_err_vs_torch": max(r.get("rel_err", 0) for r in rs),
-                      "snr_db_vs_torch": min(r.get("snr_db", float("inf")) for r in rs),
+                      "snr_db_vs_torch": min((r["snr_db"] for r in rs if r.get("snr_db") is not None), default=None),
                       "agrees": all(r.get("finite", True) and r.get("rel_err", 0) <= TOLERANCE[s] for r in rs)
                       if (n in RUNTIMES and n != "torch") else None}
             result["versions"][n] = rs[0].get("version")
@@ -501,7 +503,8 @@ def compare(a):
         cells = []
         for n, v in result["stages"][s]["runtimes"].items():
             if n != "torch":
-                cells.append(f"{n} {v['rel_err_vs_torch']:.1e} ({v['snr_db_vs_torch']:.0f} dB)"
+                snr = "identical" if v["snr_db_vs_torch"] is None else f"{v['snr_db_vs_torch']:.0f} dB"
+                cells.append(f"{n} {v['rel_err_vs_torch']:.1e} ({snr})"
                              + ("" if v["agrees"] in (True, None) else " DISAGREES"))
         print(f"  {s:13} " + ", ".join(cells))
     for s in stages:
@@ -582,6 +585,12 @@ def print_profile(p):
     print("  convolutions by shape (top 12):")
     for k, v in list(p["conv_by_shape_ms"].items())[:12]:
         print(f"    {v['ms']:8.1f} ms  x{v['count']:<3} {k}")
+
+
+def git_commit():
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    p = subprocess.run(["git", "-C", root, "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return p.stdout.strip() or None
 
 
 def machine():
