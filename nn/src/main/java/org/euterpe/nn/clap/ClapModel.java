@@ -15,13 +15,15 @@ import org.euterpe.tensor.Tensor;
  * {@code ClapTextModelWithProjection}, which ships only the text branch, so it cannot score audio.
  */
 public final class ClapModel {
+    private final Backend backend;
     private final ClapTextEncoder text;
     private final ClapAudioModelWithProjection audio;
     private final float logitScaleText;
     private final float logitScaleAudio;
 
-    private ClapModel(ClapTextEncoder text, ClapAudioModelWithProjection audio, float logitScaleText,
+    private ClapModel(Backend backend, ClapTextEncoder text, ClapAudioModelWithProjection audio, float logitScaleText,
             float logitScaleAudio) {
+        this.backend = backend;
         this.text = text;
         this.audio = audio;
         this.logitScaleText = logitScaleText;
@@ -58,7 +60,7 @@ public final class ClapModel {
             throw new ModelLoadException(files.config().context() + ": text projection " + text.config().projectionDim()
                     + " and audio projection " + c.projectionDim() + " differ");
         }
-        return new ClapModel(text, audio, scaleT, scaleA);
+        return new ClapModel(backend, text, audio, scaleT, scaleA);
     }
 
     private static float scalar(Weights w, String name) {
@@ -67,6 +69,10 @@ public final class ClapModel {
             throw new ModelLoadException(w.key(name) + " has " + v.length + " values, expected a scalar");
         }
         return (float) Math.exp(v[0]);
+    }
+
+    public Backend backend() {
+        return backend;
     }
 
     public ClapTextEncoder text() {
