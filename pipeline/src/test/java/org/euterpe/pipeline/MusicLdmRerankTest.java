@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -54,6 +56,36 @@ class MusicLdmRerankTest {
             assertTrue(r.settings().containsKey("clap_scores"));
             // the scores are not all equal, so the order is a real ranking
             assertNotEquals(logits[best[0]], logits[best[2]]);
+        }
+    }
+
+    @Test
+    void aMusicLdmWithoutAFeatureExtractorIsRefusedBeforeGenerating(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
+        Path copy = tmp.resolve("m");
+        Path src = TestData.conformanceCase("tiny-musicldm");
+        try (var files = Files.walk(src)) {
+            for (Path p : files.toList()) {
+                Path to = copy.resolve(src.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(to);
+                } else if (!p.getFileName().toString().equals("preprocessor_config.json")
+                        && !p.getFileName().toString().startsWith("golden")) {
+                    Files.copy(p, to);
+                }
+            }
+        }
+        try (AudioModel m = AudioModel.load(copy, CPU)) {
+            assertFalse(m.hasClapAudioBranch());
+            TextToAudioPipeline pipe = new TextToAudioPipeline(m);
+            GenerationRequest req = GenerationRequest.builder("a flute").seed(3).steps(1).seconds(0.2)
+                    .waveformsPerPrompt(2).build();
+            Exception e = assertThrows(IllegalArgumentException.class,
+                    () -> pipe.generate(req, ProgressListener.NONE));
+            assertTrue(e.getMessage().contains("feature_extractor"), e.getMessage());
+            // one waveform per prompt needs no scoring
+            GenerationRequest one = GenerationRequest.builder("a flute").seed(3).steps(1).seconds(0.2).build();
+            assertEquals(1, pipe.generate(one, ProgressListener.NONE).waveforms().length);
         }
     }
 

@@ -87,6 +87,23 @@ class ClapAudioConformanceTest {
         }
     }
 
+    @Test
+    void unsupportedAudioConfigsAreRefusedByName() {
+        for (String[] c : new String[][] {
+                {"{\"model_type\": \"clap\", \"audio_config\": {\"enable_fusion\": true}}", "enable_fusion"},
+                {"{\"model_type\": \"clap\", \"audio_config\": {\"patch_stride\": [4, 2]}}", "patch_stride"},
+                {"{\"model_type\": \"clap\", \"audio_config\": {\"hidden_size\": 100}}", "hidden_size"},
+                {"{\"model_type\": \"clap\", \"audio_config\": {\"hidden_act\": \"relu\"}}", "hidden_act"},
+                {"{\"model_type\": \"clap\", \"audio_config\": {\"bogus\": 1}}", "bogus"}}) {
+            ModelLoadException e = assertThrows(ModelLoadException.class,
+                    () -> ClapAudioConfig.read(ComponentFiles.parseConfig(c[0], "test")), c[0]);
+            assertTrue(e.getMessage().contains(c[1]), e.getMessage());
+        }
+        ClapAudioConfig d = ClapAudioConfig.read(ComponentFiles.parseConfig("{\"model_type\": \"clap\"}", "test"));
+        assertEquals(768, d.hiddenSize()); // transformers' defaults: 96 * 2^3
+        assertEquals(4, d.freqRatio()); // 256 / 64
+    }
+
     static int[] argsortDescending(float[] v) {
         Integer[] idx = new Integer[v.length];
         for (int i = 0; i < v.length; i++) {
