@@ -96,6 +96,10 @@ public record ClapAudioConfig(int windowSize, int numMelBins, int specSize, int 
         a.raw("projection_hidden_size");
         // not a ClapAudioConfig parameter (kept as a stray attribute): the MLP width is mlp_ratio * dim
         a.raw("intermediate_size");
+        // generic PretrainedConfig fields of full config dumps; an encoder-only Swin reads none of them
+        a.require("is_decoder", null, false);
+        a.require("add_cross_attention", null, false);
+        a.raw("tie_encoder_decoder");
         int[] depths = a.has("depths") ? a.getIntArray("depths") : new int[] {2, 2, 6, 2};
         int[] heads = a.has("num_attention_heads") ? a.getIntArray("num_attention_heads") : new int[] {4, 8, 16, 32};
         int patchSize = a.optInt("patch_size", 4);
