@@ -24,7 +24,7 @@ public final class BundledModel {
      */
     public static final double DEFAULT_SECONDS = 1.0;
     private static final String ROOT = "/org/euterpe/bundled/tiny-audioldm/";
-    private static final List<String> FILES = List.of(
+    static final List<String> FILES = List.of(
             "model_index.json",
             "scheduler/scheduler_config.json",
             "text_encoder/config.json", "text_encoder/model.safetensors",
@@ -98,9 +98,14 @@ public final class BundledModel {
      * start); from a folder of classes (tests) the files are read and their CRC computed.
      */
     static String fingerprint() throws IOException {
+        return fingerprint(f -> BundledModel.class.getResource(ROOT + f));
+    }
+
+    /** {@link #fingerprint()} of the files {@code resource} finds (by their path in the model folder). */
+    static String fingerprint(java.util.function.Function<String, java.net.URL> resource) throws IOException {
         long h = 1125899906842597L;
         for (String f : FILES) {
-            java.net.URL url = BundledModel.class.getResource(ROOT + f);
+            java.net.URL url = resource.apply(f);
             if (url == null) {
                 throw new IOException("the bundled model is missing " + f + " in this build");
             }
