@@ -191,23 +191,9 @@ final class ConvertCommand {
                 throw new Main.UsageException(e.getMessage());
             }
             out.println("read " + src + " (stable-audio-tools checkpoint; T5 from " + t5 + ")");
-            java.util.List<String> rest = new java.util.ArrayList<>();
-            for (int i = 0; i < argv.length; i++) {
-                if (argv[i].equals("--text-encoder")) {
-                    i++;
-                } else if (argv[i].equals(a.positional().get(0))) {
-                    rest.add(tmp.toString());
-                } else {
-                    rest.add(argv[i]);
-                }
-            }
-            return run(rest.toArray(String[]::new), out, err);
+            return convertFolderInstead(argv, a.positional().get(0), tmp, Set.of("--text-encoder"), out, err);
         } finally {
-            try (var files = Files.walk(tmp)) {
-                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+            deleteTree(tmp);
         }
     }
 
@@ -230,22 +216,35 @@ final class ConvertCommand {
                 throw new Main.UsageException(e.getMessage() + " (--sample-rate R --sample-size N)");
             }
             out.println("read " + ckpt + " (Harmonai Dance Diffusion checkpoint, EMA weights)");
-            java.util.List<String> rest = new java.util.ArrayList<>();
-            for (int i = 0; i < argv.length; i++) {
-                if (argv[i].equals("--sample-rate") || argv[i].equals("--sample-size")) {
-                    i++;
-                } else if (argv[i].equals(ckpt.toString())) {
-                    rest.add(tmp.toString());
-                } else {
-                    rest.add(argv[i]);
-                }
-            }
-            return run(rest.toArray(String[]::new), out, err);
+            return convertFolderInstead(argv, ckpt.toString(), tmp, Set.of("--sample-rate", "--sample-size"), out,
+                    err);
         } finally {
-            try (var files = Files.walk(tmp)) {
-                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
+            deleteTree(tmp);
+        }
+    }
+
+    /**
+     * Runs this command again on {@code folder} (a diffusers folder written from another checkpoint
+     * format) in place of the source argument {@code source}, without the options (each with its
+     * value) that only the other format takes.
+     */
+    private static int convertFolderInstead(String[] argv, String source, Path folder, Set<String> dropped,
+            PrintStream out, PrintStream err) throws Exception {
+        java.util.List<String> rest = new java.util.ArrayList<>();
+        for (int i = 0; i < argv.length; i++) {
+            if (dropped.contains(argv[i])) {
+                i++;
+            } else {
+                rest.add(argv[i].equals(source) ? folder.toString() : argv[i]);
+            }
+        }
+        return run(rest.toArray(String[]::new), out, err);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
             }
         }
     }

@@ -53,12 +53,15 @@ class ConvertInspectCommandTest {
             assertEquals(DType.BF16, f.entry("unet.conv_in.weight").dtype());
             assertEquals(DType.F32, f.entry("unet.conv_in.bias").dtype());
             assertEquals(DType.F16, f.entry("vae.decoder.conv_in.weight").dtype()); // the bf16 default for the VAE
+            // and for the text encoder (Precision.recommended)
+            assertEquals(DType.F16, f.entry("text_encoder.text_model.encoder.layer.0.attention.self.query.weight")
+                    .dtype());
         }
 
         assertEquals(0, run("inspect", dst.toString()), err());
         String shown = out();
         assertTrue(shown.contains("format         version 1"), shown);
-        assertTrue(shown.contains("weights        BF16, overrides {\"vae\":\"F16\"}"), shown);
+        assertTrue(shown.contains("weights        BF16, overrides {\"text_encoder\":\"F16\",\"vae\":\"F16\"}"), shown);
         assertTrue(shown.contains("pipeline       AudioLDMPipeline"), shown);
         assertTrue(shown.matches("(?s).*\\nunet +[0-9.]+ M parameters in 306 tensors; BF16 \\d+ .*F32 \\d+ .*"), shown);
         assertTrue(shown.contains("unet/config.json:\n{\n  \"_class_name\": \"UNet2DConditionModel\""), shown);
@@ -71,7 +74,7 @@ class ConvertInspectCommandTest {
         Path dst = tmp.resolve("tiny-int8.safetensors");
         assertEquals(0, run("convert", TestData.conformanceCase("tiny-audioldm").toString(), dst.toString(),
                 "--dtype", "int8", "--keep-f32", "vocoder"), err());
-        assertTrue(out().contains("weights I8 (vocoder: F32)"), out());
+        assertTrue(out().contains("weights I8 (text_encoder: F16, vocoder: F32)"), out());
         try (SafetensorsFile f = SafetensorsFile.open(dst)) {
             assertEquals(DType.I8, f.entry("unet.conv_in.weight").dtype());
             assertEquals(DType.F32, f.entry("unet.conv_in.weight.__scale").dtype());
