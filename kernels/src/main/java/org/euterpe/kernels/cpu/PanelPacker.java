@@ -56,11 +56,15 @@ interface PanelPacker {
             long origin = base + batch * batchStride + i0 * rowStride + k0 * depthStride;
             if (depthStride == 1) {
                 // Rows are contiguous along depth: one run per row, scattered with stride r, or
-                // transposed four rows at a time into a whole 4-row panel.
+                // transposed four (eight) rows at a time into a whole 4-row (8-row) panel.
                 int i = 0;
                 if (r == 4) {
                     for (; i + 4 <= count; i += 4) {
                         src.readInterleaved4(origin + i * rowStride, rowStride, kc, dst, i * kc);
+                    }
+                } else if (r == 8) {
+                    for (; i + 8 <= count; i += 8) {
+                        src.readInterleaved8(origin + i * rowStride, rowStride, kc, dst, i * kc);
                     }
                 }
                 for (; i < count; i++) {
