@@ -14,6 +14,11 @@ interface PanelPacker {
 
     void pack(int batch, int i0, int count, int k0, int kc, int r, float[] dst);
 
+    /** Whether every batch entry packs the same values (a weight shared by a batch of inputs). */
+    default boolean batchInvariant() {
+        return false;
+    }
+
     /** {@code count} rounded up to a multiple of {@code r}. */
     private static int padded(int count, int r) {
         return (count + r - 1) / r * r;
@@ -49,6 +54,11 @@ interface PanelPacker {
                 throw new IllegalArgumentException("a packed operand needs a unit stride, got " + rowStride + ", "
                         + depthStride);
             }
+        }
+
+        @Override
+        public boolean batchInvariant() {
+            return batchStride == 0;
         }
 
         @Override
