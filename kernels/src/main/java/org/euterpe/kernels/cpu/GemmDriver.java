@@ -6,8 +6,9 @@ import static org.euterpe.kernels.cpu.GemmKernel.NR;
 /**
  * The blocked GEMM loops around {@link GemmKernel} (GotoBLAS/BLIS style): for each NC-wide
  * column block and KC-deep slice, B is packed once and stays in L2, reused by every MC-tall
- * block of packed A. Innermost, as in BLIS, one B micro-panel ({@code KC x NR}, 24 KiB) stays in
- * L1 while the A micro-panels ({@code KC x 4}, 2 KiB each) stream past it from L2. On the
+ * block of packed A. Innermost, as in BLIS, one B micro-panel ({@code KC x NR}, 32 KiB with
+ * 512-bit vectors) stays in L1 while the A micro-panels ({@code KC x MR}, 8 KiB each) stream
+ * past it from L2. On the
  * AVX-512 build machine this order measured 1.1-1.4x faster than the reverse (A micro-panel in
  * L1, B micro-panels streamed from L2) at the U-Net's conv and linear shapes, single-threaded,
  * best of 6 interleaved runs; only a 64-column conv (640 channels on a 32x2 image) was slower,
@@ -21,8 +22,12 @@ import static org.euterpe.kernels.cpu.GemmKernel.NR;
  */
 final class GemmDriver {
     // Block sizes (tunable for experiments with -Deuterpe.gemm.kc/mc/nc): KC x NC of packed B
-    // (0.5 MB) must stay in L2 next to the MC x KC block of packed A.
-    static final int KC = Integer.getInteger("euterpe.gemm.kc", 128);
+    // (1 MB) must stay in L2 next to the MC x KC block of packed A. KC 256 rather than 128: every
+    // depth slice reads and writes the whole C block once more, which for a large C (2048 x 2048)
+    // streams from L3; on the AVX-512 build machine, 1 thread, per-thread CPU time, best of 3
+    // alternating runs, KC 256 took 0.80x the time at 2048^3, 0.80-0.95x at the U-Net's linear
+    // and convolution shapes (one im2col conv 1.1x, within the noise of a loaded machine).
+    static final int KC = Integer.getInteger("euterpe.gemm.kc", 256);
     static final int MC = GemmKernel.MR * Math.max(1, Integer.getInteger("euterpe.gemm.mc", 128) / GemmKernel.MR);
     static final int NC = NR * Math.max(1, Integer.getInteger("euterpe.gemm.nc", 1024) / NR);
 
