@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import org.euterpe.tensor.DType;
@@ -65,17 +64,8 @@ abstract sealed class FloatSource {
      * for {@code i < 8} (an 8-row panel, as the GEMM's left operand is packed for the 8-row tile).
      */
     void readInterleaved8(long index, long rowStride, int count, float[] dst, int dstOff) {
-        readInterleaved8(index, rowStride, count, dst, dstOff, 8);
-    }
-
-    /**
-     * {@link #readInterleaved8} with the depth steps {@code dstStride} apart ({@code >= 8}):
-     * {@code dst[dstOff + k * dstStride + i] = element(index + i * rowStride + k)}, eight rows
-     * of a wider panel (a GEMM right operand's {@code NR}-row panel, eight rows at a time).
-     */
-    void readInterleaved8(long index, long rowStride, int count, float[] dst, int dstOff, int dstStride) {
         for (int i = 0; i < 8; i++) {
-            read(index + i * rowStride, count, dst, dstOff + i, dstStride);
+            read(index + i * rowStride, count, dst, dstOff + i, 8);
         }
     }
 
@@ -122,12 +112,7 @@ abstract sealed class FloatSource {
      * ({@code L >= 8}). All in one method, loads included: a helper taking eight vectors was not
      * inlined by C2 and boxed them (4.5x slower than two 4-row interleaves).
      */
-    private static void interleave8Rows(float[] a, int src, int ld, int count, float[] dst, int dstOff,
-            int dstStride) {
-        if (dstStride != 8) {
-            interleave8RowsStrided(a, src, ld, count, dst, dstOff, dstStride);
-            return;
-        }
+    private static void interleave8Rows(float[] a, int src, int ld, int count, float[] dst, int dstOff) {
         int k = 0;
         if (L >= 8) {
             for (; k + L <= count; k += L) {
@@ -171,88 +156,6 @@ abstract sealed class FloatSource {
         for (; k < count; k++) {
             for (int i = 0; i < 8; i++) {
                 dst[dstOff + 8 * k + i] = a[src + i * ld + k];
-            }
-        }
-    }
-
-    /** Lanes {@code [0, L/2)} and {@code [L/2, L)}: the two depth steps of one 8 x L transpose output vector. */
-    private static final VectorMask<Float> LOW_HALF = VectorMask.fromLong(S, (1L << (L / 2)) - 1);
-    private static final VectorMask<Float> HIGH_HALF = LOW_HALF.not();
-
-    /**
-     * {@link #interleave8Rows} into groups {@code dstStride} apart: each output vector of the
-     * transpose holds two depth steps (16 lanes), stored as two masked halves. Only for
-     * {@code L == 16}; other widths take the scalar path.
-     */
-    private static void interleave8RowsStrided(float[] a, int src, int ld, int count, float[] dst, int dstOff,
-            int dstStride) {
-        int k = 0;
-        if (L == 16) {
-            for (; k + L <= count; k += L) {
-                int s0 = src + k;
-                FloatVector r0 = FloatVector.fromArray(S, a, s0);
-                FloatVector r1 = FloatVector.fromArray(S, a, s0 + ld);
-                FloatVector r2 = FloatVector.fromArray(S, a, s0 + 2 * ld);
-                FloatVector r3 = FloatVector.fromArray(S, a, s0 + 3 * ld);
-                FloatVector r4 = FloatVector.fromArray(S, a, s0 + 4 * ld);
-                FloatVector r5 = FloatVector.fromArray(S, a, s0 + 5 * ld);
-                FloatVector r6 = FloatVector.fromArray(S, a, s0 + 6 * ld);
-                FloatVector r7 = FloatVector.fromArray(S, a, s0 + 7 * ld);
-                FloatVector lo01 = PAIR_LO.selectFrom(r0, r1);
-                FloatVector hi01 = PAIR_HI.selectFrom(r0, r1);
-                FloatVector lo23 = PAIR_LO.selectFrom(r2, r3);
-                FloatVector hi23 = PAIR_HI.selectFrom(r2, r3);
-                FloatVector lo45 = PAIR_LO.selectFrom(r4, r5);
-                FloatVector hi45 = PAIR_HI.selectFrom(r4, r5);
-                FloatVector lo67 = PAIR_LO.selectFrom(r6, r7);
-                FloatVector hi67 = PAIR_HI.selectFrom(r6, r7);
-                FloatVector q0 = QUAD_LO.selectFrom(lo01, lo23);
-                FloatVector q1 = QUAD_HI.selectFrom(lo01, lo23);
-                FloatVector q2 = QUAD_LO.selectFrom(hi01, hi23);
-                FloatVector q3 = QUAD_HI.selectFrom(hi01, hi23);
-                FloatVector p0 = QUAD_LO.selectFrom(lo45, lo67);
-                FloatVector p1 = QUAD_HI.selectFrom(lo45, lo67);
-                FloatVector p2 = QUAD_LO.selectFrom(hi45, hi67);
-                FloatVector p3 = QUAD_HI.selectFrom(hi45, hi67);
-                // Output vector v holds depth steps k + 2v (low half) and k + 2v + 1 (high half).
-                int at = dstOff + k * dstStride;
-                int up = dstStride - 8; // the high half lands one depth step on, less its lane offset
-                FloatVector o = OCT_LO.selectFrom(q0, p0);
-                o.intoArray(dst, at, LOW_HALF);
-                o.intoArray(dst, at + up, HIGH_HALF);
-                at += 2 * dstStride;
-                o = OCT_HI.selectFrom(q0, p0);
-                o.intoArray(dst, at, LOW_HALF);
-                o.intoArray(dst, at + up, HIGH_HALF);
-                at += 2 * dstStride;
-                o = OCT_LO.selectFrom(q1, p1);
-                o.intoArray(dst, at, LOW_HALF);
-                o.intoArray(dst, at + up, HIGH_HALF);
-                at += 2 * dstStride;
-                o = OCT_HI.selectFrom(q1, p1);
-                o.intoArray(dst, at, LOW_HALF);
-                o.intoArray(dst, at + up, HIGH_HALF);
-                at += 2 * dstStride;
-                o = OCT_LO.selectFrom(q2, p2);
-                o.intoArray(dst, at, LOW_HALF);
-                o.intoArray(dst, at + up, HIGH_HALF);
-                at += 2 * dstStride;
-                o = OCT_HI.selectFrom(q2, p2);
-                o.intoArray(dst, at, LOW_HALF);
-                o.intoArray(dst, at + up, HIGH_HALF);
-                at += 2 * dstStride;
-                o = OCT_LO.selectFrom(q3, p3);
-                o.intoArray(dst, at, LOW_HALF);
-                o.intoArray(dst, at + up, HIGH_HALF);
-                at += 2 * dstStride;
-                o = OCT_HI.selectFrom(q3, p3);
-                o.intoArray(dst, at, LOW_HALF);
-                o.intoArray(dst, at + up, HIGH_HALF);
-            }
-        }
-        for (; k < count; k++) {
-            for (int i = 0; i < 8; i++) {
-                dst[dstOff + k * dstStride + i] = a[src + i * ld + k];
             }
         }
     }
@@ -334,8 +237,8 @@ abstract sealed class FloatSource {
         }
 
         @Override
-        void readInterleaved8(long index, long rowStride, int count, float[] dst, int dstOff, int dstStride) {
-            interleave8Rows(a, off + (int) index, (int) rowStride, count, dst, dstOff, dstStride);
+        void readInterleaved8(long index, long rowStride, int count, float[] dst, int dstOff) {
+            interleave8Rows(a, off + (int) index, (int) rowStride, count, dst, dstOff);
         }
 
         @Override
@@ -384,14 +287,14 @@ abstract sealed class FloatSource {
         }
 
         @Override
-        void readInterleaved8(long index, long rowStride, int count, float[] dst, int dstOff, int dstStride) {
+        void readInterleaved8(long index, long rowStride, int count, float[] dst, int dstOff) {
             // As readInterleaved4.
             float[] rows = ThreadScratch.floats(ROWS, 8L * count);
             for (int i = 0; i < 8; i++) {
                 MemorySegment.copy(s, ValueLayout.JAVA_FLOAT_UNALIGNED, (index + i * rowStride) * 4, rows, i * count,
                         count);
             }
-            interleave8Rows(rows, 0, count, count, dst, dstOff, dstStride);
+            interleave8Rows(rows, 0, count, count, dst, dstOff);
         }
     }
 

@@ -76,12 +76,6 @@ interface PanelPacker {
                     for (; i + 8 <= count; i += 8) {
                         src.readInterleaved8(origin + i * rowStride, rowStride, kc, dst, i * kc);
                     }
-                } else if (r % 8 == 0) {
-                    // A right operand's wide panels (a linear layer's weight rows), eight rows at a
-                    // time into their columns of the panel.
-                    for (; i + 8 <= count; i += 8) {
-                        src.readInterleaved8(origin + i * rowStride, rowStride, kc, dst, (i / r) * r * kc + i % r, r);
-                    }
                 }
                 for (; i < count; i++) {
                     src.read(origin + i * rowStride, kc, dst, (i / r) * r * kc + i % r, r);
