@@ -12,6 +12,7 @@
 #include "snake.cu"
 #include "stable_audio.cu"
 #include "resample.cu"
+#include "swiglu.cu"
 #include <cstdio>
 #include <random>
 using namespace euterpe;
@@ -162,6 +163,11 @@ int main() {
     { auto x = randn(100); std::vector<uint16_t> y(100); launch(g1(100), {256}, [&] { cast_float(x.data(), nullptr, 1, 0, y.data(), 2, 100); });
       std::vector<float> back(100); std::vector<double> ref(100); for (int i = 0; i < 100; i++) { __nv_bfloat16 b; b.x = y[i]; back[i] = __bfloat162float(b); ref[i] = __bfloat162float(__float2bfloat16_rn(x[i])); } check("cast f32 -> bf16", back, ref, 0); }
     { std::vector<float> y(77); float v = -1.5f; uint32_t bits; std::memcpy(&bits, &v, 4); launch(g1(77), {256}, [&] { fill_bits(y.data(), 77, 4, bits); }); check("fill -1.5", y, std::vector<double>(77, -1.5), 0); }
+    // gated activation (Stable Audio DiT)
+    { int R = 5, N = 67; auto x = randn(R * 2 * N); for (auto& v : x) v *= 4; std::vector<float> y(R * N);
+      launch(g1(y.size()), {256}, [&] { swiglu_f32(x.data(), y.data(), (long long)y.size(), N); });
+      std::vector<double> ref(y.size()); for (int r = 0; r < R; r++) for (int j = 0; j < N; j++) { double g = x[r * 2 * N + N + j];
+        ref[r * N + j] = x[r * 2 * N + j] * (g / (1 + std::exp(-g))); } check("swiglu [5,134]", y, ref, 1e-5); }
     // audio activations (Stable Audio)
     { int B = 2, C = 5, L = 37; auto x = randn(B * C * L), a = randn(C), ib = randn(C); std::vector<float> y(x.size());
       launch(g1(y.size()), {256}, [&] { snake_f32(x.data(), a.data(), ib.data(), y.data(), (long long)y.size(), C, L); });

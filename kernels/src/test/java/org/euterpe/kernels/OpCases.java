@@ -46,6 +46,7 @@ public final class OpCases {
         reductions(c);
         dataMovement(c);
         audioActivations(c);
+        gatedActivation(c);
         resampling(c);
         return c;
     }
@@ -437,7 +438,20 @@ public final class OpCases {
         c.add(new Reject("downsample1d", "odd kernel length 3",
                 r -> r.backend().downsample1d(r.randn(1, 2, 16), r.randn(3))));
         c.add(new Reject("upsample1d", "rank-2 x", r -> r.backend().upsample1d(r.randn(2, 16), cubic(r, 2f))));
+        c.add(new Reject("swiglu", "odd last dim 5", r -> r.backend().swiglu(r.randn(3, 5))));
+        c.add(new Reject("swiglu", "empty last dim", r -> r.backend().swiglu(r.randn(3, 0))));
         return c;
+    }
+
+    // ---------------------------------------------------------------- Stable Audio DiT: SwiGLU
+
+    private static void gatedActivation(List<OpCase> c) {
+        // odd halves (not multiples of a vector width), a row of one, the real DiT's 2 x 6144 (one row), a
+        // rank-3 batch; gates up to |30| reach both tails of the SiLU
+        for (int[] d : new int[][] {{1, 2}, {3, 34}, {2, 5, 130}, {1, 12288}, {4, 17, 66}}) {
+            add(c, "swiglu", dims(d), TRANSCENDENTAL, r -> r.backend().swiglu(r.randn(d).mul(4f)));
+        }
+        add(c, "swiglu", "[2,64] with gates up to ~90", TRANSCENDENTAL, r -> r.backend().swiglu(r.randn(2, 64).mul(30f)));
     }
 
     // ---------------------------------------------------------------- Stable Audio: snake, RMS norm, rotary

@@ -18,7 +18,9 @@ import org.euterpe.converter.Precision;
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.ModelLoadException;
 import org.euterpe.nn.WeightSource;
+import org.euterpe.nn.clap.ClapModel;
 import org.euterpe.nn.clap.ClapTextEncoder;
+import org.euterpe.pipeline.audio.ClapFeatureExtractor;
 import org.euterpe.nn.unet.UNet2DConditionModel;
 import org.euterpe.nn.vae.AutoencoderKL;
 import org.euterpe.nn.vocoder.SpeechT5HifiGan;
@@ -103,6 +105,11 @@ public final class AudioModel implements AutoCloseable {
     private final LoadInfo loadInfo;
     private final MappedWeights mapped;
     private volatile boolean closed;
+    // The CLAP audio branch (MusicLDM's re-ranking, `euterpe score`): loaded on first use.
+    private ComponentFiles clapFiles; // text_encoder/, or null when the model was not loaded from files
+    private String featureExtractorConfig; // feature_extractor/preprocessor_config.json, or null
+    private ClapScorer clapScorer;
+    private volatile List<Storage> clapUploads = List.of();
 
     AudioModel(Path source, Family family, Backend backend, BpeTokenizer tokenizer,
             ClapTextEncoder textEncoder, UNet2DConditionModel unet, AutoencoderKL vae, SpeechT5HifiGan vocoder,
@@ -232,12 +239,63 @@ public final class AudioModel implements AutoCloseable {
                 uploaded.forEach(Storage::close);
                 owner.close();
             };
-            return new AudioModel(path, family, backend, tokenizer, textEncoder, unet, vae, vocoder, schedulerConfig,
-                    sampleSize, weights, Collections.unmodifiableMap(dtypes), info, mapped);
+            AudioModel model = new AudioModel(path, family, backend, tokenizer, textEncoder, unet, vae, vocoder,
+                    schedulerConfig, sampleSize, weights, Collections.unmodifiableMap(dtypes), info, mapped);
+            model.clapFiles = c.get("text_encoder");
+            model.featureExtractorConfig = metadata.get(FEATURE_EXTRACTOR_CONFIG);
+            return model;
         } catch (RuntimeException e) {
             closeQuietly(owner);
             throw e;
         }
+    }
+
+    private static final String FEATURE_EXTRACTOR_CONFIG = "feature_extractor/preprocessor_config.json";
+
+    /**
+     * Whether this model can score audio against text: its text encoder is a whole ClapModel with the audio branch
+     * (MusicLDM's; AudioLDM's ships only the text branch) and it has a CLAP feature extractor config.
+     */
+    public boolean hasClapAudioBranch() {
+        return clapFiles != null && featureExtractorConfig != null && ClapModel.hasAudioBranch(clapFiles);
+    }
+
+    /**
+     * The CLAP scorer over this model's text encoder and its audio branch, loaded on first use (the audio tower's
+     * weights are mapped but not touched before).
+     *
+     * @throws ModelLoadException naming what is missing when the model has no audio branch or no feature extractor
+     */
+    public synchronized ClapScorer clapScorer() {
+        if (closed) {
+            throw new IllegalStateException("the model is closed");
+        }
+        if (clapScorer == null) {
+            if (clapFiles == null) {
+                throw new ModelLoadException(source + ": this model has no CLAP audio branch");
+            }
+            if (!ClapModel.hasAudioBranch(clapFiles)) {
+                // names the problem: the checkpoint ships only the text branch
+                ClapModel.load(clapFiles, textEncoder, backend);
+            }
+            if (featureExtractorConfig == null) {
+                throw new ModelLoadException(source + ": the model has no " + FEATURE_EXTRACTOR_CONFIG
+                        + " (the CLAP audio front-end's settings), so it cannot score audio");
+            }
+            ClapFeatureExtractor fe;
+            try {
+                fe = ClapFeatureExtractor.fromConfig(new JsonObject(Json.parseLenient(featureExtractorConfig,
+                        source + ": " + FEATURE_EXTRACTOR_CONFIG), source + ": " + FEATURE_EXTRACTOR_CONFIG));
+            } catch (IllegalArgumentException e) {
+                throw new ModelLoadException(source + ": " + FEATURE_EXTRACTOR_CONFIG + ": " + e.getMessage(), e);
+            }
+            try (Scope uploads = Scope.open()) {
+                ClapModel clap = ClapModel.load(clapFiles, textEncoder, backend);
+                clapUploads = uploads.release();
+                clapScorer = new ClapScorer(clap, fe, tokenizer);
+            }
+        }
+        return clapScorer;
     }
 
     private static String text(Path path, Map<String, String> metadata, String key) {
@@ -349,6 +407,7 @@ public final class AudioModel implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        clapUploads.forEach(Storage::close);
         closeQuietly(weights);
     }
 }

@@ -137,6 +137,9 @@ public final class TextToAudioPipeline implements AudioPipeline {
         int steps = request.steps() != null ? request.steps() : m.family().defaultSteps();
         boolean cfg = guidance > 1.0;
         checkMemory(request, geo, cfg, steps, listener);
+        // MusicLDM re-ranks several waveforms per prompt with CLAP: load the audio branch now, so a model without
+        // one fails before any denoising
+        ClapScorer scorer = reranks(request) ? m.clapScorer() : null;
 
         // 1. Text conditioning.
         listener.onStageStart("encode");
@@ -279,9 +282,64 @@ public final class TextToAudioPipeline implements AudioPipeline {
             stageDone("vocoder");
             listener.onStage("vocode", seconds(t3));
             Map<String, String> settings = settings(request);
+            if (scorer != null) {
+                listener.onStageStart("rerank");
+                long t4 = System.nanoTime();
+                int[] order = rerank(scorer, request.prompts(), request.waveformsPerPrompt(), waveforms,
+                        voc.samplingRate(), trace, settings);
+                waveforms = pick(waveforms, order);
+                mels = pick(mels, order);
+                listener.onStage("rerank", seconds(t4));
+            }
             settings.put("seconds", String.format(java.util.Locale.ROOT, "%.6g", keep / (double) voc.samplingRate()));
             return new GenerationResult(waveforms, mels, frames, bins, voc.samplingRate(), request.seed(), settings);
         }
+    }
+
+    // ------------------------------------------------------------ MusicLDM re-ranking
+
+    /** Whether diffusers' pipeline for this model scores its outputs: MusicLDM with several waveforms per prompt. */
+    boolean reranks(GenerationRequest request) {
+        return model.family() == AudioModel.Family.MUSICLDM && request.waveformsPerPrompt() > 1;
+    }
+
+    /**
+     * diffusers' MusicLDM {@code score_waveforms}: {@code logits_per_text [prompts, batch]} of every prompt against
+     * every output, and per prompt the indices of its {@code perPrompt} best outputs out of the whole batch, best
+     * first, concatenated (so with several prompts, as there, a prompt's list may include another prompt's outputs).
+     * Records {@code rerank.logits_per_text} and {@code rerank.order}; puts the scores in {@code settings}.
+     */
+    static int[] rerank(ClapScorer scorer, List<String> prompts, int perPrompt, float[][] waveforms, int sampleRate,
+            StepTrace trace, Map<String, String> settings) {
+        float[][] logits = scorer.logitsPerText(prompts, java.util.Arrays.asList(waveforms), sampleRate);
+        int[] order = new int[prompts.size() * perPrompt];
+        float[] flat = new float[prompts.size() * waveforms.length];
+        StringBuilder scores = new StringBuilder();
+        for (int p = 0; p < prompts.size(); p++) {
+            System.arraycopy(logits[p], 0, flat, p * waveforms.length, waveforms.length);
+            int[] best = ClapScorer.bestFirst(logits[p]);
+            for (int i = 0; i < perPrompt; i++) {
+                order[p * perPrompt + i] = best[i];
+                scores.append(scores.isEmpty() ? "" : " ")
+                        .append(String.format(java.util.Locale.ROOT, "%.4f", logits[p][best[i]]));
+            }
+        }
+        trace.record("rerank.logits_per_text", flat);
+        float[] orderF = new float[order.length];
+        for (int i = 0; i < order.length; i++) {
+            orderF[i] = order[i];
+        }
+        trace.record("rerank.order", orderF);
+        settings.put("clap_scores", scores.toString());
+        return order;
+    }
+
+    private static float[][] pick(float[][] rows, int[] order) {
+        float[][] out = new float[order.length][];
+        for (int i = 0; i < order.length; i++) {
+            out[i] = rows[order[i]];
+        }
+        return out;
     }
 
     // ------------------------------------------------------------ audio in: interpolation
@@ -576,6 +634,11 @@ public final class TextToAudioPipeline implements AudioPipeline {
     public void check(GenerationRequest request) {
         if (request.prompts().isEmpty()) {
             throw new IllegalArgumentException("no prompt given (AudioLDM and MusicLDM are conditioned on text)");
+        }
+        if (reranks(request) && !model.hasClapAudioBranch()) {
+            throw new IllegalArgumentException("MusicLDM re-ranks several waveforms per prompt with CLAP, but this"
+                    + " model's text encoder has no CLAP audio branch or the model has no feature_extractor config;"
+                    + " generate one waveform per prompt");
         }
         SamplerKind kind = samplerFor(request);
         if (request.eta() != 0 && kind != SamplerKind.DDIM) {

@@ -240,6 +240,19 @@ public interface Backend extends AutoCloseable {
      */
     Tensor rotary(Tensor x, Tensor cos, Tensor sin);
 
+    // ---------------------------------------------------------------- gated activation (Stable Audio DiT)
+
+    /**
+     * SwiGLU over the last dim, the activation of the DiT's feed-forward (diffusers' {@code SwiGLU} after its
+     * projection, {@code hidden, gate = x.chunk(2, -1)}): the first half gated by the SiLU of the second,
+     * {@code y[..., j] = x[..., j] * silu(x[..., n + j])}, in one pass instead of two slices, a SiLU and a
+     * product.
+     *
+     * @param x {@code [..., 2n]}, n >= 1
+     * @return {@code [..., n]}
+     */
+    Tensor swiglu(Tensor x);
+
     // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
 
     /**

@@ -504,6 +504,17 @@ public final class OpShapes {
         return x.dim(-1);
     }
 
+    // ---------------------------------------------------------------- gated activation (Stable Audio DiT)
+
+    /** {@link Backend#swiglu}: returns n, half the (even, non-empty) last dim. */
+    public static int swiglu(Tensor x) {
+        int d = lastDim("swiglu", x);
+        if (d % 2 != 0) {
+            throw new IllegalArgumentException("swiglu: the last dim of " + x.shape() + " must be even (value, gate)");
+        }
+        return d / 2;
+    }
+
     // ---------------------------------------------------------------- audio activations (Stable Audio)
 
     /** {@link Backend#snake}: x is {@code [batch, channels, length]}, both parameters {@code [channels]}. */

@@ -498,6 +498,27 @@ public final class ScalarBackend extends CpuBackendBase {
         return result(out, x.shape());
     }
 
+    // ---------------------------------------------------------------- gated activation (Stable Audio DiT)
+
+    /** As the composed ops round: silu(gate) in double, to float, then the float product. */
+    @Override
+    public Tensor swiglu(Tensor x) {
+        int n = OpShapes.swiglu(x);
+        float[] xv = floats(x);
+        int rows = xv.length / (2 * n);
+        float[] out = new float[rows * n];
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < n; j++) {
+                float g = xv[r * 2 * n + n + j];
+                float s = (float) apply(UnaryOp.SILU, g, 0);
+                out[r * n + j] = xv[r * 2 * n + j] * s;
+            }
+        }
+        int[] dims = x.shape().dims();
+        dims[dims.length - 1] = n;
+        return result(out, Shape.of(dims));
+    }
+
     // ---------------------------------------------------------------- audio activations (Stable Audio)
 
     @Override

@@ -56,6 +56,29 @@ final class StableAudioOps {
         }
     }
 
+    /** SwiGLU: per row of 2n, {@code x[j] * silu(x[n + j])}, the SiLU as {@link VectorMath#silu}. */
+    static Tensor swiglu(CpuBackendBase be, Tensor x) {
+        int n = OpShapes.swiglu(x);
+        HostFloats in = HostFloats.of(x);
+        int rows = Math.toIntExact(x.numel() / (2L * n));
+        int[] dims = x.shape().dims();
+        dims[dims.length - 1] = n;
+        Tensor out = be.newF32Empty(org.euterpe.tensor.Shape.of(dims));
+        float[] o = CpuBackendBase.heapArray(out);
+        Parallel.forRange(rows, Math.max(1, GRAIN / (2 * n)), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int xo = in.off() + r * 2 * n;
+                int yo = r * n;
+                for (int i = 0; i < n; i += S.length()) {
+                    VectorMask<Float> m = S.indexInRange(i, n);
+                    FloatVector gate = FloatVector.fromArray(S, in.a(), xo + n + i, m);
+                    FloatVector.fromArray(S, in.a(), xo + i, m).mul(VectorMath.silu(gate)).intoArray(o, yo + i, m);
+                }
+            }
+        });
+        return out;
+    }
+
     static Tensor rmsNorm(CpuBackendBase be, Tensor x, Tensor weight, float eps) {
         int d = OpShapes.rmsNorm(x, weight);
         HostFloats in = HostFloats.of(x);

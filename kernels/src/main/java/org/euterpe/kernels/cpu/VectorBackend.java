@@ -119,6 +119,13 @@ public final class VectorBackend extends CpuBackendBase {
         return StableAudioOps.rotary(this, x, cos, sin);
     }
 
+    // ---------------------------------------------------------------- gated activation (Stable Audio DiT)
+
+    @Override
+    public Tensor swiglu(Tensor x) {
+        return StableAudioOps.swiglu(this, x);
+    }
+
     // ---------------------------------------------------------------- fixed-kernel 2x resampling (Dance Diffusion)
 
     @Override

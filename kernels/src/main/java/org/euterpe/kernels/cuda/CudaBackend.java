@@ -697,6 +697,21 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    // ---------------------------------------------------------------- gated activation (Stable Audio DiT)
+
+    @Override
+    public Tensor swiglu(Tensor x) {
+        int n = OpShapes.swiglu(x);
+        requireF32("swiglu", x);
+        int[] dims = x.shape().dims();
+        dims[dims.length - 1] = n;
+        Tensor out = allocate(DType.F32, Shape.of(dims));
+        if (out.numel() > 0) {
+            launch1d("swiglu_f32", out.numel(), new KernelArgs().tensor(x).tensor(out).i64(out.numel()).i32(n));
+        }
+        return out;
+    }
+
     // ---------------------------------------------------------------- audio activations (Stable Audio)
 
     @Override

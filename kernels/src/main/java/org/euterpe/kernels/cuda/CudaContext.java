@@ -52,7 +52,7 @@ import jcuda.driver.CUresult;
 final class CudaContext implements CudaDevice {
     /** The kernel modules every device loads: resources {@code <name>.ptx}, built for compute_75. */
     static final List<String> MODULES = List.of("attention", "elementwise", "gemm", "movement", "norm", "resample",
-            "snake", "stable_audio");
+            "snake", "stable_audio", "swiglu");
     /** The tensor-core module: {@code mma.sm80.ptx}, loaded on compute capability 8.0 and newer. */
     static final String MMA_MODULE = "mma.sm80";
 

@@ -702,6 +702,23 @@ public final class OpenClBackend implements Backend {
         }
     }
 
+    // ---------------------------------------------------------------- gated activation (Stable Audio DiT)
+
+    @Override
+    public Tensor swiglu(Tensor x) {
+        int n = OpShapes.swiglu(x);
+        int[] dims = x.shape().dims();
+        dims[dims.length - 1] = n;
+        Tensor out = allocate(DType.F32, Shape.of(dims));
+        if (out.numel() > 0) {
+            try (Operands o = new Operands()) {
+                rt.kernel("swiglu").i(n).i(Math.toIntExact(out.numel())).mem(o.f32(x)).mem(mem(out))
+                        .run(new long[] {out.numel()}, null);
+            }
+        }
+        return out;
+    }
+
     // ---------------------------------------------------------------- audio activations (Stable Audio)
 
     @Override

@@ -35,7 +35,7 @@ final class ProgramBuilder {
     /** The kernel files, in build order (common.cl first: the others use its helpers). */
     static final List<String> FILES = List.of("common.cl", "gemm.cl", "conv.cl", "norm.cl", "attention.cl",
             "elementwise.cl", "move.cl",
-            "resample.cl", "snake.cl", "stable_audio.cl");
+            "resample.cl", "snake.cl", "stable_audio.cl", "swiglu.cl");
 
     /** A source file's name and text. */
     record Source(String file, String text) {

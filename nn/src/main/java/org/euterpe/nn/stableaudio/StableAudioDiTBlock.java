@@ -57,9 +57,8 @@ final class StableAudioDiTBlock {
         try (Scope scope = Scope.open()) {
             Tensor h = attn1.forward(norm1.forward(x), null, rotary).add(x);
             h = attn2.forward(norm2.forward(h), context, null).add(h);
-            Tensor proj = ffProj.forward(norm3.forward(h));
-            int half = proj.dim(-1) / 2;
-            Tensor gated = proj.slice(-1 + proj.rank(), 0, half).mul(proj.slice(proj.rank() - 1, half, 2 * half).silu());
+            Tensor proj = ffProj.forward(norm3.forward(h)); // [batch, 1 + frames, 2 * inner]: value, gate
+            Tensor gated = proj.backend().swiglu(proj);     // [batch, 1 + frames, inner]: value * silu(gate)
             return scope.keep(ffOut.forward(gated).add(h));
         }
     }

@@ -79,6 +79,11 @@ public final class ClapFeatureExtractor {
         return sampleRate;
     }
 
+    /** The longest clip {@link #extract} takes, in samples at {@link #sampleRate()}. */
+    public int maxSamples() {
+        return maxSamples;
+    }
+
     /** The features of one mono clip at {@link #sampleRate()}. */
     public Features extract(float[] wave) {
         if (wave.length == 0) {

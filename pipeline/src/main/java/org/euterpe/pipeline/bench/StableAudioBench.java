@@ -29,7 +29,9 @@ import org.euterpe.tensor.json.JsonObject;
 /**
  * Times a Stable Audio model built from its configs with seeded random weights (as the PyTorch harness of
  * {@code shared/reference-sao} does): T5 on two prompts of {@code model_max_length} tokens, one DiT step with
- * guidance (batch 2, the model's {@code sample_size} frames, as diffusers always generates), the Oobleck decode
+ * guidance (batch 2, the model's {@code sample_size} frames, as diffusers always generates, or with
+ * {@link #withDitSeconds} the latent frames of that many seconds, {@code ceil(s * rate / hop)}, as the PyTorch
+ * harness's {@code --seconds}), the Oobleck decode
  * of {@code seconds} of audio, and the whole clip (T5, {@code steps} guided DiT steps with the sampler, decode).
  * Each stage builds only its own components.
  */
@@ -42,6 +44,7 @@ public final class StableAudioBench {
     private final double seconds;
     private final int steps;
     private final int repeat;
+    private Double ditSeconds; // null: the model's sample_size frames
 
     public StableAudioBench(Path configDir, Backend backend, long seed, double seconds, int steps, int repeat) {
         this.dir = configDir;
@@ -50,6 +53,12 @@ public final class StableAudioBench {
         this.seconds = seconds;
         this.steps = steps;
         this.repeat = repeat;
+    }
+
+    /** The DiT stage at the latent frames of {@code s} seconds instead of the model's full length. */
+    public StableAudioBench withDitSeconds(double s) {
+        this.ditSeconds = s;
+        return this;
     }
 
     private Config config(String component) throws IOException {
@@ -114,6 +123,14 @@ public final class StableAudioBench {
         StableAudioDiTModel dit = StableAudioDiTModel.load(random("transformer"), config("transformer"));
         var c = dit.config();
         int frames = c.sampleSize();
+        if (ditSeconds != null) {
+            Config v = config("vae");
+            int hop = 1;
+            for (int r : v.getIntArray("downsampling_ratios")) {
+                hop *= r;
+            }
+            frames = Math.max(1, (int) Math.ceil(ditSeconds * v.getInt("sampling_rate") / hop));
+        }
         Tensor x = backend.fromArray(NormalNoise.sample(seed + 1, 2 * c.inChannels() * frames),
                 Shape.of(2, c.inChannels(), frames));
         Tensor cross = backend.fromArray(NormalNoise.sample(seed + 2, 2 * (tokens() + 2) * c.crossAttentionInputDim()),

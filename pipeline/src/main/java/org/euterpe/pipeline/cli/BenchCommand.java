@@ -62,7 +62,13 @@ final class BenchCommand {
             "Dance Diffusion (a model or config folder whose model_index.json names DanceDiffusionPipeline):",
             "  stages unet (one U-Net step, batch 1) and total (a whole clip); --seconds defaults to the",
             "  training window (sample_size), --steps to 100. bench/configs/dance-diffusion-48k is the real",
-            "  checkpoints' layout ([128,128,256,256,512x9], 65536 samples, stereo).");
+            "  checkpoints' layout ([128,128,256,256,512x9], 65536 samples, stereo).",
+            "",
+            "Stable Audio (a config folder whose model_index.json names StableAudioPipeline; random weights):",
+            "  stages text_encoder (T5 on 2 x model_max_length tokens), dit (one guided step, batch 2: the",
+            "  model's full length, or the latent frames of --seconds when given), vae_decode (--seconds of",
+            "  audio, default 10) and total (--steps guided steps, default 10, then the decode). See",
+            "  bench/compare-sao-pytorch.sh for the same stages side by side with PyTorch.");
 
     private BenchCommand() {
     }
@@ -430,8 +436,11 @@ final class BenchCommand {
             out.println("device   " + backend.description());
             out.printf(Locale.ROOT, "%-14s %10s %10s %10s %10s%n", "stage", "median s", "min s", "GFLOP", "GFLOP/s");
         }
-        List<ModelBench.Result> results = new org.euterpe.pipeline.bench.StableAudioBench(dir, backend, seed, seconds,
-                steps, repeat).run(stages, r -> {
+        var bench = new org.euterpe.pipeline.bench.StableAudioBench(dir, backend, seed, seconds, steps, repeat);
+        if (a.has("--seconds")) {
+            bench.withDitSeconds(seconds); // as the PyTorch harness's --seconds; default: the model's full length
+        }
+        List<ModelBench.Result> results = bench.run(stages, r -> {
                     if (!json) {
                         out.printf(Locale.ROOT, "%-14s %10.3f %10.3f %10.1f %10.1f%n", r.stage(), r.medianSeconds(),
                                 r.minSeconds(), r.gflops(), r.gflopsPerSecond());

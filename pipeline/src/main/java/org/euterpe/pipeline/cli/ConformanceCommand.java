@@ -72,12 +72,9 @@ final class ConformanceCommand {
                     + " is a converted file, which keeps the precision it was converted with");
         }
         if (StableAudioConformanceRunner.isStableAudioCase(dir)) {
-            if (a.has("--dtype")) {
-                throw new Main.UsageException("--dtype is not supported for Stable Audio cases yet");
-            }
             StableAudioConformanceRunner sao;
             try {
-                sao = new StableAudioConformanceRunner(dir, model, backend, only, out);
+                sao = new StableAudioConformanceRunner(dir, model, backend, precision, only, out);
             } catch (IllegalArgumentException e) {
                 throw new Main.UsageException(e.getMessage());
             }

@@ -30,7 +30,12 @@ final class ConvertCommand {
             "                       or a Harmonai Dance Diffusion .ckpt (its EMA weights; --sample-rate R",
             "                       --sample-size N unless it is one of the published files: gwf-440k,",
             "                       jmann-small-190k, jmann-large-580k, maestro-uncond-150k,",
-            "                       unlocked-uncond-250k, honk-140k)",
+            "                       unlocked-uncond-250k, honk-140k), or stable-audio-tools' Stable Audio",
+            "                       checkpoint folder (model.safetensors or model.ckpt + model_config.json,",
+            "                       as stabilityai/stable-audio-open-1.0 also ships) with --text-encoder",
+            "  --text-encoder DIR   for a stable-audio-tools checkpoint: the T5 it names (t5-base; not in",
+            "                       its model.safetensors): a Hugging Face T5 folder (config.json, weights,",
+            "                       spiece.model or tokenizer.json) or a diffusers Stable Audio folder",
             "  DST                  the .safetensors file to write (atomically; never inside SRC)",
             "  --dtype T            f32|f16|bf16|int8: precision of the weight matrices and kernels (norms,",
             "                       biases and embeddings stay f32). Default: as stored. bf16 keeps the",
@@ -45,7 +50,7 @@ final class ConvertCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
-        Args a = new Args(argv, Set.of("--dtype", "--keep-f32", "--sample-rate", "--sample-size"),
+        Args a = new Args(argv, Set.of("--dtype", "--keep-f32", "--sample-rate", "--sample-size", "--text-encoder"),
                 Set.of("--force", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
@@ -61,6 +66,13 @@ final class ConvertCommand {
         Path dst = Path.of(a.positional().get(1));
         if (Files.isRegularFile(src) && src.getFileName().toString().endsWith(".ckpt")) {
             return fromCkpt(a, src, argv, out, err);
+        }
+        if (org.euterpe.converter.StableAudioToolsCheckpoint.isCheckpointFolder(src)) {
+            return fromStableAudioTools(a, src, argv, out, err);
+        }
+        if (a.has("--text-encoder")) {
+            throw new Main.UsageException("--text-encoder goes with a stable-audio-tools checkpoint folder"
+                    + " (model_config.json + model.safetensors)");
         }
         if (a.has("--sample-rate") || a.has("--sample-size")) {
             throw new Main.UsageException("--sample-rate and --sample-size go with a Harmonai .ckpt source");
@@ -161,6 +173,41 @@ final class ConvertCommand {
         return bytes >= 1L << 30 ? String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30))
                 : bytes >= 1L << 20 ? String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20))
                 : bytes >= 1L << 10 ? String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0) : bytes + " B";
+    }
+
+    /**
+     * A stable-audio-tools checkpoint folder: written as a diffusers folder in a temporary directory
+     * ({@link org.euterpe.converter.StableAudioToolsCheckpoint}, T5 from --text-encoder), then converted.
+     */
+    private static int fromStableAudioTools(Args a, Path src, String[] argv, PrintStream out, PrintStream err)
+            throws Exception {
+        Path tmp = Files.createTempDirectory("euterpe-sat-");
+        try {
+            Path t5 = a.has("--text-encoder") ? Path.of(a.get("--text-encoder", null)) : null;
+            try {
+                org.euterpe.converter.StableAudioToolsCheckpoint.toDiffusersFolder(src, t5, tmp);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageException(e.getMessage());
+            }
+            out.println("read " + src + " (stable-audio-tools checkpoint; T5 from " + t5 + ")");
+            java.util.List<String> rest = new java.util.ArrayList<>();
+            for (int i = 0; i < argv.length; i++) {
+                if (argv[i].equals("--text-encoder")) {
+                    i++;
+                } else if (argv[i].equals(a.positional().get(0))) {
+                    rest.add(tmp.toString());
+                } else {
+                    rest.add(argv[i]);
+                }
+            }
+            return run(rest.toArray(String[]::new), out, err);
+        } finally {
+            try (var files = Files.walk(tmp)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
     }
 
     /**

@@ -39,6 +39,8 @@ public final class Main {
                 args -> InterpolateCommand.run(args, out, err));
         add("regenerate", "Dance Diffusion: new takes on a WAV at a noise level (euterpe regenerate --help)",
                 args -> DanceCommands.regenerate(args, out, err));
+        add("score", "rank audio files by CLAP similarity to a prompt (euterpe score --help)",
+                args -> ScoreCommand.run(args, out, err));
         add("conformance", "replay a reference conformance case (euterpe conformance --help)",
                 args -> ConformanceCommand.run(args, out, err));
         add("convert", "convert a diffusers folder into one .safetensors model (euterpe convert --help)",

@@ -13,6 +13,7 @@ import java.util.Set;
 import org.euterpe.kernels.Backends;
 import org.euterpe.pipeline.ResidentMemory;
 import org.euterpe.pipeline.audio.AtomicFiles;
+import org.euterpe.pipeline.audio.Resampler;
 import org.euterpe.pipeline.audio.SpectrogramPng;
 import org.euterpe.pipeline.audio.WavWriter;
 import org.euterpe.pipeline.audio.WaveformSpectrogram;
@@ -37,6 +38,13 @@ final class StableAudioGenerateCommand {
             "                        for stable-audio-open-1.0); the WAV holds [seconds-start, seconds)",
             "  --seed N              random seed (default: random, printed)",
             "  --count N             waveforms per prompt (written as out-1.wav, out-2.wav, ...)",
+            "  --init-audio FILE     start from FILE (WAV or FLAC; resampled and up-/down-mixed to the model's",
+            "                        rate and channels, cropped or zero-padded to its length)",
+            "  --strength S          with --init-audio, in (0, 1]: start the schedule at S * sigma_max from",
+            "                        the encoded audio (near 0 keeps FILE, 1 nearly ignores it). Without it",
+            "                        or --init-noise-level: diffusers' behaviour (noise at sigma_max added)",
+            "  --init-noise-level N  with --init-audio: start the schedule at sigma N (stable-audio-tools'",
+            "                        init_noise_level), e.g. 1..100 for the real model",
             "  --device D            auto|cpu|scalar|opencl[:N]|cuda[:N]; --fallback allows the CPU instead",
             "  -o, --output FILE     output WAV (default out.wav; stereo); - writes one WAV to standard output",
             "  --float               32-bit float WAV instead of 16-bit PCM",
@@ -49,7 +57,8 @@ final class StableAudioGenerateCommand {
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seconds-start",
-                "--seed", "--count", "--model", "--device", "-o", "--output", "--spectrogram"),
+                "--seed", "--count", "--model", "--device", "-o", "--output", "--spectrogram", "--init-audio", "--strength",
+                "--init-noise-level"),
                 Set.of("--float", "--fallback", "--force", "--verbose", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
@@ -74,10 +83,28 @@ final class StableAudioGenerateCommand {
         Double end = a.has("--seconds") ? a.doubleOpt("--seconds") : null;
         int count = a.has("--count") ? a.intOpt("--count") : 1;
         String negative = a.has("--negative") ? a.get("--negative", null) : null;
-        StableAudioRequest request;
+        if (!a.has("--init-audio") && (a.has("--strength") || a.has("--init-noise-level"))) {
+            throw new Main.UsageException((a.has("--strength") ? "--strength" : "--init-noise-level")
+                    + " goes with --init-audio");
+        }
+        if (a.has("--strength") && a.has("--init-noise-level")) {
+            throw new Main.UsageException("give --strength or --init-noise-level, not both");
+        }
+        Double strength = a.has("--strength") ? a.doubleOpt("--strength") : null;
+        if (strength != null && !(strength > 0 && strength <= 1)) {
+            throw new Main.UsageException("--strength must be in (0, 1], got " + strength);
+        }
+        Double noiseLevel = a.has("--init-noise-level") ? a.doubleOpt("--init-noise-level") : null;
+        if (noiseLevel != null && !(noiseLevel > 0 && Double.isFinite(noiseLevel))) {
+            throw new Main.UsageException("--init-noise-level must be a positive number, got " + noiseLevel);
+        }
+        // Read before the model loads, so a bad file fails at once.
+        org.euterpe.pipeline.audio.WavReader.Audio initAudio = a.has("--init-audio")
+                ? GenerateCommand.readAudio(a.get("--init-audio", null)) : null;
         try {
-            request = new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative), guidance,
-                    steps, start, end, count, seed, null, null);
+            // checks the options that do not depend on the model now
+            new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative), guidance, steps,
+                    start, end, count, seed, null, noiseLevel);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException(e.getMessage());
         }
@@ -102,6 +129,25 @@ final class StableAudioGenerateCommand {
             if (tokens > room) {
                 err.println("note: the prompt has " + tokens + " tokens; the text encoder reads only the first " + room);
             }
+            float[][][] initial = null;
+            Double level = noiseLevel;
+            if (initAudio != null) {
+                initial = new float[][][] {initAudio(initAudio, a.get("--init-audio", null), pipe, err)};
+                if (strength != null) {
+                    level = strength * pipe.scheduler().sigmaMax();
+                }
+                if (level != null && level > pipe.scheduler().sigmaMax()) {
+                    throw new Main.UsageException("--init-noise-level " + level + " is above the scheduler's sigma_max "
+                            + pipe.scheduler().sigmaMax());
+                }
+            }
+            StableAudioRequest request;
+            try {
+                request = new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative), guidance,
+                        steps, start, end, count, seed, initial, level);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageException(e.getMessage());
+            }
             Map<String, String> settings = new LinkedHashMap<>();
             settings.put("prompt", prompt);
             settings.put("negative_prompt", negative == null ? "" : negative);
@@ -112,6 +158,10 @@ final class StableAudioGenerateCommand {
             settings.put("seconds_total", Double.toString(resolvedEnd));
             settings.put("count", Integer.toString(count));
             settings.put("sampler", "cosine-dpm-solver++-sde");
+            if (initAudio != null) {
+                settings.put("init_audio", a.get("--init-audio", null));
+                settings.put("init_noise_level", level == null ? "sigma_max (diffusers)" : Double.toString(level));
+            }
             if (a.has("--verbose")) {
                 err.println("settings " + settings);
             }
@@ -150,6 +200,42 @@ final class StableAudioGenerateCommand {
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
         }
         return 0;
+    }
+
+    /**
+     * The initial audio as the model takes it: its channels (mono duplicated, more than two mixed down, as
+     * {@link org.euterpe.pipeline.audio.WavReader} maps them) at its rate (the shared {@link Resampler}); what
+     * was changed is said on {@code err}. The pipeline crops or pads it to the model's length.
+     */
+    static float[][] initAudio(org.euterpe.pipeline.audio.WavReader.Audio src, String file, StableAudioPipeline pipe,
+            PrintStream err) {
+        int channels = pipe.audioChannels();
+        int rate = pipe.sampleRate();
+        float[][] ch = src.toChannels(channels);
+        double max = pipe.maxAudioLengthInS();
+        long keep = (long) Math.ceil(max * src.sampleRate()) + 64; // the rest would be cropped after resampling
+        if (ch[0].length > keep) {
+            err.println(String.format(Locale.ROOT, "note: the init audio (%.2f s) is longer than the model's %.2f s;"
+                    + " only its start is used", src.seconds(), max));
+            for (int c = 0; c < ch.length; c++) {
+                ch[c] = java.util.Arrays.copyOf(ch[c], (int) keep);
+            }
+        }
+        List<String> changes = new ArrayList<>();
+        if (src.channelCount() != channels) {
+            changes.add((src.channelCount() < channels ? "up-mixed" : "down-mixed") + " from " + src.channelCount()
+                    + " to " + channels + " channels");
+        }
+        if (src.sampleRate() != rate) {
+            Resampler resampler = new Resampler(src.sampleRate(), rate);
+            for (int c = 0; c < ch.length; c++) {
+                ch[c] = resampler.process(ch[c]);
+            }
+            changes.add("resampled from " + src.sampleRate() + " Hz to " + rate + " Hz");
+        }
+        err.println(String.format(Locale.ROOT, "init     %s: %.2f s, %d channels at %d Hz%s", file, src.seconds(),
+                src.channelCount(), src.sampleRate(), changes.isEmpty() ? "" : "; " + String.join(", ", changes)));
+        return ch;
     }
 
     /** {@code [channel][sample]} to interleaved frames. */

@@ -136,6 +136,10 @@ public final class ConformanceRunner {
             new DanceConformance(this, g, caseDir, modelDir, backend, precision).run();
             return results;
         }
+        if (ClapRerankConformance.isRerankCase(g)) {
+            new ClapRerankConformance(this, g, caseDir, modelDir, backend, precision).run();
+            return results;
+        }
         try (SafetensorsFile gs = SafetensorsFile.open(caseDir.resolve("golden.safetensors"));
                 AudioModel model = AudioModel.load(modelDir, backend, precision)) {
             snrFloor = snrFloor(model.weightDtypes());

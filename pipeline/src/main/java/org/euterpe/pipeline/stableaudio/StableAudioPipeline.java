@@ -62,6 +62,8 @@ public final class StableAudioPipeline implements AudioPipeline {
     private final JsonObject schedulerConfig;
     /** The mapped file or converted folder the weights live in; closed with the pipeline. */
     private final AutoCloseable owner;
+    /** Per component, the dtypes its weights are stored in (set by {@link #load}; empty when built directly). */
+    private Map<String, java.util.Set<org.euterpe.tensor.DType>> weightDtypes = Map.of();
 
     public StableAudioPipeline(Backend backend, T5Tokenizer tokenizer, T5EncoderModel textEncoder,
             StableAudioProjectionModel projection, StableAudioDiTModel transformer, AutoencoderOobleck vae,
@@ -131,6 +133,15 @@ public final class StableAudioPipeline implements AudioPipeline {
      * the error when missing or unsupported.
      */
     public static StableAudioPipeline load(Path path, Backend backend) throws IOException {
+        return load(path, backend, Precision.AS_STORED);
+    }
+
+    /**
+     * {@link #load(Path, Backend)} with a folder's weights converted in memory to {@code precision} (as
+     * {@code euterpe convert --dtype} would store them); a converted file keeps the precision it was converted
+     * with, and any other than {@link Precision#AS_STORED} is refused for one.
+     */
+    public static StableAudioPipeline load(Path path, Backend backend, Precision precision) throws IOException {
         if (!Files.exists(path)) {
             throw new java.nio.file.NoSuchFileException(path.toString(), null, "model not found");
         }
@@ -146,11 +157,15 @@ public final class StableAudioPipeline implements AudioPipeline {
                     throw new ModelLoadException(path + ": the Stable Audio component \"" + c + "\" is missing");
                 }
             }
-            ConvertedModel converted = ConvertedModel.open(path, Precision.AS_STORED);
+            ConvertedModel converted = ConvertedModel.open(path, precision);
             owner = converted;
             source = converted;
             metadata = converted.metadata();
         } else {
+            if (!precision.equals(Precision.AS_STORED)) {
+                throw new IllegalArgumentException(path + " is a converted model, loaded at the precision it was"
+                        + " converted with; convert the folder again with the dtype you want");
+            }
             SafetensorsFile file;
             try {
                 file = SafetensorsFile.open(path);
@@ -221,10 +236,24 @@ public final class StableAudioPipeline implements AudioPipeline {
             throw new ModelLoadException(path + ": scheduler " + sched
                     + " is not implemented for Stable Audio (CosineDPMSolverMultistepScheduler is)");
         }
-        return new StableAudioPipeline(backend, tokenizer, T5EncoderModel.load(c.get("text_encoder"), backend),
+        Map<String, java.util.Set<org.euterpe.tensor.DType>> dtypes = new java.util.LinkedHashMap<>();
+        for (String name : COMPONENTS) {
+            java.util.Set<org.euterpe.tensor.DType> d = java.util.EnumSet.noneOf(org.euterpe.tensor.DType.class);
+            source.names().stream().filter(n -> n.startsWith(name + ".")).forEach(n -> d.add(source.entry(n).dtype()));
+            dtypes.put(name, java.util.Collections.unmodifiableSet(d));
+        }
+        StableAudioPipeline pipe = new StableAudioPipeline(backend, tokenizer,
+                T5EncoderModel.load(c.get("text_encoder"), backend),
                 StableAudioProjectionModel.load(c.get("projection_model"), backend),
                 StableAudioDiTModel.load(c.get("transformer"), backend),
                 AutoencoderOobleck.load(c.get("vae"), backend), schedulerConfig, owner);
+        pipe.weightDtypes = java.util.Collections.unmodifiableMap(dtypes);
+        return pipe;
+    }
+
+    /** Per component, the dtypes its stored weights have (e.g. {@code transformer=[F16, F32]}). */
+    public Map<String, java.util.Set<org.euterpe.tensor.DType>> weightDtypes() {
+        return weightDtypes;
     }
 
     private static String text(Path path, Map<String, String> metadata, String key) {

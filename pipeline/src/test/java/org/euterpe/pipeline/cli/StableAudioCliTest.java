@@ -210,6 +210,95 @@ class StableAudioCliTest {
         }
     }
 
+    /** An 8 kHz mono tone of {@code n} samples, as a 16-bit WAV. */
+    private Path monoTone(int n) throws IOException {
+        float[] tone = new float[n];
+        for (int i = 0; i < n; i++) {
+            tone[i] = (float) (0.5 * Math.sin(i * 0.3));
+        }
+        Path wav = tmp.resolve("tone.wav");
+        org.euterpe.pipeline.audio.WavWriter.write(wav, tone, 8000, org.euterpe.pipeline.audio.WavWriter.Format.FLOAT32,
+                java.util.Map.of());
+        return wav;
+    }
+
+    @Test
+    void initAudioIsResampledUpMixedAndGivesWhatTheApiGives() throws Exception {
+        Path wav = monoTone(300); // 8 kHz mono; the model is 4 kHz stereo, 128 samples (the rest is cropped)
+        BadInputTest.Outcome o = generate("--init-audio", wav.toString(), "--strength", "0.05", "--float");
+        assertEquals(0, o.exit(), () -> String.join("\n", o.err()));
+        String err = String.join("\n", o.err());
+        assertTrue(err.contains("resampled from 8000 Hz to 4000 Hz"), err);
+        assertTrue(err.contains("up-mixed from 1 to 2 channels"), err);
+        float[][] got = org.euterpe.pipeline.audio.WavReader.read(tmp.resolve("out.wav")).channels();
+
+        // the same run through the Java API, the clip resampled and duplicated here: sigma = 0.05 * sigma_max
+        float[] mono = org.euterpe.pipeline.audio.WavReader.read(wav).channels()[0];
+        float[] at4k = org.euterpe.pipeline.audio.Resampler.resample(mono, 8000, 4000);
+        float[][] want;
+        float[][] diffusers;
+        try (StableAudioPipeline pipe = StableAudioPipeline.load(model, Backends.cpu())) {
+            double sigma = 0.05 * pipe.scheduler().sigmaMax();
+            want = pipe.generate(new StableAudioRequest(List.of("a wooden hammer"), null, 7.0, 3, 0.0, null, 1, 5,
+                    new float[][][] {{at4k, at4k.clone()}}, sigma), ProgressListener.NONE).audio()[0];
+            diffusers = pipe.generate(new StableAudioRequest(List.of("a wooden hammer"), null, 7.0, 3, 0.0, null, 1, 5,
+                    new float[][][] {{at4k, at4k.clone()}}, null), ProgressListener.NONE).audio()[0];
+        }
+        for (int c = 0; c < 2; c++) {
+            assertArrayEquals(want[c], got[c], "channel " + c);
+        }
+        // without --strength: diffusers' behaviour (the encoded audio added to noise at sigma_max)
+        Files.delete(tmp.resolve("out.wav"));
+        BadInputTest.Outcome d = generate("--init-audio", wav.toString(), "--float");
+        assertEquals(0, d.exit(), () -> String.join("\n", d.err()));
+        assertArrayEquals(diffusers[1], org.euterpe.pipeline.audio.WavReader.read(tmp.resolve("out.wav")).channels()[1]);
+        assertTrue(!Arrays.equals(diffusers[1], want[1]), "the noise level matters");
+        // --init-noise-level sigma is --strength sigma / sigma_max
+        Files.delete(tmp.resolve("out.wav"));
+        BadInputTest.Outcome n = generate("--init-audio", wav.toString(), "--init-noise-level", "25", "--float");
+        assertEquals(0, n.exit(), () -> String.join("\n", n.err()));
+        assertArrayEquals(want[0], org.euterpe.pipeline.audio.WavReader.read(tmp.resolve("out.wav")).channels()[0]);
+    }
+
+    @Test
+    void badInitAudioIsRefusedNamingIt() throws IOException {
+        assertRefused(generate("--init-audio", tmp.resolve("missing.wav").toString()), "missing.wav");
+        Path junk = tmp.resolve("junk.wav");
+        Files.write(junk, new byte[] {'R', 'I', 'F', 'F', 1, 2, 3});
+        assertRefused(generate("--init-audio", junk.toString()), "junk.wav");
+        Path wav = monoTone(64);
+        assertRefused(generate("--strength", "0.5"), "--strength goes with --init-audio");
+        assertRefused(generate("--init-noise-level", "3"), "--init-noise-level goes with --init-audio");
+        assertRefused(generate("--init-audio", wav.toString(), "--strength", "1.5"), "--strength must be in (0, 1]");
+        assertRefused(generate("--init-audio", wav.toString(), "--strength", "0"), "--strength must be in (0, 1]");
+        assertRefused(generate("--init-audio", wav.toString(), "--init-noise-level", "-1"), "positive");
+        assertRefused(generate("--init-audio", wav.toString(), "--init-noise-level", "1e6"), "sigma_max");
+        assertRefused(generate("--init-audio", wav.toString(), "--strength", "0.5", "--init-noise-level", "3"),
+                "not both");
+    }
+
+    @Test
+    void convertTakesAStableAudioToolsCheckpointWithItsT5() throws Exception {
+        Path sat = org.euterpe.pipeline.conformance.StableAudioToolsConversionTest.writeStableAudioTools(model,
+                tmp.resolve("sat"));
+        Path one = tmp.resolve("sat.safetensors");
+        BadInputTest.Outcome missing = BadInputTest.run("convert", sat.toString(), one.toString());
+        assertNotEquals(0, missing.exit());
+        assertTrue(String.join("\n", missing.err()).contains("--text-encoder"), () -> String.join("\n", missing.err()));
+        assertTrue(!Files.exists(one));
+        BadInputTest.Outcome o = BadInputTest.run("convert", sat.toString(), one.toString(), "--text-encoder",
+                model.toString(), "--dtype", "f16");
+        assertEquals(0, o.exit(), () -> String.join("\n", o.err()));
+        assertTrue(String.join("\n", o.out()).contains("stable-audio-tools checkpoint"), () -> String.join("\n", o.out()));
+        try (StableAudioPipeline p = StableAudioPipeline.load(one, Backends.cpu())) {
+            assertEquals(java.util.Set.of(DType.F16, DType.F32), p.weightDtypes().get("transformer"));
+        }
+        BadInputTest.Outcome stray = BadInputTest.run("convert", model.toString(), tmp.resolve("x.safetensors")
+                .toString(), "--text-encoder", model.toString());
+        assertNotEquals(0, stray.exit());
+        assertTrue(String.join("\n", stray.err()).contains("--text-encoder goes with"));
+    }
+
     @Test
     void requestChecks() {
         assertThrows(IllegalArgumentException.class, () -> new StableAudioRequest(List.of("x"), null, 7, 10, 5.0, 5.0, 1,
