@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Cold start to the first denoising step on the bundled model, as a user's first command meets it:
-# N fresh JVMs of `euterpe generate x --seconds 0.25 --steps 1` (interleaved with an AOT-cache variant
-# when --aot is given), printing each run's wall time to the end of step 1 (from the launcher's exec,
-# JVM start-up included) and the medians. A benchmark, not a test: compare variants within one run.
+# N fresh JVMs of `euterpe generate x --seconds 0.25 --steps 1` without the launcher's start-up cache
+# (EUTERPE_AOT=0), interleaved with N using it when --aot is given, printing each run's wall time to the
+# end of step 1 (from the launcher's exec, JVM start-up included), the CPU time the engine reports at
+# that point, and the medians. A benchmark, not a test: compare variants within one run.
 #
 # Usage: bench/startup.sh [--runs N] [--aot] [--device cpu]
-#   --aot   also time the JVM with a JDK 25 AOT cache (-XX:AOTCache, JEP 483/514/515) trained by one
-#           such run first (written to bench/results/tmp/euterpe.aot)
+#   --aot   also time the JVM with the launcher's JDK 25 AOT cache (-XX:AOTCache, JEP 483/514/515;
+#           pipeline/target/euterpe.aot, recorded by the launcher if missing)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS=5
@@ -23,37 +24,41 @@ done
 "$ROOT/euterpe" --help > /dev/null # builds the jar if needed
 TMP="$ROOT/bench/results/tmp"
 mkdir -p "$TMP"
-CACHE="$TMP/euterpe.aot"
 ARGS=(generate x --seconds 0.25 --steps 1 --device "$DEVICE" -o "$TMP/startup.wav" --force)
 if [ "$AOT" = 1 ]; then
-  rm -f "$CACHE"
-  EUTERPE_JAVA_OPTS="-XX:AOTCacheOutput=$CACHE" "$ROOT/euterpe" "${ARGS[@]}" > /dev/null 2>&1
+  "$ROOT/euterpe" "${ARGS[@]}" > /dev/null 2>&1 # records the start-up cache if it is missing
 fi
 
-# Milliseconds from exec to "first step done", measured outside the JVM (JVM start-up included).
+# "WALL CPU": milliseconds from exec to "first step done", measured outside the JVM (JVM start-up
+# included), and the process's CPU milliseconds at that point as the engine reports them (all threads:
+# JIT compilers and GC too; on a shared machine this moves far less than the wall time).
 first_step_ms() {
-  local t0 line
+  local t0 line wall="" cpu="-"
   t0=$(date +%s%N)
   while IFS= read -r line; do
     case "$line" in
-      "first step done"*) echo $(( ($(date +%s%N) - t0) / 1000000 )); ;;
+      "first step done"*)
+        wall=$(( ($(date +%s%N) - t0) / 1000000 ))
+        c=$(printf '%s\n' "$line" | sed -n 's/.* \([0-9.]*\) s of CPU.*/\1/p')
+        [ -n "$c" ] && cpu=$(awk -v c="$c" 'BEGIN {printf "%d", c * 1000}') ;;
     esac
-  done < <(EUTERPE_JAVA_OPTS="${1:-}" "$ROOT/euterpe" "${ARGS[@]}" 2>&1)
+  done < <(EUTERPE_AOT="$1" "$ROOT/euterpe" "${ARGS[@]}" 2>&1)
+  echo "$wall $cpu"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2] + a[NR/2+1]) / 2)}'; }
 
-base=(); aot=()
+base=(); basecpu=(); aot=(); aotcpu=()
 for i in $(seq "$RUNS"); do
-  b=$(first_step_ms ""); base+=("$b")
-  line="run $i: plain ${b} ms"
+  read -r b bc < <(first_step_ms 0); base+=("$b"); basecpu+=("$bc")
+  line="run $i: plain ${b} ms (CPU ${bc} ms)"
   if [ "$AOT" = 1 ]; then
-    a=$(first_step_ms "-XX:AOTCache=$CACHE"); aot+=("$a")
-    line="$line, AOT cache ${a} ms"
+    read -r a ac < <(first_step_ms 1); aot+=("$a"); aotcpu+=("$ac")
+    line="$line, AOT cache ${a} ms (CPU ${ac} ms)"
   fi
   echo "$line  (load $(cut -d' ' -f1 /proc/loadavg))"
 done
-echo "median plain: $(printf '%s\n' "${base[@]}" | median) ms"
+echo "median plain: $(printf '%s\n' "${base[@]}" | median) ms, CPU $(printf '%s\n' "${basecpu[@]}" | median) ms"
 if [ "$AOT" = 1 ]; then
-  echo "median AOT cache: $(printf '%s\n' "${aot[@]}" | median) ms"
+  echo "median AOT cache: $(printf '%s\n' "${aot[@]}" | median) ms, CPU $(printf '%s\n' "${aotcpu[@]}" | median) ms"
 fi

@@ -187,7 +187,7 @@ public final class AudioIn {
             Tensor mel = m.vae().decodeTiled(m.backend().fromArray(z, Shape.of(1, shape[1], shape[2], shape[3])),
                     TextToAudioPipeline.VAE_TILING, PartProgress.NONE);
             Tensor wave = m.vocoder().forwardChunked(mel.reshape(1, mel.dim(2), mel.dim(3)),
-                    TextToAudioPipeline.VOCODER_CHUNK_FRAMES, PartProgress.NONE);
+                    TextToAudioPipeline.vocoderChunkFrames(m.vocoder()), PartProgress.NONE);
             float[] full = wave.toFloatArray();
             return java.util.Arrays.copyOf(full, Math.min(full.length, geo.originalWaveformLength()));
         }

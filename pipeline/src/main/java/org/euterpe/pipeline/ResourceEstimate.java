@@ -82,7 +82,7 @@ public record ResourceEstimate(double seconds, int[] latentShape, int unetBatch,
         int f = model.vae().vaeScaleFactor();
         long frames = (long) lat[2] * f;
         HifiGanConfig voc = model.vocoder().config();
-        int chunkFrames = TextToAudioPipeline.VOCODER_CHUNK_FRAMES;
+        int chunkFrames = TextToAudioPipeline.vocoderChunkFrames(voc.hopLength());
         int chunks = frames > chunkFrames ? (int) ((frames + chunkFrames - 1) / chunkFrames) : 1;
         long chunkLen = chunks == 1 ? frames
                 : (frames + chunks - 1) / chunks + 2L * model.vocoder().receptiveFieldFrames();

@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.euterpe.nn.vae.AutoencoderKL;
 import org.euterpe.nn.vocoder.HifiGanConfig;
+import org.euterpe.nn.vocoder.SpeechT5HifiGan;
 import org.euterpe.pipeline.GenerationRequest.NoiseMode;
 import org.euterpe.pipeline.noise.TorchGenerator;
 import org.euterpe.pipeline.scheduler.DdimScheduler;
@@ -46,11 +47,25 @@ public final class TextToAudioPipeline implements AudioPipeline {
     public static final AutoencoderKL.Tiling VAE_TILING = new AutoencoderKL.Tiling(512, 16, 16);
 
     /**
-     * Mel frames per vocoder chunk: mels up to this long (10.24 s at 100 frames per second) are
-     * vocoded in one piece; longer ones in even chunks of at most this many, each with its
-     * receptive field of context on either side.
+     * Waveform samples per vocoder chunk: mels whose waveform is up to this long (1024 frames of
+     * AudioLDM's and MusicLDM's 160-sample hop, 10.24 s at 16 kHz) are vocoded in one piece;
+     * longer ones in even chunks of at most {@link #vocoderChunkFrames} frames, each with its
+     * receptive field of context on either side. Counted in samples, not frames, because the
+     * vocoder's activations are per output sample: a vocoder with a short hop (the bundled tiny
+     * model's is 4 samples, 4000 frames per second) would otherwise be cut into chunks of 0.26 s,
+     * e.g. a 0.5 s clip into 2.
      */
-    public static final int VOCODER_CHUNK_FRAMES = 1024;
+    public static final long VOCODER_CHUNK_SAMPLES = 1024L * 160;
+
+    /** Mel frames per vocoder chunk for {@code vocoder}: {@link #VOCODER_CHUNK_SAMPLES} over its hop. */
+    public static int vocoderChunkFrames(SpeechT5HifiGan vocoder) {
+        return vocoderChunkFrames(vocoder.config().hopLength());
+    }
+
+    /** Mel frames per vocoder chunk for a vocoder of hop {@code hopLength} samples (1024 at 160). */
+    public static int vocoderChunkFrames(int hopLength) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, VOCODER_CHUNK_SAMPLES / Math.max(1, hopLength)));
+    }
 
     private final AudioModel model;
     private final WeightResidency residency;
@@ -255,7 +270,7 @@ public final class TextToAudioPipeline implements AudioPipeline {
 
             listener.onStageStart("vocode");
             long t3 = System.nanoTime();
-            float[] wave = m.vocoder().forwardChunked(melTensor, VOCODER_CHUNK_FRAMES,
+            float[] wave = m.vocoder().forwardChunked(melTensor, vocoderChunkFrames(m.vocoder()),
                     (done, total) -> listener.onStageProgress("vocode", done, total)).toFloatArray();
             trace.record("waveform_full", wave);
             int full = wave.length / batch;

@@ -78,7 +78,7 @@ public final class EngineRuntime implements StageRuntime {
             };
             case "vocoder" -> in -> {
                 try (Scope s = Scope.open()) {
-                    return vocoder.forwardChunked(tensor(in.get(0)), TextToAudioPipeline.VOCODER_CHUNK_FRAMES,
+                    return vocoder.forwardChunked(tensor(in.get(0)), TextToAudioPipeline.vocoderChunkFrames(vocoder),
                             PartProgress.NONE).toFloatArray();
                 }
             };

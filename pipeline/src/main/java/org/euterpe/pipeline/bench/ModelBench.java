@@ -36,7 +36,7 @@ import org.euterpe.tensor.Tensor;
  * tokenizer's max length, as the reference pads them), and the whole clip through
  * {@link TextToAudioPipeline#generate}. The VAE decode and the vocoder run as the pipeline runs them: in
  * tiles and chunks past {@link TextToAudioPipeline#VAE_TILING} and
- * {@link TextToAudioPipeline#VOCODER_CHUNK_FRAMES}. Each stage but the whole clip is run once untimed (JIT
+ * {@link TextToAudioPipeline#vocoderChunkFrames}. Each stage but the whole clip is run once untimed (JIT
  * warm-up), then timed; the whole clip is timed once.
  */
 public final class ModelBench {
@@ -136,7 +136,7 @@ public final class ModelBench {
                     TextToAudioPipeline.VAE_TILING.tileLength(lat[2]), lat[3])[0];
             case "vocoder" -> {
                 int frames = geometry.height();
-                int chunk = TextToAudioPipeline.VOCODER_CHUNK_FRAMES;
+                int chunk = TextToAudioPipeline.vocoderChunkFrames(model.vocoder());
                 int chunks = (frames + chunk - 1) / chunk;
                 long len = chunks == 1 ? frames
                         : (frames + chunks - 1) / chunks + 2L * model.vocoder().receptiveFieldFrames();
@@ -188,7 +188,7 @@ public final class ModelBench {
             case "vocoder" -> {
                 int bins = model.vocoder().config().modelInDim();
                 Tensor mel = backend.randn(Shape.of(1, geometry.height(), bins), settings.seed());
-                yield () -> model.vocoder().forwardChunked(mel, TextToAudioPipeline.VOCODER_CHUNK_FRAMES,
+                yield () -> model.vocoder().forwardChunked(mel, TextToAudioPipeline.vocoderChunkFrames(model.vocoder()),
                         PartProgress.NONE).toFloatArray();
             }
             case "total" -> {

@@ -262,9 +262,8 @@ final class BenchCommand {
                         int[] lat = g.latentShape();
                         int tiles = TextToAudioPipeline.VAE_TILING.tiles(lat[2]);
                         int frames = g.height();
-                        int chunks = frames > TextToAudioPipeline.VOCODER_CHUNK_FRAMES
-                                ? (frames + TextToAudioPipeline.VOCODER_CHUNK_FRAMES - 1)
-                                        / TextToAudioPipeline.VOCODER_CHUNK_FRAMES : 1;
+                        int chunkFrames = TextToAudioPipeline.vocoderChunkFrames(model.vocoder());
+                        int chunks = frames > chunkFrames ? (frames + chunkFrames - 1) / chunkFrames : 1;
                         double per = r.medianSeconds() / s;
                         String key = String.valueOf(s);
                         Map<String, Object> entry = perLength.computeIfAbsent(key, k -> {
@@ -320,7 +319,7 @@ final class BenchCommand {
         report.put("vae_tiling", Map.of("tile_frames", TextToAudioPipeline.VAE_TILING.tileFrames(), "margin_frames",
                 TextToAudioPipeline.VAE_TILING.marginFrames(), "blend_frames",
                 TextToAudioPipeline.VAE_TILING.blendFrames()));
-        report.put("vocoder_chunk_frames", TextToAudioPipeline.VOCODER_CHUNK_FRAMES);
+        report.put("vocoder_chunk_samples", TextToAudioPipeline.VOCODER_CHUNK_SAMPLES);
         if (json) {
             out.println(Json.write(report));
         } else {

@@ -64,6 +64,21 @@ final class Progress implements ProgressListener {
         bar(stage, done, total, stage.equals("decode") ? "tiles" : "chunks");
     }
 
+    /**
+     * ", 2.41 s after the process started, 3.90 s of CPU": from the process's start (the JVM's,
+     * or the ./euterpe launcher's, which runs the JVM in its own process, so its checks count too),
+     * and the process's CPU time (all threads: the JIT's compiler threads, the GC), which, unlike
+     * wall time, hardly depends on what else the machine runs. Empty where the OS does not tell.
+     */
+    static String sinceJvmStart() {
+        ProcessHandle.Info info = ProcessHandle.current().info();
+        String wall = info.startInstant().map(t -> String.format(Locale.ROOT, ", %.2f s after the process started",
+                java.time.Duration.between(t, java.time.Instant.now()).toNanos() / 1e9)).orElse("");
+        String cpu = info.totalCpuDuration().map(d -> String.format(Locale.ROOT, ", %.2f s of CPU",
+                d.toNanos() / 1e9)).orElse("");
+        return wall + cpu;
+    }
+
     private void bar(String stage, int done, int total, String unit) {
         double elapsed = (System.nanoTime() - stageStart) / 1e9;
         double eta = elapsed / done * (total - done);
@@ -90,7 +105,7 @@ final class Progress implements ProgressListener {
             if (terminal) {
                 err.print("\r\033[K");
             }
-            err.printf(Locale.ROOT, "first step done %.3f s after start%n", (now - start) / 1e9);
+            err.printf(Locale.ROOT, "first step done %.3f s after start%s%n", (now - start) / 1e9, sinceJvmStart());
         }
         String speed;
         if (step <= 1) {
