@@ -128,7 +128,9 @@ final class FlashAttention {
         /**
          * K^T per head and key block, {@code [heads*batch][key blocks][d][KEY_BLOCK]}: each block's
          * K^T contiguous (16 KiB at d = 32), not {@code d} rows of the whole {@code [d][lkPad]},
-         * whose 4 KiB stride at 1024 keys put every row of a block in the same few L1 sets.
+         * whose 4 KiB stride at 1024 keys put every row of a block in the same few L1 sets
+         * (measured 0.93-0.95x the time at [2, 8, 1024, 32], 1 thread, alternating in one JVM;
+         * unchanged at 256 and 64 keys).
          */
         final float[] kt;
         /** Floats of one head's K^T. */
