@@ -6,8 +6,9 @@ import static org.euterpe.kernels.cpu.GemmKernel.NR;
 /**
  * The blocked GEMM loops around {@link GemmKernel} (GotoBLAS/BLIS style): for each NC-wide
  * column block and KC-deep slice, B is packed once and stays in L2, reused by every MC-tall
- * block of packed A. Innermost, as in BLIS, one B micro-panel ({@code KC x NR}, 24 KiB) stays in
- * L1 while the A micro-panels ({@code KC x 4}, 2 KiB each) stream past it from L2. On the
+ * block of packed A. Innermost, as in BLIS, one B micro-panel ({@code KC x NR}, 32 KiB with
+ * 512-bit vectors) stays in L1 while the A micro-panels ({@code KC x MR}, 8 KiB each) stream
+ * past it from L2. On the
  * AVX-512 build machine this order measured 1.1-1.4x faster than the reverse (A micro-panel in
  * L1, B micro-panels streamed from L2) at the U-Net's conv and linear shapes, single-threaded,
  * best of 6 interleaved runs; only a 64-column conv (640 channels on a 32x2 image) was slower,
@@ -21,8 +22,12 @@ import static org.euterpe.kernels.cpu.GemmKernel.NR;
  */
 final class GemmDriver {
     // Block sizes (tunable for experiments with -Deuterpe.gemm.kc/mc/nc): KC x NC of packed B
-    // (0.5 MB) must stay in L2 next to the MC x KC block of packed A.
-    static final int KC = Integer.getInteger("euterpe.gemm.kc", 128);
+    // (1 MB) must stay in L2 next to the MC x KC block of packed A. KC 256 rather than 128: every
+    // depth slice reads and writes the whole C block once more, which for a large C (2048 x 2048)
+    // streams from L3; on the AVX-512 build machine, 1 thread, per-thread CPU time, best of 3
+    // alternating runs, KC 256 took 0.80x the time at 2048^3, 0.80-0.95x at the U-Net's linear
+    // and convolution shapes (one im2col conv 1.1x, within the noise of a loaded machine).
+    static final int KC = Integer.getInteger("euterpe.gemm.kc", 256);
     static final int MC = GemmKernel.MR * Math.max(1, Integer.getInteger("euterpe.gemm.mc", 128) / GemmKernel.MR);
     static final int NC = NR * Math.max(1, Integer.getInteger("euterpe.gemm.nc", 1024) / NR);
 
@@ -63,6 +68,9 @@ final class GemmDriver {
             return;
         }
         boolean parallel = 2.0 * batches * m * n * Math.max(k, 1) > MIN_PARALLEL_FLOPS;
+        if (batches > 1 && a.batchInvariant() && acrossBatches(batches, m, n, k, a, b, parallel, out)) {
+            return;
+        }
         Split s = Split.of(batches, m, n, k, parallel ? Parallel.chunkTarget() : 1);
         float[] sharedA = s.nSplit > 1 && s.mSplit == 1 ? packAll(batches, m, k, a, MR, MC, 0, SHARED_A) : null;
         float[] sharedB = s.mSplit > 1 && s.nSplit == 1 ? packAll(batches, n, k, b, NR, NC, 1, SHARED_B) : null;
@@ -84,6 +92,75 @@ final class GemmDriver {
                 unit.run(u);
             }
         }
+    }
+
+    /**
+     * A shared by every batch entry (a convolution's filters over the CFG batch), where B is
+     * narrow enough that packing A is a large share of the work: units of row blocks that each
+     * pack their rows of A once and run them against every batch entry's B (packed once for all
+     * units, {@link #packAll}), instead of one unit (and one packing of A) per batch entry. Each
+     * element's sum runs through the same depth slices in the same order, so the result is the
+     * same. False (nothing done) where B does not fit {@link #packAll}'s cap or is wide
+     * ({@code n > NC}: then A is packed once per NC columns anyway and is a small share).
+     */
+    private static boolean acrossBatches(int batches, int m, int n, int k, PanelPacker a, PanelPacker b,
+            boolean parallel, Output out) {
+        if (n > NC || !shares(batches, n, k, NR)) {
+            return false;
+        }
+        int mTiles = ceilDiv(m, MR);
+        int units = parallel ? Math.max(1, Math.min(mTiles, Parallel.chunkTarget())) : 1;
+        float[] sharedB = packAll(batches, n, k, b, NR, NC, 1, SHARED_B);
+        Parallel.Chunk unit = u -> {
+            int m0 = MR * (int) ((long) mTiles * u / units);
+            int m1 = Math.min(m, MR * (int) ((long) mTiles * (u + 1) / units));
+            blockAcrossBatches(batches, m0, m1, n, k, a, sharedB, out);
+        };
+        if (parallel) {
+            Parallel.forChunks(units, unit);
+        } else {
+            for (int u = 0; u < units; u++) {
+                unit.run(u);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@link #block} over rows {@code [m0, m1)} and all {@code n <= NC} columns of every batch
+     * entry: each MC x KC block of A (the same for every entry) is packed once and run against
+     * each entry's packed B.
+     */
+    private static void blockAcrossBatches(int batches, int m0, int m1, int n, int k, PanelPacker a,
+            float[] sharedB, Output out) {
+        float[][] buf = BUFFERS.get();
+        float[] packA = buf[0];
+        float[] scratch = buf[2];
+        float[] c = out.c();
+        int ldc = out.ldc();
+        int pc = 0;
+        do {
+            int kc = Math.min(KC, k - pc);
+            for (int ic = m0; ic < m1; ic += MC) {
+                int mc = Math.min(MC, m1 - ic);
+                a.pack(0, ic, mc, pc, kc, MR, packA);
+                for (int batch = 0; batch < batches; batch++) {
+                    int cBase = out.off() + batch * out.batchStride();
+                    int bOff = sharedOffset(batch, 0, n, pc, n, k, NR);
+                    if (pc == 0) {
+                        addBias(out, c, cBase, ic, mc, 0, n);
+                    }
+                    for (int jr = 0; jr < n; jr += NR) {
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            GemmKernel.tile(kc, packA, ir * kc, sharedB, bOff + jr * kc, c,
+                                    cBase + (ic + ir) * ldc + jr, ldc, Math.min(MR, mc - ir), Math.min(NR, n - jr),
+                                    scratch);
+                        }
+                    }
+                }
+            }
+            pc += KC;
+        } while (pc < k);
     }
 
     /**

@@ -14,6 +14,11 @@ interface PanelPacker {
 
     void pack(int batch, int i0, int count, int k0, int kc, int r, float[] dst);
 
+    /** Whether every batch entry packs the same values (a weight shared by a batch of inputs). */
+    default boolean batchInvariant() {
+        return false;
+    }
+
     /** {@code count} rounded up to a multiple of {@code r}. */
     private static int padded(int count, int r) {
         return (count + r - 1) / r * r;
@@ -52,15 +57,24 @@ interface PanelPacker {
         }
 
         @Override
+        public boolean batchInvariant() {
+            return batchStride == 0;
+        }
+
+        @Override
         public void pack(int batch, int i0, int count, int k0, int kc, int r, float[] dst) {
             long origin = base + batch * batchStride + i0 * rowStride + k0 * depthStride;
             if (depthStride == 1) {
                 // Rows are contiguous along depth: one run per row, scattered with stride r, or
-                // transposed four rows at a time into a whole 4-row panel.
+                // transposed four (eight) rows at a time into a whole 4-row (8-row) panel.
                 int i = 0;
                 if (r == 4) {
                     for (; i + 4 <= count; i += 4) {
                         src.readInterleaved4(origin + i * rowStride, rowStride, kc, dst, i * kc);
+                    }
+                } else if (r == 8) {
+                    for (; i + 8 <= count; i += 8) {
+                        src.readInterleaved8(origin + i * rowStride, rowStride, kc, dst, i * kc);
                     }
                 }
                 for (; i < count; i++) {

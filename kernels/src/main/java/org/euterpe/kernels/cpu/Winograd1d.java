@@ -255,9 +255,10 @@ final class Winograd1d {
         int cout = cv.cout();
         int depth = ceilDiv(cv.kw(), alg.r) * cin;
         Tiling tiling = Tiling.of(cv.ow(), cv.dw());
-        // Blocks of L tiles per phase in a chunk: a multiple of 3 (NR / L), so its columns fill whole GEMM panels.
+        // Blocks of L tiles per phase in a chunk: a multiple of NR / L, so its columns fill whole GEMM panels.
         long perBlock = (long) alg.n * tiling.phases * L * (cin + cout);
-        int blocks = Math.min(ceilDiv(tiling.blocks, 3) * 3, 3 * (int) Math.max(1, chunkFloats / (3 * perBlock)));
+        int q = NR / L;
+        int blocks = Math.min(ceilDiv(tiling.blocks, q) * q, q * (int) Math.max(1, chunkFloats / (q * perBlock)));
         Chunk most = Chunk.of(tiling, 0, blocks);
         long uStep = GemmDriver.packedSize(cout, depth, true);
         float[] u = U_SCRATCH.take(alg.n * uStep);

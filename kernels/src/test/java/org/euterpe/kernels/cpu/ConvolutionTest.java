@@ -85,6 +85,10 @@ class ConvolutionTest {
         // Depth (c*k*k) beyond KC, output positions beyond one NR panel, several row blocks.
         Random r = new Random(22);
         checkConv2d(r, 2, 40, 16, 9, GemmDriver.MC + 9, 3, 1, 1, 1, DType.F32, true);
+        // Narrow images in a batch of three: the filters packed once for every image (GemmDriver's
+        // across-batches units), depth over several KC slices, a partial last row tile; and 1x1.
+        checkConv2d(r, 3, 64, 6, 5, GemmDriver.MC + 20, 3, 1, 1, 1, DType.F32, true);
+        checkConv2d(r, 3, 300, 4, 3, 2 * GemmDriver.MC + 3, 1, 1, 0, 1, DType.F16, true);
     }
 
     @Test

@@ -77,4 +77,40 @@ class FloatSourceTest {
             }
         }
     }
+
+    @Test
+    void readInterleaved8MatchesDefinition() {
+        Backend be = Backends.cpu();
+        int rows = 13;
+        int ld = 53;
+        Tensor heap = be.randn(Shape.of(rows, ld), 8);
+        float[] values = heap.toFloatArray();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(4L * values.length);
+            MemorySegment.copy(values, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, values.length);
+            Tensor mapped = be.fromHost(seg, DType.F32, Shape.of(rows, ld), null);
+            Tensor half = heap.cast(DType.F16);
+            float[] halfValues = half.toFloatArray();
+            for (Tensor t : new Tensor[] {heap, mapped, half}) {
+                float[] v = t == half ? halfValues : values;
+                FloatSource src = FloatSource.of(t);
+                for (int row0 : new int[] {0, 3, 5}) {
+                    for (int k0 : new int[] {0, 1, 17}) {
+                        for (int count : new int[] {0, 5, 16, 36}) {
+                            float[] want = new float[8 * count + 3];
+                            for (int k = 0; k < count; k++) {
+                                for (int i = 0; i < 8; i++) {
+                                    want[3 + 8 * k + i] = v[(row0 + i) * ld + k0 + k];
+                                }
+                            }
+                            float[] got = new float[want.length];
+                            src.readInterleaved8((long) row0 * ld + k0, ld, count, got, 3);
+                            assertArrayEquals(want, got, "rows from " + row0 + ", depth from " + k0 + ", " + count
+                                    + " steps, " + t);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
