@@ -262,8 +262,11 @@ final class BenchCommand {
                         int[] lat = g.latentShape();
                         int tiles = TextToAudioPipeline.VAE_TILING.tiles(lat[2]);
                         int frames = g.height();
-                        int chunkFrames = TextToAudioPipeline.vocoderChunkFrames(model.vocoder());
-                        int chunks = frames > chunkFrames ? (frames + chunkFrames - 1) / chunkFrames : 1;
+                        // A random build holds only the stage's components: no vocoder, no chunk count.
+                        int chunkFrames = model.vocoder() == null ? 0
+                                : TextToAudioPipeline.vocoderChunkFrames(model.vocoder());
+                        int chunks = chunkFrames == 0 ? -1
+                                : frames > chunkFrames ? (frames + chunkFrames - 1) / chunkFrames : 1;
                         double per = r.medianSeconds() / s;
                         String key = String.valueOf(s);
                         Map<String, Object> entry = perLength.computeIfAbsent(key, k -> {
@@ -271,10 +274,12 @@ final class BenchCommand {
                             m.put("seconds", s);
                             m.put("latent_shape", Arrays.stream(lat).boxed().toList());
                             m.put("vae_tiles", tiles);
-                            m.put("vocoder_chunks", chunks);
                             m.put("stages", new LinkedHashMap<String, Object>());
                             return m;
                         });
+                        if (chunks > 0) {
+                            entry.put("vocoder_chunks", chunks);
+                        }
                         @SuppressWarnings("unchecked")
                         Map<String, Object> st = (Map<String, Object>) entry.get("stages");
                         ModelBench bench = new ModelBench(model, g, settings);
@@ -285,8 +290,8 @@ final class BenchCommand {
                         st.put(stage, sj);
                         perSecond.computeIfAbsent(stage, k -> new LinkedHashMap<>()).put(key, per);
                         // progress on stderr even with --json, so a run stopped part way still tells
-                        (json ? err : out).printf(Locale.ROOT, "%-14s %8.1f %10.3f %12.4f %8d %8d%n", stage, s,
-                                r.medianSeconds(), per, tiles, chunks);
+                        (json ? err : out).printf(Locale.ROOT, "%-14s %8.1f %10.3f %12.4f %8d %8s%n", stage, s,
+                                r.medianSeconds(), per, tiles, chunks > 0 ? Integer.toString(chunks) : "-");
                     }
                 } finally {
                     if (random) {

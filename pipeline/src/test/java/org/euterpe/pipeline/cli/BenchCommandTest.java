@@ -37,6 +37,26 @@ class BenchCommandTest {
     }
 
     @Test
+    void benchesEachLengthOfASecondsListWithOnlyTheStagesComponents() {
+        // A random build holds only the stage's components: the VAE stage has no vocoder to count chunks with.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = new Main(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).run(new String[] {
+                        "bench", "--random", "--stage", "vae_decode,vocoder", "--seconds-list", "0.25,0.5",
+                        "--repeat", "1", "--json", "--device", "cpu"});
+        assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+        JsonObject report = new JsonObject(Json.parse(out.toString(StandardCharsets.UTF_8).strip()), "bench");
+        java.util.List<?> lengths = (java.util.List<?>) report.map().get("lengths");
+        assertEquals(2, lengths.size());
+        for (Object l : lengths) {
+            JsonObject length = new JsonObject(l, "length");
+            assertEquals(java.util.Set.of("vae_decode", "vocoder"), length.getObject("stages").map().keySet());
+            assertEquals(1.0, length.getDouble("vocoder_chunks"), "the vocoder stage counts its chunks");
+        }
+    }
+
+    @Test
     void benchesAConvertedOneFileModel(@TempDir Path tmp) throws Exception {
         Path file = tmp.resolve("tiny.safetensors");
         Converter.convert(BundledModel.folder(), file, DType.F32);
