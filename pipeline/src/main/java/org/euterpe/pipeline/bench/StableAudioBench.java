@@ -13,6 +13,7 @@ import org.euterpe.nn.FlopCounter;
 import org.euterpe.nn.Trace;
 import org.euterpe.nn.Weights;
 import org.euterpe.nn.oobleck.AutoencoderOobleck;
+import org.euterpe.pipeline.stableaudio.StableAudioPipeline;
 import org.euterpe.nn.stableaudio.RotaryEmbedding;
 import org.euterpe.nn.stableaudio.StableAudioDiTModel;
 import org.euterpe.nn.t5.T5EncoderModel;
@@ -154,7 +155,9 @@ public final class StableAudioBench {
         int ch = vae.config().decoderInputChannels();
         Tensor z = backend.fromArray(NormalNoise.sample(seed + 4, ch * frames), Shape.of(1, ch, frames));
         System.gc();
-        return time("vae_decode", () -> vae.decode(z, Trace.NONE), repeat, true);
+        // as the pipeline decodes: in tiles past StableAudioPipeline.DECODE_TILE_FRAMES
+        return time("vae_decode", () -> vae.decodeTiled(z, StableAudioPipeline.DECODE_TILE_FRAMES,
+                vae.receptiveFrames()), repeat, true);
     }
 
     private ModelBench.Result total() throws IOException {

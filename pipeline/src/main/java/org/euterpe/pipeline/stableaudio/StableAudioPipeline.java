@@ -314,6 +314,14 @@ public final class StableAudioPipeline implements AudioPipeline {
         return DEFAULT_STEPS;
     }
 
+    /**
+     * Latent frames per tile of the Oobleck decode (11.9 s of audio; a whole 47.55 s clip is 1024 frames, 4
+     * tiles): the decoder's activations at 44.1 kHz are 128 channels wide, 1 GiB per tensor for the whole clip
+     * (PyTorch peaks at 7.3 GB decoding it; the engine ran out of a 6 GiB heap), a quarter of that per tile.
+     * Each tile is decoded with {@link AutoencoderOobleck#receptiveFrames} of margin, so the result equals the
+     * one-piece decode up to summation order (11 of 256 frames each side: ~9 % more work).
+     */
+    public static final int DECODE_TILE_FRAMES = 256;
     public static final int DEFAULT_STEPS = 100;
     public static final double DEFAULT_GUIDANCE = 7.0;
 
@@ -616,7 +624,8 @@ public final class StableAudioPipeline implements AudioPipeline {
             listener.onStageStart("decode");
             long t3 = System.nanoTime();
             trace.record("vae_decode_in", latents);
-            Tensor waveform = vae.decode(backend.fromArray(latents, Shape.of(latentShape)), Trace.NONE);
+            Tensor waveform = vae.decodeTiled(backend.fromArray(latents, Shape.of(latentShape)), DECODE_TILE_FRAMES,
+                    vae.receptiveFrames());
             float[] full = waveform.toFloatArray();
             trace.record("waveform_full", full);
             int audioChannels = waveform.dim(1);

@@ -1,0 +1,59 @@
+package org.euterpe.nn.oobleck;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.euterpe.nn.ComponentFiles;
+import org.euterpe.nn.ConformanceGolden;
+import org.euterpe.nn.stableaudio.StableAudioBackends;
+import org.euterpe.tensor.Backend;
+import org.euterpe.tensor.Scope;
+import org.euterpe.tensor.Shape;
+import org.euterpe.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link AutoencoderOobleck#decodeTiled} against the one-piece decode of the same latents on the tiny
+ * Stable Audio VAE: with margins wider than the decoder's receptive field the tiles join into the same
+ * waveform (tolerance 1e-5 of the peak: summation order only), and without margins they do not (so the
+ * comparison can fail: a wrong crop or offset shows as well).
+ */
+class OobleckTiledDecodeTest {
+
+    @Test
+    void tilesWithMarginsEqualTheOnePieceDecode() throws Exception {
+        Backend backend = StableAudioBackends.open("cpu");
+        try (ConformanceGolden golden = ConformanceGolden.open("tiny-stable-audio", "tiled-decode");
+                ComponentFiles files = ComponentFiles.open(golden.dir(), "vae");
+                Scope scope = Scope.open()) {
+            AutoencoderOobleck vae = AutoencoderOobleck.load(files, backend);
+            int margin = vae.receptiveFrames();
+            assertTrue(margin == 21, "tiny decoder's receptive field in frames: " + margin);
+            int frames = 77; // not a multiple of the tile: the last tile is short
+            Tensor z = backend.randn(Shape.of(2, vae.config().decoderInputChannels(), frames), 7);
+            float[] whole = vae.decode(z, org.euterpe.nn.Trace.NONE).toFloatArray();
+            float[] tiled = vae.decodeTiled(z, 8, margin).toFloatArray();
+            assertArrayEquals(whole, tiled, 1e-5f * peak(whole), "tiles of 8 frames, " + margin + " frames of margin");
+            float[] bare = vae.decodeTiled(z, 8, 0).toFloatArray();
+            assertTrue(maxDiff(whole, bare) > 1e-3 * peak(whole), "without margins the seams must differ");
+            // at most tile + margin frames: one piece, the same call as decode (JIT tiers may round FMAs apart)
+            assertArrayEquals(whole, vae.decodeTiled(z, 72, 5).toFloatArray(), 1e-6f * peak(whole));
+        }
+    }
+
+    private static float peak(float[] a) {
+        float m = 0;
+        for (float v : a) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
+
+    private static double maxDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+}
