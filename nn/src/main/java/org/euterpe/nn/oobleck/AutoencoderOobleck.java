@@ -74,7 +74,7 @@ public final class AutoencoderOobleck {
      * samples at the block's output rate), and the last convolution (kernel 7). About 11 for Stable Audio
      * Open's strides [8, 8, 4, 4, 2], 21 for the tiny test model's [4, 2].
      */
-    public int receptiveFrames() {
+    public int receptiveFieldFrames() {
         int[] ratios = config.downsamplingRatios();
         double frames = 3;
         long rate = 1; // output samples per latent frame so far
@@ -88,9 +88,9 @@ public final class AutoencoderOobleck {
     }
 
     /**
-     * {@link #decode} in tiles of {@code tileFrames} latent frames, each decoded with {@code marginFrames}
-     * of its neighbours' latents on either side and cut back to its own samples: the decoder is purely
-     * convolutional, so with margins of at least {@link #receptiveFrames} the result equals the
+     * {@link #decode} in tiles of at most {@code tileFrames} latent frames (split evenly), each decoded with
+     * {@code marginFrames} of its neighbours' latents on either side and cut back to its own samples: the decoder is purely
+     * convolutional, so with margins of at least {@link #receptiveFieldFrames} the result equals the
      * one-piece decode up to summation order,
      * while the activations (128 channels at 44.1 kHz: 1 GiB per tensor for a whole 47.55 s clip) are
      * those of one tile. A clip of at most {@code tileFrames + marginFrames} frames is decoded in one piece.
@@ -110,8 +110,11 @@ public final class AutoencoderOobleck {
         int hop = config.hopLength();
         java.util.List<Tensor> parts = new java.util.ArrayList<>();
         try (var scope = org.euterpe.tensor.Scope.open()) {
-            for (int start = 0; start < frames; start += tileFrames) {
-                int end = Math.min(frames, start + tileFrames);
+            // as SpeechT5HifiGan.forwardChunked splits its chunks: evenly, so no tile is needlessly short
+            int tiles = (frames + tileFrames - 1) / tileFrames;
+            int core = (frames + tiles - 1) / tiles;
+            for (int start = 0; start < frames; start += core) {
+                int end = Math.min(frames, start + core);
                 int lo = Math.max(0, start - marginFrames);
                 int hi = Math.min(frames, end + marginFrames);
                 try (var tile = org.euterpe.tensor.Scope.open()) {

@@ -27,9 +27,9 @@ class OobleckTiledDecodeTest {
                 ComponentFiles files = ComponentFiles.open(golden.dir(), "vae");
                 Scope scope = Scope.open()) {
             AutoencoderOobleck vae = AutoencoderOobleck.load(files, backend);
-            int margin = vae.receptiveFrames();
+            int margin = vae.receptiveFieldFrames();
             assertTrue(margin == 21, "tiny decoder's receptive field in frames: " + margin);
-            int frames = 77; // not a multiple of the tile: the last tile is short
+            int frames = 77; // not a multiple of the tile: 10 tiles of 8 frames, the last of 5
             Tensor z = backend.randn(Shape.of(2, vae.config().decoderInputChannels(), frames), 7);
             float[] whole = vae.decode(z, org.euterpe.nn.Trace.NONE).toFloatArray();
             float[] tiled = vae.decodeTiled(z, 8, margin).toFloatArray();

@@ -157,7 +157,7 @@ public final class StableAudioBench {
         System.gc();
         // as the pipeline decodes: in tiles past StableAudioPipeline.DECODE_TILE_FRAMES
         return time("vae_decode", () -> vae.decodeTiled(z, StableAudioPipeline.DECODE_TILE_FRAMES,
-                vae.receptiveFrames()), repeat, true);
+                vae.receptiveFieldFrames()), repeat, true);
     }
 
     private ModelBench.Result total() throws IOException {

@@ -318,7 +318,7 @@ public final class StableAudioPipeline implements AudioPipeline {
      * Latent frames per tile of the Oobleck decode (11.9 s of audio; a whole 47.55 s clip is 1024 frames, 4
      * tiles): the decoder's activations at 44.1 kHz are 128 channels wide, 1 GiB per tensor for the whole clip
      * (PyTorch peaks at 7.3 GB decoding it; the engine ran out of a 6 GiB heap), a quarter of that per tile.
-     * Each tile is decoded with {@link AutoencoderOobleck#receptiveFrames} of margin, so the result equals the
+     * Each tile is decoded with {@link AutoencoderOobleck#receptiveFieldFrames} of margin, so the result equals the
      * one-piece decode up to summation order (11 of 256 frames each side: ~9 % more work).
      */
     public static final int DECODE_TILE_FRAMES = 256;
@@ -625,7 +625,7 @@ public final class StableAudioPipeline implements AudioPipeline {
             long t3 = System.nanoTime();
             trace.record("vae_decode_in", latents);
             Tensor waveform = vae.decodeTiled(backend.fromArray(latents, Shape.of(latentShape)), DECODE_TILE_FRAMES,
-                    vae.receptiveFrames());
+                    vae.receptiveFieldFrames());
             float[] full = waveform.toFloatArray();
             trace.record("waveform_full", full);
             int audioChannels = waveform.dim(1);
