@@ -2,6 +2,7 @@ package org.euterpe.nn.oobleck;
 
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.Config;
+import org.euterpe.nn.PartProgress;
 import org.euterpe.nn.Trace;
 import org.euterpe.nn.Weights;
 import org.euterpe.tensor.Tensor;
@@ -99,6 +100,14 @@ public final class AutoencoderOobleck {
      * @return {@code [batch, audio_channels, frames * hop_length]}
      */
     public Tensor decodeTiled(Tensor latents, int tileFrames, int marginFrames) {
+        return decodeTiled(latents, tileFrames, marginFrames, PartProgress.NONE);
+    }
+
+    /**
+     * {@link #decodeTiled(Tensor, int, int)}, telling {@code progress} after each tile (1-based, of the tile
+     * count); a clip decoded in one piece tells nothing, as {@code AutoencoderKL.decodeTiled} does.
+     */
+    public Tensor decodeTiled(Tensor latents, int tileFrames, int marginFrames, PartProgress progress) {
         checkChannels(latents, config.decoderInputChannels(), "latents");
         if (tileFrames < 1 || marginFrames < 0) {
             throw new IllegalArgumentException("tile " + tileFrames + " and margin " + marginFrames + " frames");
@@ -113,7 +122,8 @@ public final class AutoencoderOobleck {
             // as SpeechT5HifiGan.forwardChunked splits its chunks: evenly, so no tile is needlessly short
             int tiles = (frames + tileFrames - 1) / tileFrames;
             int core = (frames + tiles - 1) / tiles;
-            for (int start = 0; start < frames; start += core) {
+            int n = (frames + core - 1) / core; // the loop's count of tiles
+            for (int start = 0, done = 1; start < frames; start += core, done++) {
                 int end = Math.min(frames, start + core);
                 int lo = Math.max(0, start - marginFrames);
                 int hi = Math.min(frames, end + marginFrames);
@@ -121,6 +131,7 @@ public final class AutoencoderOobleck {
                     Tensor audio = decoder.forward(latents.slice(2, lo, hi), Trace.NONE);
                     parts.add(tile.keep(audio.slice(2, (start - lo) * hop, (end - lo) * hop)));
                 }
+                progress.partDone(done, n);
             }
             return scope.keep(latents.backend().concat(parts, 2));
         }

@@ -1,6 +1,7 @@
 package org.euterpe.nn.oobleck;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.euterpe.nn.ComponentFiles;
@@ -38,6 +39,30 @@ class OobleckTiledDecodeTest {
             assertTrue(maxDiff(whole, bare) > 1e-3 * peak(whole), "without margins the seams must differ");
             // at most tile + margin frames: one piece, the same call as decode (JIT tiers may round FMAs apart)
             assertArrayEquals(whole, vae.decodeTiled(z, 72, 5).toFloatArray(), 1e-6f * peak(whole));
+        }
+    }
+
+    @Test
+    void eachTileIsReportedInOrderEndingAtTheTileCount() throws Exception {
+        Backend backend = StableAudioBackends.open("cpu");
+        try (ConformanceGolden golden = ConformanceGolden.open("tiny-stable-audio", "tiled-decode-progress");
+                ComponentFiles files = ComponentFiles.open(golden.dir(), "vae");
+                Scope scope = Scope.open()) {
+            AutoencoderOobleck vae = AutoencoderOobleck.load(files, backend);
+            Tensor z = backend.randn(Shape.of(1, vae.config().decoderInputChannels(), 77), 3);
+            java.util.List<String> parts = new java.util.ArrayList<>();
+            float[] reported = vae.decodeTiled(z, 8, vae.receptiveFieldFrames(),
+                    (done, total) -> parts.add(done + "/" + total)).toFloatArray();
+            java.util.List<String> expected = new java.util.ArrayList<>();
+            for (int i = 1; i <= 10; i++) { // 77 frames in tiles of at most 8: 10 tiles
+                expected.add(i + "/10");
+            }
+            assertEquals(expected, parts);
+            assertArrayEquals(vae.decodeTiled(z, 8, vae.receptiveFieldFrames()).toFloatArray(), reported,
+                    "telling progress changes nothing decoded");
+            parts.clear();
+            vae.decodeTiled(z, 72, 5, (done, total) -> parts.add(done + "/" + total));
+            assertEquals(java.util.List.of(), parts, "a clip decoded in one piece has no parts to tell");
         }
     }
 

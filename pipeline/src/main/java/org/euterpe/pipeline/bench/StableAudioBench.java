@@ -7,12 +7,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
+import org.euterpe.converter.Precision;
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.Config;
 import org.euterpe.nn.FlopCounter;
 import org.euterpe.nn.Trace;
 import org.euterpe.nn.Weights;
 import org.euterpe.nn.oobleck.AutoencoderOobleck;
+import org.euterpe.pipeline.ProgressListener;
+import org.euterpe.pipeline.RandomModel;
 import org.euterpe.pipeline.stableaudio.StableAudioPipeline;
 import org.euterpe.nn.stableaudio.RotaryEmbedding;
 import org.euterpe.nn.stableaudio.StableAudioDiTModel;
@@ -34,7 +37,13 @@ import org.euterpe.tensor.json.JsonObject;
  * {@link #withDitSeconds} the latent frames of that many seconds, {@code ceil(s * rate / hop)}, as the PyTorch
  * harness's {@code --seconds}), the Oobleck decode
  * of {@code seconds} of audio, and the whole clip (T5, {@code steps} guided DiT steps with the sampler, decode).
- * Each stage builds only its own components.
+ *
+ * <p>Each stage builds only its own components, and closes their weights when it is done. The weights are
+ * written to temporary files and memory-mapped back ({@link RandomModel#mappedRandomWeights}), in the dtypes
+ * {@code euterpe convert --dtype} would store them in ({@link Precision#recommended}: bf16 and int8 keep T5 in
+ * f16, bf16 also the VAE; int8 matrices quantised per row with their scales), so the stages run the code paths
+ * and hold the memory of a converted file: the Oobleck VAE's weight-normalised {@code weight_g / weight_v} are
+ * folded into F32 heap weights at load, as a real checkpoint's are, whatever its dtype.
  */
 public final class StableAudioBench {
     public static final List<String> STAGES = List.of("text_encoder", "dit", "vae_decode", "total");
@@ -46,6 +55,8 @@ public final class StableAudioBench {
     private final int steps;
     private final int repeat;
     private Double ditSeconds; // null: the model's sample_size frames
+    private DType dtype = DType.F32;
+    private Precision precision = Precision.recommended(DType.F32);
 
     public StableAudioBench(Path configDir, Backend backend, long seed, double seconds, int steps, int repeat) {
         this.dir = configDir;
@@ -62,12 +73,32 @@ public final class StableAudioBench {
         return this;
     }
 
+    /**
+     * Weights as {@code euterpe convert --dtype d} stores them: F32, F16, BF16 or I8, with
+     * {@link Precision#recommended}'s per-component overrides.
+     */
+    public StableAudioBench withDType(DType d) {
+        if (d != DType.F32 && d != DType.F16 && d != DType.BF16 && d != DType.I8) {
+            throw new IllegalArgumentException("Stable Audio bench weights are f32, f16, bf16 or int8, not " + d);
+        }
+        this.dtype = d;
+        this.precision = Precision.recommended(d);
+        return this;
+    }
+
+    /** The weights' dtype as asked for ({@code f16}, ...), and per component as stored (e.g. "I8 (text_encoder: F16)"). */
+    public String weightsDescription() {
+        return "random-" + (dtype == DType.I8 ? "int8" : dtype.name().toLowerCase(java.util.Locale.ROOT)) + " ("
+                + precision.describe() + ")";
+    }
+
     private Config config(String component) throws IOException {
         return ComponentFiles.readConfig(dir.resolve(component).resolve("config.json"));
     }
 
-    private Weights random(String component) {
-        return Weights.random(backend, component, seed, DType.F32);
+    /** {@code component}'s random weights, mapped from a temporary file that {@code owners} closes. */
+    private Weights random(String component, List<AutoCloseable> owners) throws IOException {
+        return RandomModel.mappedRandomWeights(backend, component, seed, precision, owners);
     }
 
     private int tokens() throws IOException {
@@ -85,17 +116,48 @@ public final class StableAudioBench {
     public List<ModelBench.Result> run(List<String> stages, Consumer<ModelBench.Result> done) throws IOException {
         List<ModelBench.Result> out = new ArrayList<>();
         for (String stage : stages) {
-            ModelBench.Result r = switch (stage) {
-                case "text_encoder" -> textEncoder();
-                case "dit" -> dit(1, false);
-                case "vae_decode" -> vaeDecode();
-                case "total" -> total();
-                default -> throw new IllegalArgumentException("unknown stage " + stage + " (" + STAGES + ")");
-            };
+            if (!STAGES.contains(stage)) {
+                throw new IllegalArgumentException("unknown stage " + stage + " (" + STAGES + ")");
+            }
+        }
+        for (String stage : stages) {
+            List<AutoCloseable> owners = new ArrayList<>();
+            ModelBench.Result r;
+            try {
+                r = switch (stage) {
+                    case "text_encoder" -> textEncoder(owners);
+                    case "dit" -> dit(owners);
+                    case "vae_decode" -> vaeDecode(owners);
+                    default -> total(owners);
+                };
+            } finally {
+                // the stage's models are unreachable now: unmap and delete their weights, so the next
+                // stage's peak memory is its own (as euterpe generate releases each stage's weights)
+                closeAll(owners);
+            }
             done.accept(r);
             out.add(r);
         }
         return out;
+    }
+
+    private static void closeAll(List<AutoCloseable> owners) throws IOException {
+        IOException first = null;
+        for (AutoCloseable o : owners) {
+            try {
+                o.close();
+            } catch (Exception e) {
+                IOException io = e instanceof IOException x ? x : new IOException(e);
+                if (first == null) {
+                    first = io;
+                } else {
+                    first.addSuppressed(io);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
     }
 
     private long[][][] ids(int vocab) throws IOException {
@@ -113,15 +175,15 @@ public final class StableAudioBench {
         return new long[][][] {ids, mask};
     }
 
-    private ModelBench.Result textEncoder() throws IOException {
-        T5EncoderModel t5 = T5EncoderModel.load(random("text_encoder"), config("text_encoder"));
+    private ModelBench.Result textEncoder(List<AutoCloseable> owners) throws IOException {
+        T5EncoderModel t5 = T5EncoderModel.load(random("text_encoder", owners), config("text_encoder"));
         long[][][] in = ids(t5.config().vocabSize());
         System.gc();
         return time("text_encoder", () -> t5.forward(in[0], in[1], Trace.NONE), repeat, true);
     }
 
-    private ModelBench.Result dit(int calls, boolean unused) throws IOException {
-        StableAudioDiTModel dit = StableAudioDiTModel.load(random("transformer"), config("transformer"));
+    private ModelBench.Result dit(List<AutoCloseable> owners) throws IOException {
+        StableAudioDiTModel dit = StableAudioDiTModel.load(random("transformer", owners), config("transformer"));
         var c = dit.config();
         int frames = c.sampleSize();
         if (ditSeconds != null) {
@@ -149,21 +211,22 @@ public final class StableAudioBench {
         return Math.max(1, Math.min(maxFrames, (int) Math.ceil(seconds * vae.config().samplingRate() / hop)));
     }
 
-    private ModelBench.Result vaeDecode() throws IOException {
-        AutoencoderOobleck vae = AutoencoderOobleck.load(random("vae"), config("vae"));
+    private ModelBench.Result vaeDecode(List<AutoCloseable> owners) throws IOException {
+        AutoencoderOobleck vae = AutoencoderOobleck.load(random("vae", owners), config("vae"));
         int frames = decodeFrames(vae, config("transformer").optInt("sample_size", 1024));
         int ch = vae.config().decoderInputChannels();
         Tensor z = backend.fromArray(NormalNoise.sample(seed + 4, ch * frames), Shape.of(1, ch, frames));
         System.gc();
         // as the pipeline decodes: in tiles past StableAudioPipeline.DECODE_TILE_FRAMES
-        return time("vae_decode", () -> vae.decodeTiled(z, StableAudioPipeline.DECODE_TILE_FRAMES,
-                vae.receptiveFieldFrames()), repeat, true);
+        return time("vae_decode", () -> StableAudioPipeline.decodeLatents(vae, z, ProgressListener.NONE), repeat,
+                true);
     }
 
-    private ModelBench.Result total() throws IOException {
-        T5EncoderModel t5 = T5EncoderModel.load(random("text_encoder"), config("text_encoder"));
-        StableAudioDiTModel dit = StableAudioDiTModel.load(random("transformer"), config("transformer"));
-        AutoencoderOobleck vae = AutoencoderOobleck.load(random("vae"), config("vae"));
+    private ModelBench.Result total(List<AutoCloseable> owners) throws IOException {
+        // all three held at once, as StableAudioPipeline holds them
+        T5EncoderModel t5 = T5EncoderModel.load(random("text_encoder", owners), config("text_encoder"));
+        StableAudioDiTModel dit = StableAudioDiTModel.load(random("transformer", owners), config("transformer"));
+        AutoencoderOobleck vae = AutoencoderOobleck.load(random("vae", owners), config("vae"));
         JsonObject sched = new JsonObject(Json.parse(Files.readString(dir.resolve("scheduler/scheduler_config.json"))),
                 "scheduler_config.json");
         var c = dit.config();
@@ -199,8 +262,10 @@ public final class StableAudioBench {
                 }
             }
             int decode = decodeFrames(vae, frames);
-            vae.decode(backend.fromArray(java.util.Arrays.copyOf(latents, c.inChannels() * frames),
-                    Shape.of(1, c.inChannels(), frames)).slice(2, 0, decode), Trace.NONE);
+            // in tiles, as the pipeline decodes
+            StableAudioPipeline.decodeLatents(vae, backend.fromArray(java.util.Arrays.copyOf(latents,
+                    c.inChannels() * frames), Shape.of(1, c.inChannels(), frames)).slice(2, 0, decode),
+                    ProgressListener.NONE);
         }, 1, false);
     }
 

@@ -322,6 +322,19 @@ public final class StableAudioPipeline implements AudioPipeline {
      * one-piece decode up to summation order (11 of 256 frames each side: ~9 % more work).
      */
     public static final int DECODE_TILE_FRAMES = 256;
+
+    /**
+     * The Oobleck decode as {@link #generate} runs it: in tiles of {@link #DECODE_TILE_FRAMES} with the decoder's
+     * receptive field as margin, each tile reported to {@code listener} as progress of the "decode" stage (the
+     * CLI's bar counts tiles as it does for AudioLDM's tiled VAE decode).
+     *
+     * @param latents {@code [batch, decoder_input_channels, frames]}
+     * @return {@code [batch, audio_channels, frames * hop_length]}
+     */
+    public static Tensor decodeLatents(AutoencoderOobleck vae, Tensor latents, ProgressListener listener) {
+        return vae.decodeTiled(latents, DECODE_TILE_FRAMES, vae.receptiveFieldFrames(),
+                (done, total) -> listener.onStageProgress("decode", done, total));
+    }
     public static final int DEFAULT_STEPS = 100;
     public static final double DEFAULT_GUIDANCE = 7.0;
 
@@ -624,8 +637,7 @@ public final class StableAudioPipeline implements AudioPipeline {
             listener.onStageStart("decode");
             long t3 = System.nanoTime();
             trace.record("vae_decode_in", latents);
-            Tensor waveform = vae.decodeTiled(backend.fromArray(latents, Shape.of(latentShape)), DECODE_TILE_FRAMES,
-                    vae.receptiveFieldFrames());
+            Tensor waveform = decodeLatents(vae, backend.fromArray(latents, Shape.of(latentShape)), listener);
             float[] full = waveform.toFloatArray();
             trace.record("waveform_full", full);
             int audioChannels = waveform.dim(1);
