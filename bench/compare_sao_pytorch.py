@@ -207,7 +207,7 @@ def main():
                     lines = [l for l in open(out_file).read().splitlines() if l.startswith("{")]
                     t = json.loads(lines[-1])["stages"][stage]["median_s"]
                 results[key][side].append({"median_s": t, "peak_rss_mb": rss, "wall_s": wall})
-                print(f"round {rnd} {key:22} {side:8} {t:9.3f} s  peak RSS {rss:8.0f} MiB", file=sys.stderr, flush=True)
+                print(f"round {rnd} {key:22} {side:12} {t:9.3f} s  peak RSS {rss:8.0f} MiB", file=sys.stderr, flush=True)
 
     report = {"date": stamp, "threads": a.threads, "rounds": a.rounds, "repeat": a.repeat, "model": model,
               "cpu": meta.get("cpu"), "goals": GOALS, "engine_only": a.engine_only, "engine_dtypes": dtypes,

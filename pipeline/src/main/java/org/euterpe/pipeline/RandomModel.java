@@ -165,6 +165,21 @@ public final class RandomModel {
     }
 
     /**
+     * Drops the pages of the random weights' files among {@code owners} from the resident set (they fault back
+     * in from the file when read): for a model that copied its weights at load, as a pipeline releases a
+     * converted file's pages of it.
+     */
+    public static void releaseResident(List<AutoCloseable> owners) {
+        for (AutoCloseable o : owners) {
+            if (o instanceof TempWeightFile f) {
+                for (java.lang.foreign.MemorySegment s : f.segments()) {
+                    s.unload();
+                }
+            }
+        }
+    }
+
+    /**
      * {@code component}'s random weights, each written to a new temporary file (added to
      * {@code files}) and mapped back, so they are paged as a converted checkpoint's would be, and
      * stored in the dtype the converter would give each ({@link Precision#storedDType}: embedding

@@ -46,7 +46,9 @@ import org.euterpe.tensor.json.JsonObject;
  * folded into F32 heap weights at load, as a real checkpoint's are, whatever its dtype.
  */
 public final class StableAudioBench {
-    public static final List<String> STAGES = List.of("text_encoder", "dit", "vae_decode", "total");
+    public static final List<String> STAGES = List.of("text_encoder", "dit", "vae_decode", "vae_encode", "total");
+    /** What {@code bench} runs without {@code --stage}: the stages of a text-to-audio generation. */
+    public static final List<String> DEFAULT_STAGES = List.of("text_encoder", "dit", "vae_decode", "total");
 
     private final Path dir;
     private final Backend backend;
@@ -128,6 +130,7 @@ public final class StableAudioBench {
                     case "text_encoder" -> textEncoder(owners);
                     case "dit" -> dit(owners);
                     case "vae_decode" -> vaeDecode(owners);
+                    case "vae_encode" -> vaeEncode(owners);
                     default -> total(owners);
                 };
             } finally {
@@ -211,8 +214,20 @@ public final class StableAudioBench {
         return Math.max(1, Math.min(maxFrames, (int) Math.ceil(seconds * vae.config().samplingRate() / hop)));
     }
 
+    /** The VAE, its file's pages released after load as {@code StableAudioPipeline.load} releases them. */
+    private AutoencoderOobleck vae(List<AutoCloseable> owners) throws IOException {
+        List<AutoCloseable> own = new ArrayList<>();
+        try {
+            AutoencoderOobleck vae = AutoencoderOobleck.load(random("vae", own), config("vae"));
+            RandomModel.releaseResident(own);
+            return vae;
+        } finally {
+            owners.addAll(own);
+        }
+    }
+
     private ModelBench.Result vaeDecode(List<AutoCloseable> owners) throws IOException {
-        AutoencoderOobleck vae = AutoencoderOobleck.load(random("vae", owners), config("vae"));
+        AutoencoderOobleck vae = vae(owners);
         int frames = decodeFrames(vae, config("transformer").optInt("sample_size", 1024));
         int ch = vae.config().decoderInputChannels();
         Tensor z = backend.fromArray(NormalNoise.sample(seed + 4, ch * frames), Shape.of(1, ch, frames));
@@ -222,11 +237,25 @@ public final class StableAudioBench {
                 true);
     }
 
+    /**
+     * The Oobleck encode of {@code seconds} of stereo noise (batch 1, whole latent frames), as {@code --init-audio}
+     * encodes its clip (the pipeline always encodes the model's full length: 47.55 s for Stable Audio Open).
+     */
+    private ModelBench.Result vaeEncode(List<AutoCloseable> owners) throws IOException {
+        AutoencoderOobleck vae = vae(owners);
+        int frames = decodeFrames(vae, Integer.MAX_VALUE);
+        int samples = frames * vae.config().hopLength();
+        int ch = vae.config().audioChannels();
+        Tensor audio = backend.fromArray(NormalNoise.sample(seed + 6, ch * samples), Shape.of(1, ch, samples));
+        System.gc();
+        return time("vae_encode", () -> vae.encode(audio, Trace.NONE), repeat, true);
+    }
+
     private ModelBench.Result total(List<AutoCloseable> owners) throws IOException {
         // all three held at once, as StableAudioPipeline holds them
         T5EncoderModel t5 = T5EncoderModel.load(random("text_encoder", owners), config("text_encoder"));
         StableAudioDiTModel dit = StableAudioDiTModel.load(random("transformer", owners), config("transformer"));
-        AutoencoderOobleck vae = AutoencoderOobleck.load(random("vae", owners), config("vae"));
+        AutoencoderOobleck vae = vae(owners);
         JsonObject sched = new JsonObject(Json.parse(Files.readString(dir.resolve("scheduler/scheduler_config.json"))),
                 "scheduler_config.json");
         var c = dit.config();

@@ -67,7 +67,8 @@ final class BenchCommand {
             "Stable Audio (a config folder whose model_index.json names StableAudioPipeline; random weights):",
             "  stages text_encoder (T5 on 2 x model_max_length tokens), dit (one guided step, batch 2: the",
             "  model's full length, or the latent frames of --seconds when given), vae_decode (--seconds of",
-            "  audio, default 10) and total (--steps guided steps, default 10, then the decode). --dtype",
+            "  audio, default 10), vae_encode (--seconds of stereo audio, as --init-audio encodes) and total",
+            "  (--steps guided steps, default 10, then the decode; not vae_encode). --dtype",
             "  f32|f16|bf16|int8 stores the random weights as `euterpe convert --dtype` would (bf16/int8 keep",
             "  T5 in f16, bf16 the VAE too). See bench/compare-sao-pytorch.sh for the same stages beside PyTorch.");
 
@@ -419,7 +420,7 @@ final class BenchCommand {
      */
     private static int stableAudio(Args a, Path dir, PrintStream out, PrintStream err) throws IOException {
         List<String> stages = a.has("--stage") ? Arrays.asList(a.get("--stage", "").split(","))
-                : org.euterpe.pipeline.bench.StableAudioBench.STAGES;
+                : org.euterpe.pipeline.bench.StableAudioBench.DEFAULT_STAGES;
         for (String s : stages) {
             if (!org.euterpe.pipeline.bench.StableAudioBench.STAGES.contains(s)) {
                 throw new Main.UsageException("unknown stage \"" + s + "\" for Stable Audio (stages: " + String.join(",",

@@ -242,13 +242,32 @@ public final class StableAudioPipeline implements AudioPipeline {
             source.names().stream().filter(n -> n.startsWith(name + ".")).forEach(n -> d.add(source.entry(n).dtype()));
             dtypes.put(name, java.util.Collections.unmodifiableSet(d));
         }
+        AutoencoderOobleck vae = AutoencoderOobleck.load(c.get("vae"), backend);
+        releaseMapped(source, "vae.");
         StableAudioPipeline pipe = new StableAudioPipeline(backend, tokenizer,
                 T5EncoderModel.load(c.get("text_encoder"), backend),
                 StableAudioProjectionModel.load(c.get("projection_model"), backend),
-                StableAudioDiTModel.load(c.get("transformer"), backend),
-                AutoencoderOobleck.load(c.get("vae"), backend), schedulerConfig, owner);
+                StableAudioDiTModel.load(c.get("transformer"), backend), vae, schedulerConfig, owner);
         pipe.weightDtypes = java.util.Collections.unmodifiableMap(dtypes);
         return pipe;
+    }
+
+    /**
+     * Drops the mapped pages of the weights under {@code prefix} from the resident set. The Oobleck VAE copies
+     * its weights at load (weight norm folded into F32 weights, snake parameters read into arrays), so once it is
+     * built its file pages, which the fold has just read in, would only count its weights twice (0.6 GB for
+     * Stable Audio Open in f32); the few it reads later (biases) fault back in. Weights that are not mapped (a
+     * folder converted in memory) are left alone.
+     */
+    static void releaseMapped(WeightSource source, String prefix) {
+        for (String n : source.names()) {
+            if (n.startsWith(prefix)) {
+                java.lang.foreign.MemorySegment seg = source.bytes(n);
+                if (seg.isMapped() && seg.byteSize() > 0) {
+                    seg.unload();
+                }
+            }
+        }
     }
 
     /** Per component, the dtypes its stored weights have (e.g. {@code transformer=[F16, F32]}). */
