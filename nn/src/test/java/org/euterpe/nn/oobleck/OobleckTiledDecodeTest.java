@@ -66,6 +66,35 @@ class OobleckTiledDecodeTest {
         }
     }
 
+    @Test
+    void encodeTilesWithMarginsEqualTheOnePieceEncode() throws Exception {
+        Backend backend = StableAudioBackends.open("cpu");
+        try (ConformanceGolden golden = ConformanceGolden.open("tiny-stable-audio", "tiled-encode");
+                ComponentFiles files = ComponentFiles.open(golden.dir(), "vae");
+                Scope scope = Scope.open()) {
+            AutoencoderOobleck vae = AutoencoderOobleck.load(files, backend);
+            int margin = vae.encoderReceptiveFieldFrames();
+            assertTrue(margin == 18, "tiny encoder's receptive field in frames: " + margin);
+            int hop = vae.config().hopLength();
+            int frames = 61; // tiles of at most 8 frames: 8 tiles of 8, the last of 5
+            Tensor audio = backend.randn(Shape.of(2, vae.config().audioChannels(), frames * hop), 5);
+            OobleckDiagonalGaussianDistribution whole = vae.encode(audio, org.euterpe.nn.Trace.NONE);
+            OobleckDiagonalGaussianDistribution tiled = vae.encodeTiled(audio, 8, margin);
+            float[] mean = whole.mean().toFloatArray();
+            float[] std = whole.std().toFloatArray();
+            assertArrayEquals(mean, tiled.mean().toFloatArray(), 1e-5f * peak(mean), "mean, margin " + margin);
+            assertArrayEquals(std, tiled.std().toFloatArray(), 1e-5f * peak(std), "std, margin " + margin);
+            assertArrayEquals(whole.scale().toFloatArray(), tiled.scale().toFloatArray(),
+                    1e-5f * peak(whole.scale().toFloatArray()), "scale");
+            float[] bare = vae.encodeTiled(audio, 8, 0).mean().toFloatArray();
+            assertTrue(maxDiff(mean, bare) > 1e-3 * peak(mean), "without margins the seams must differ");
+            // a margin one frame short of the receptive field may already differ; one frame less than needed by
+            // the first block alone must: the check can fail
+            float[] short1 = vae.encodeTiled(audio, 8, 2).mean().toFloatArray();
+            assertTrue(maxDiff(mean, short1) > 1e-5 * peak(mean), "a 2-frame margin is too narrow");
+        }
+    }
+
     private static float peak(float[] a) {
         float m = 0;
         for (float v : a) {

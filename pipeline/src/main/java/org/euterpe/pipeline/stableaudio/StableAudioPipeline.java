@@ -343,6 +343,24 @@ public final class StableAudioPipeline implements AudioPipeline {
     public static final int DECODE_TILE_FRAMES = 256;
 
     /**
+     * Latent frames per tile of the initial audio's Oobleck encode, as of the decode: the encoder's first block
+     * runs 128 channels at 44.1 kHz, so a whole 47.55 s clip (which {@code --init-audio} always encodes: it is
+     * padded to the model's length) is 1 GiB per activation tensor; a tile of 256 frames with its
+     * {@link AutoencoderOobleck#encoderReceptiveFieldFrames} (8) of margin each side is 0.28 GiB.
+     */
+    public static final int ENCODE_TILE_FRAMES = DECODE_TILE_FRAMES;
+
+    /**
+     * The initial audio's Oobleck encode as {@link #generate} runs it: in tiles of {@link #ENCODE_TILE_FRAMES}
+     * with the encoder's receptive field as margin (equal to the one-piece encode up to summation order).
+     *
+     * @param audio {@code [batch, audio_channels, samples]}
+     */
+    public static OobleckDiagonalGaussianDistribution encodeAudio(AutoencoderOobleck vae, Tensor audio) {
+        return vae.encodeTiled(audio, ENCODE_TILE_FRAMES, vae.encoderReceptiveFieldFrames());
+    }
+
+    /**
      * The Oobleck decode as {@link #generate} runs it: in tiles of {@link #DECODE_TILE_FRAMES} with the decoder's
      * receptive field as margin, each tile reported to {@code listener} as progress of the "decode" stage (the
      * CLI's bar counts tiles as it does for AudioLDM's tiled VAE decode).
@@ -732,8 +750,8 @@ public final class StableAudioPipeline implements AudioPipeline {
         }
         trace.record("vae_encode_in", audio);
         try (Scope scope = Scope.open()) {
-            OobleckDiagonalGaussianDistribution posterior = vae.encode(
-                    backend.fromArray(audio, Shape.of(prompts, ch, length)), Trace.NONE);
+            OobleckDiagonalGaussianDistribution posterior = encodeAudio(vae,
+                    backend.fromArray(audio, Shape.of(prompts, ch, length)));
             int[] shape = posterior.mean().shape().dims();
             float[] z = noise.initAudio(shape);
             checkLength("init audio noise", z, (int) posterior.mean().numel());
