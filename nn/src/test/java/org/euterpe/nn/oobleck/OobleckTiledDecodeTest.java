@@ -58,8 +58,9 @@ class OobleckTiledDecodeTest {
                 expected.add(i + "/10");
             }
             assertEquals(expected, parts);
-            assertArrayEquals(vae.decodeTiled(z, 8, vae.receptiveFieldFrames()).toFloatArray(), reported,
-                    "telling progress changes nothing decoded");
+            float[] silent = vae.decodeTiled(z, 8, vae.receptiveFieldFrames()).toFloatArray();
+            // the same calls either way (JIT tiers may round FMAs apart, as above)
+            assertArrayEquals(silent, reported, 1e-6f * peak(silent), "telling progress changes nothing decoded");
             parts.clear();
             vae.decodeTiled(z, 72, 5, (done, total) -> parts.add(done + "/" + total));
             assertEquals(java.util.List.of(), parts, "a clip decoded in one piece has no parts to tell");
