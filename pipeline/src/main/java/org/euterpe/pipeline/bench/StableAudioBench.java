@@ -253,9 +253,19 @@ public final class StableAudioBench {
     }
 
     private ModelBench.Result total(List<AutoCloseable> owners) throws IOException {
-        // all three held at once, as StableAudioPipeline holds them
-        T5EncoderModel t5 = T5EncoderModel.load(random("text_encoder", owners), config("text_encoder"));
-        StableAudioDiTModel dit = StableAudioDiTModel.load(random("transformer", owners), config("transformer"));
+        // all three loaded at once, as StableAudioPipeline loads them, and each stage's pages released after it
+        // as its generate does by default (WeightResidency.RELEASE_AFTER_STAGE)
+        List<AutoCloseable> t5Files = new ArrayList<>();
+        List<AutoCloseable> ditFiles = new ArrayList<>();
+        T5EncoderModel t5;
+        StableAudioDiTModel dit;
+        try {
+            t5 = T5EncoderModel.load(random("text_encoder", t5Files), config("text_encoder"));
+            dit = StableAudioDiTModel.load(random("transformer", ditFiles), config("transformer"));
+        } finally {
+            owners.addAll(t5Files);
+            owners.addAll(ditFiles);
+        }
         AutoencoderOobleck vae = vae(owners);
         JsonObject sched = new JsonObject(Json.parse(Files.readString(dir.resolve("scheduler/scheduler_config.json"))),
                 "scheduler_config.json");
@@ -265,6 +275,7 @@ public final class StableAudioBench {
         System.gc();
         return time("total", () -> {
             Tensor text = t5.forward(in[0], in[1], Trace.NONE); // stands in for the projected prompt
+            stageDone(t5Files);
             int d = c.crossAttentionInputDim();
             Tensor cross = backend.concat(List.of(text.slice(2, 0, Math.min(d, text.dim(2))),
                     backend.zeros(DType.F32, Shape.of(2, text.dim(1), Math.max(0, d - text.dim(2))))), 2);
@@ -291,12 +302,21 @@ public final class StableAudioBench {
                     latents = s.step(guided, k, latents, m -> NormalNoise.sample(seed + 100 + kk, m));
                 }
             }
+            stageDone(ditFiles);
             int decode = decodeFrames(vae, frames);
             // in tiles, as the pipeline decodes
             StableAudioPipeline.decodeLatents(vae, backend.fromArray(java.util.Arrays.copyOf(latents,
                     c.inChannels() * frames), Shape.of(1, c.inChannels(), frames)).slice(2, 0, decode),
                     ProgressListener.NONE);
         }, 1, false);
+    }
+
+    /** As {@code StableAudioPipeline}'s default residency after a stage: its pages and idle activations go. */
+    private void stageDone(List<AutoCloseable> files) {
+        RandomModel.releaseResident(files);
+        if (backend instanceof org.euterpe.kernels.cpu.CpuBackendBase) {
+            org.euterpe.kernels.cpu.CpuBackendBase.releaseIdleMemory();
+        }
     }
 
     private static ModelBench.Result time(String stage, Runnable body, int repeat, boolean warmUp) {

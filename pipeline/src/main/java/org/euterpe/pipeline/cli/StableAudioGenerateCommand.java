@@ -50,6 +50,8 @@ final class StableAudioGenerateCommand {
             "  --float               32-bit float WAV instead of 16-bit PCM",
             "  --spectrogram FILE    also write a log-mel spectrogram of the audio as a PNG",
             "  --force               replace outputs that exist",
+            "  --keep-weights        keep each stage's weights resident after it (default: T5's released",
+            "                        after encoding, the DiT's after denoising)",
             "  --verbose             print the settings used");
 
     private StableAudioGenerateCommand() {
@@ -59,7 +61,7 @@ final class StableAudioGenerateCommand {
         Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seconds-start",
                 "--seed", "--count", "--model", "--device", "-o", "--output", "--spectrogram", "--init-audio", "--strength",
                 "--init-noise-level"),
-                Set.of("--float", "--fallback", "--force", "--verbose", "--help", "-h"));
+                Set.of("--float", "--fallback", "--force", "--verbose", "--keep-weights", "--help", "-h"));
         if (a.has("--help") || a.has("-h")) {
             out.println(HELP);
             return 0;
@@ -115,7 +117,9 @@ final class StableAudioGenerateCommand {
         long t0 = System.nanoTime();
         Progress progress = new Progress(err, terminal, t0);
         Backend backend = Backends.open(device, msg -> err.println("note: " + msg), a.has("--fallback"));
-        try (StableAudioPipeline pipe = StableAudioPipeline.load(modelPath, backend)) {
+        try (StableAudioPipeline pipe = StableAudioPipeline.load(modelPath, backend).withResidency(
+                a.has("--keep-weights") ? org.euterpe.pipeline.WeightResidency.KEEP
+                        : org.euterpe.pipeline.WeightResidency.DEFAULT)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + backend.description());
             double resolvedEnd = end != null ? end : pipe.maxAudioLengthInS();

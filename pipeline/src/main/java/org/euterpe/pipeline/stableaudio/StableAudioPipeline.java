@@ -28,6 +28,7 @@ import org.euterpe.pipeline.GenerationResult;
 import org.euterpe.pipeline.audio.Resampler;
 import org.euterpe.pipeline.ProgressListener;
 import org.euterpe.pipeline.StepTrace;
+import org.euterpe.pipeline.WeightResidency;
 import org.euterpe.pipeline.scheduler.CosineDPMSolverMultistepScheduler;
 import org.euterpe.pipeline.tokenizer.Encoding;
 import org.euterpe.pipeline.tokenizer.T5Tokenizer;
@@ -64,6 +65,9 @@ public final class StableAudioPipeline implements AudioPipeline {
     private final AutoCloseable owner;
     /** Per component, the dtypes its weights are stored in (set by {@link #load}; empty when built directly). */
     private Map<String, java.util.Set<org.euterpe.tensor.DType>> weightDtypes = Map.of();
+    /** The weights {@link #load} read, whose mapped pages {@link #residency} may release; null when built directly. */
+    private WeightSource source;
+    private WeightResidency residency = WeightResidency.DEFAULT;
 
     public StableAudioPipeline(Backend backend, T5Tokenizer tokenizer, T5EncoderModel textEncoder,
             StableAudioProjectionModel projection, StableAudioDiTModel transformer, AutoencoderOobleck vae,
@@ -249,7 +253,36 @@ public final class StableAudioPipeline implements AudioPipeline {
                 StableAudioProjectionModel.load(c.get("projection_model"), backend),
                 StableAudioDiTModel.load(c.get("transformer"), backend), vae, schedulerConfig, owner);
         pipe.weightDtypes = java.util.Collections.unmodifiableMap(dtypes);
+        pipe.source = source;
         return pipe;
+    }
+
+    /**
+     * What {@link #generate} does with each component's mapped weights once its stage is done (default
+     * {@link WeightResidency#RELEASE_AFTER_STAGE}, as for AudioLDM: T5 and the projection after encoding, the DiT
+     * after denoising, so the decode's peak does not hold the DiT's 4.2 GB of f32 pages; the next generation
+     * faults them back in from the page cache).
+     */
+    public StableAudioPipeline withResidency(WeightResidency r) {
+        this.residency = java.util.Objects.requireNonNull(r, "residency");
+        return this;
+    }
+
+    public WeightResidency residency() {
+        return residency;
+    }
+
+    /** {@link #residency} once the stage of the components {@code components} is done. */
+    private void stageDone(String... components) {
+        if (residency != WeightResidency.RELEASE_AFTER_STAGE || source == null) {
+            return;
+        }
+        for (String c : components) {
+            releaseMapped(source, c + ".");
+        }
+        if (backend instanceof org.euterpe.kernels.cpu.CpuBackendBase) {
+            org.euterpe.kernels.cpu.CpuBackendBase.releaseIdleMemory();
+        }
     }
 
     /**
@@ -591,6 +624,7 @@ public final class StableAudioPipeline implements AudioPipeline {
             cross = repeatRows(cross, perPrompt);
             global = repeatRows(global, perPrompt);
             listener.onStage("encode", seconds(t0));
+            stageDone("text_encoder", "projection_model");
 
             // 2. Schedule and initial latents.
             CosineDPMSolverMultistepScheduler scheduler = scheduler();
@@ -669,6 +703,7 @@ public final class StableAudioPipeline implements AudioPipeline {
                 }
             }
             listener.onStage("denoise", seconds(t2));
+            stageDone("transformer");
 
             // 4. Decode and cut.
             listener.onStageStart("decode");
@@ -691,6 +726,7 @@ public final class StableAudioPipeline implements AudioPipeline {
             }
             trace.record("audio", flatCut);
             listener.onStage("decode", seconds(t3));
+            stageDone("vae");
             return new StableAudioResult(audio, sr, request.seed());
         }
     }
