@@ -11,7 +11,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
-import org.euterpe.kernels.Backends;
 import org.euterpe.pipeline.Euterpe;
 import org.euterpe.pipeline.GenerationRequest;
 import org.euterpe.pipeline.GenerationResult;
@@ -66,13 +65,8 @@ final class DanceCommands {
             "  --steps N            inversion and denoising steps each (default 100)",
             "  --device D, -o/--output FILE, --float, --force: as for generate");
 
-    /** Options of {@code generate} that mean nothing for an unconditional model. */
-    private static final List<String> REFUSED = List.of("--prompt", "--negative", "--guidance", "--sampler",
-            "--karras", "--eta", "--spectrogram", "--strength", "--inpaint", "--mask-start", "--mask-end",
-            "--continue", "--keep-weights");
-    private static final Set<String> COMMON_VALUES = Set.of("--model", "--device", "--seed", "--steps", "--noise",
-            "-o", "--output");
-    private static final Set<String> COMMON_FLAGS = Set.of("--float", "--force", "--fallback", "--help", "-h");
+    /** What a refused option of {@code generate} is told it does not apply to. */
+    private static final String FAMILY = "Dance Diffusion (an unconditional model with its own IPNDM sampler)";
 
     private DanceCommands() {
     }
@@ -82,174 +76,127 @@ final class DanceCommands {
         return Files.exists(model) && DanceDiffusionPipeline.PIPELINE_CLASS.equals(ModelFiles.pipelineClass(model));
     }
 
-    /** The {@code --model} value of a command line, before it is parsed, or null. */
-    static Path modelArg(String[] argv) {
-        for (int i = 0; i < argv.length; i++) {
-            if (argv[i].equals("--")) {
-                return null;
-            }
-            if (argv[i].equals("--model") && i + 1 < argv.length) {
-                return Path.of(argv[i + 1]);
-            }
-            if (argv[i].startsWith("--model=")) {
-                return Path.of(argv[i].substring("--model=".length()));
-            }
-        }
-        return null;
-    }
-
     /** Whether the command line names a Dance Diffusion model. */
     static boolean wantsDance(String[] argv) throws IOException {
-        Path m = modelArg(argv);
+        Path m = ModelArg.peek(argv);
         return m != null && isDance(m);
-    }
-
-    private static Args parse(String[] argv, Set<String> values, Set<String> flags) {
-        Set<String> v = new java.util.HashSet<>(COMMON_VALUES);
-        v.addAll(values);
-        Set<String> f = new java.util.HashSet<>(COMMON_FLAGS);
-        f.addAll(flags);
-        return new Args(argv, v, f);
     }
 
     // ------------------------------------------------------------ generate
 
     static int generate(String[] argv, PrintStream out, PrintStream err) throws IOException {
-        Set<String> refusedValues = Set.of("--prompt", "--negative", "--guidance", "--sampler", "--eta",
-                "--spectrogram", "--strength", "--inpaint", "--mask-start", "--mask-end", "--continue");
-        Set<String> values = new java.util.HashSet<>(refusedValues);
-        values.addAll(Set.of("--seconds", "--count", "--init-audio", "--noise-level"));
-        Args a = parse(argv, values, Set.of("--karras", "--keep-weights", "--verbose"));
-        if (a.has("--help") || a.has("-h")) {
+        GenerateOptions o = GenerateOptions.generate(argv, FAMILY, Set.of("--seconds", "--count", "--seed", "--noise",
+                "--init-audio", "--noise-level"), Set.of());
+        if (o.help()) {
             out.println(GENERATE_HELP);
             return 0;
         }
-        if (!a.positional().isEmpty()) {
+        if (!o.args().positional().isEmpty()) {
             throw new Main.UsageException("Dance Diffusion is unconditional: it takes no prompt (got \""
-                    + String.join(" ", a.positional()) + "\"); use --count for several outputs");
+                    + String.join(" ", o.args().positional()) + "\"); use --count for several outputs");
         }
-        for (String opt : REFUSED) {
-            if (a.has(opt)) {
-                throw new Main.UsageException(opt + " does not apply to Dance Diffusion (an unconditional model"
-                        + " with its own IPNDM sampler); see --help");
-            }
-        }
-        if (a.has("--init-audio")) { // generate --init-audio is regenerate
+        if (o.has("--init-audio")) { // generate --init-audio is regenerate
             return regenerate(argv, out, err);
         }
-        if (a.has("--noise-level")) {
-            throw new Main.UsageException("--noise-level goes with --init-audio (regenerate)");
-        }
-        long seed = seed(a);
+        o.requires("--init-audio", "--noise-level");
+        long seed = o.seed();
         GenerationRequest.Builder b = GenerationRequest.builder().seed(seed);
-        if (a.has("--steps")) {
-            b.steps(steps(a));
+        Integer steps = o.steps(null);
+        if (steps != null) {
+            b.steps(steps);
         }
-        if (a.has("--seconds")) {
-            double s = a.doubleOpt("--seconds");
-            if (!(s > 0)) {
-                throw new Main.UsageException("--seconds must be positive, got " + a.get("--seconds", ""));
-            }
-            b.seconds(s);
+        Double seconds = o.seconds();
+        if (seconds != null) {
+            b.seconds(seconds);
         }
-        if (a.has("--count")) {
-            b.waveformsPerPrompt(a.intOpt("--count"));
-        }
-        b.noise(noise(a));
+        b.waveformsPerPrompt(o.count());
+        b.noise(o.noise());
         GenerationRequest request;
         try {
             request = b.build();
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException(e.getMessage());
         }
-        Outputs outputs = Outputs.plan(a.get("--output", a.get("-o", "out.wav")), null, request.waveformsPerPrompt(),
-                a.has("--force"));
-        PrintStream say = outputs.toStdout() ? err : out;
-        return run(a, out, err, (pipe, progress) -> {
+        Outputs outputs = o.outputs(request.waveformsPerPrompt(), false);
+        return run(o, out, err, (pipe, progress) -> {
             try {
                 pipe.geometry(request.seconds()); // a length error before any work
             } catch (IllegalArgumentException e) {
                 throw new Main.UsageException(e.getMessage());
             }
             return pipe.generate(request, progress);
-        }, outputs, say, String.format(Locale.ROOT, "verb=generate seed=%d steps=%d", seed,
+        }, outputs, String.format(Locale.ROOT, "verb=generate seed=%d steps=%d", seed,
                 request.steps() != null ? request.steps() : DanceDiffusionPipeline.DEFAULT_STEPS));
     }
 
     // ------------------------------------------------------------ regenerate
 
     static int regenerate(String[] argv, PrintStream out, PrintStream err) throws IOException {
-        Args a = parse(argv, Set.of("--init-audio", "--noise-level", "--count"), Set.of());
-        if (a.has("--help") || a.has("-h")) {
+        GenerateOptions o = GenerateOptions.verb(argv, Set.of("--init-audio", "--noise-level", "--count", "--seed",
+                "--noise"), Set.of());
+        if (o.help()) {
             out.println(REGENERATE_HELP);
             return 0;
         }
-        if (!a.positional().isEmpty()) {
-            throw new Main.UsageException("unexpected argument \"" + a.positional().get(0) + "\" (Dance Diffusion"
-                    + " takes no prompt); see --help");
+        if (!o.args().positional().isEmpty()) {
+            throw new Main.UsageException("unexpected argument \"" + o.args().positional().get(0) + "\" (Dance"
+                    + " Diffusion takes no prompt); see --help");
         }
-        if (!a.has("--model")) {
+        if (!o.has("--model")) {
             throw new Main.UsageException("regenerate needs --model, a Dance Diffusion model");
         }
-        if (!a.has("--init-audio")) {
+        if (!o.has("--init-audio")) {
             throw new Main.UsageException("regenerate needs --init-audio FILE");
         }
-        double level = a.has("--noise-level") ? a.doubleOpt("--noise-level") : 0.3;
+        double level = o.has("--noise-level") ? o.args().doubleOpt("--noise-level") : 0.3;
         if (!(level > 0 && level <= 1)) {
-            throw new Main.UsageException("--noise-level must be in (0, 1], got " + a.get("--noise-level", ""));
+            throw new Main.UsageException("--noise-level must be in (0, 1], got " + o.get("--noise-level"));
         }
-        int count = a.has("--count") ? a.intOpt("--count") : 1;
-        if (count < 1 || count > 64) {
-            throw new Main.UsageException("--count must be between 1 and 64, got " + count);
-        }
-        int steps = a.has("--steps") ? steps(a) : DanceDiffusionPipeline.DEFAULT_STEPS;
-        long seed = seed(a);
-        GenerationRequest.NoiseMode noise = noise(a);
-        WavReader.Audio input = GenerateCommand.readAudio(a.get("--init-audio", null));
-        Outputs outputs = Outputs.plan(a.get("--output", a.get("-o", "out.wav")), null, count, a.has("--force"));
-        PrintStream say = outputs.toStdout() ? err : out;
-        return run(a, out, err, (pipe, progress) -> {
+        int count = o.count();
+        int steps = o.steps(DanceDiffusionPipeline.DEFAULT_STEPS);
+        long seed = o.seed();
+        GenerationRequest.NoiseMode noise = o.noise();
+        WavReader.Audio input = o.audio("--init-audio");
+        Outputs outputs = o.outputs(count, false);
+        return run(o, out, err, (pipe, progress) -> {
             note(pipe.prepare(input, 0), err);
             return pipe.regenerate(input, level, steps, count, seed, noise, progress);
-        }, outputs, say, String.format(Locale.ROOT, "verb=regenerate noise_level=%s seed=%d steps=%d source=%s",
-                level, seed, steps, a.get("--init-audio", null)));
+        }, outputs, String.format(Locale.ROOT, "verb=regenerate noise_level=%s seed=%d steps=%d source=%s",
+                level, seed, steps, o.get("--init-audio")));
     }
 
     // ------------------------------------------------------------ interpolate
 
     static int interpolate(String[] argv, PrintStream out, PrintStream err) throws IOException {
-        Args a = parse(argv, Set.of("--points", "--from-audio", "--to-audio"), Set.of());
-        if (a.has("--help") || a.has("-h")) {
+        GenerateOptions o = GenerateOptions.verb(argv, Set.of("--points", "--from-audio", "--to-audio", "--seed",
+                "--noise"), Set.of());
+        if (o.help()) {
             out.println(INTERPOLATE_HELP);
             return 0;
         }
-        List<String> clips = new ArrayList<>(a.positional());
-        if (a.has("--from-audio")) {
-            clips.add(0, a.get("--from-audio", null));
+        List<String> clips = new ArrayList<>(o.args().positional());
+        if (o.has("--from-audio")) {
+            clips.add(0, o.get("--from-audio"));
         }
-        if (a.has("--to-audio")) {
-            clips.add(a.get("--to-audio", null));
+        if (o.has("--to-audio")) {
+            clips.add(o.get("--to-audio"));
         }
         if (clips.size() != 2) {
             throw new Main.UsageException("give two WAV files, A.wav B.wav (got " + clips.size() + "); see --help");
         }
-        int points = a.has("--points") ? a.intOpt("--points") : 5;
-        if (points < 2 || points > 64) {
-            throw new Main.UsageException("--points must be between 2 and 64 (both ends included), got " + points);
-        }
-        int steps = a.has("--steps") ? steps(a) : DanceDiffusionPipeline.DEFAULT_STEPS;
-        if (a.has("--seed") || a.has("--noise")) {
+        int points = o.bounded("--points", 2, GenerateOptions.MAX_COUNT, 5);
+        int steps = o.steps(DanceDiffusionPipeline.DEFAULT_STEPS);
+        if (o.has("--seed") || o.has("--noise")) {
             throw new Main.UsageException("interpolate is deterministic: it draws no noise (no --seed or --noise)");
         }
-        WavReader.Audio from = GenerateCommand.readAudio(clips.get(0));
-        WavReader.Audio to = GenerateCommand.readAudio(clips.get(1));
-        Outputs outputs = Outputs.plan(a.get("--output", a.get("-o", "out.wav")), null, points, a.has("--force"));
-        PrintStream say = outputs.toStdout() ? err : out;
-        return run(a, out, err, (pipe, progress) -> {
+        WavReader.Audio from = GenerateOptions.readAudio(clips.get(0));
+        WavReader.Audio to = GenerateOptions.readAudio(clips.get(1));
+        Outputs outputs = o.outputs(points, false);
+        return run(o, out, err, (pipe, progress) -> {
             note(pipe.prepare(from, 0), err);
             note(pipe.prepare(to, 0), err);
             return pipe.interpolate(from, to, points, steps, progress);
-        }, outputs, say, String.format(Locale.ROOT, "verb=interpolate points=%d steps=%d from=%s to=%s", points, steps,
+        }, outputs, String.format(Locale.ROOT, "verb=interpolate points=%d steps=%d from=%s to=%s", points, steps,
                 clips.get(0), clips.get(1)));
     }
 
@@ -260,23 +207,25 @@ final class DanceCommands {
         GenerationResult run(DanceDiffusionPipeline pipe, Progress progress);
     }
 
-    private static int run(Args a, PrintStream out, PrintStream err, Verb verb, Outputs outputs, PrintStream say,
+    private static int run(GenerateOptions o, PrintStream out, PrintStream err, Verb verb, Outputs outputs,
             String comment) throws IOException {
-        Path modelPath = Path.of(a.get("--model", null));
-        String device;
-        try {
-            device = Backends.checkName(a.get("--device", "auto"));
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
+        String device = o.device();
+        Path modelPath = o.model(err);
+        if (Files.exists(modelPath) && !isDance(modelPath)) { // regenerate or interpolate with another family's model
+            throw new Main.UsageException(modelPath + " is not a Dance Diffusion model (its model_index.json names "
+                    + ModelFiles.pipelineClass(modelPath) + ")");
         }
-        boolean terminal = System.console() != null && System.console().isTerminal();
+        PrintStream say = outputs.toStdout() ? err : out; // with the WAV on standard output, the rest goes to err
         long t0 = System.nanoTime();
-        Progress progress = new Progress(err, terminal, t0);
-        Euterpe.Options opts = Euterpe.Options.defaults().withDevice(device).withFallback(a.has("--fallback"))
+        Progress progress = GenerateOptions.progress(err, t0);
+        Euterpe.Options opts = Euterpe.Options.defaults().withDevice(device).withFallback(o.has("--fallback"))
                 .withLog(msg -> err.println("note: " + msg));
         try (DanceDiffusionPipeline pipe = (DanceDiffusionPipeline) Euterpe.load(modelPath, opts)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + pipe.backend().description());
+            if (o.verbose()) {
+                err.println("settings " + comment + " device=" + device);
+            }
             GenerationResult r;
             try {
                 r = verb.run(pipe, progress);
@@ -288,7 +237,7 @@ final class DanceCommands {
             info.put(WavWriter.TITLE, "Dance Diffusion");
             info.put(WavWriter.COMMENT, comment + " model=" + modelPath.toAbsolutePath());
             info.put(WavWriter.SOFTWARE, "Euterpe");
-            WavWriter.Format fmt = a.has("--float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16;
+            WavWriter.Format fmt = o.format();
             if (outputs.toStdout()) {
                 WavWriter.body(r.waveforms()[0], r.channels(), r.sampleRate(), fmt, info).write(out);
                 out.flush();
@@ -314,26 +263,5 @@ final class DanceCommands {
         if (!p.note().isEmpty()) {
             err.println("note: input audio: " + p.note());
         }
-    }
-
-    private static long seed(Args a) {
-        return a.has("--seed") ? a.longOpt("--seed") : new java.security.SecureRandom().nextLong() & 0xFFFFFFFFL;
-    }
-
-    private static int steps(Args a) {
-        int s = a.intOpt("--steps");
-        if (s < 1 || s > 1000) {
-            throw new Main.UsageException("--steps must be between 1 and 1000, got " + s);
-        }
-        return s;
-    }
-
-    private static GenerationRequest.NoiseMode noise(Args a) {
-        String noise = a.get("--noise", "euterpe").toLowerCase(Locale.ROOT);
-        return switch (noise) {
-            case "euterpe" -> GenerationRequest.NoiseMode.EUTERPE;
-            case "torch" -> GenerationRequest.NoiseMode.TORCH;
-            default -> throw new Main.UsageException("--noise must be euterpe or torch, got " + noise);
-        };
     }
 }

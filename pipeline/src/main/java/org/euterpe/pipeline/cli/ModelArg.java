@@ -19,6 +19,26 @@ final class ModelArg {
     private ModelArg() {
     }
 
+    /**
+     * The {@code --model} of a command line before it is parsed (the last one, as {@link Args} keeps the last
+     * value), as a path, or null when there is none or it is no path; the family's verb is chosen by it.
+     */
+    static Path peek(String[] argv) {
+        String value = null;
+        for (int i = 0; i < argv.length && !argv[i].equals("--"); i++) {
+            if (argv[i].equals("--model") && i + 1 < argv.length) {
+                value = argv[++i];
+            } else if (argv[i].startsWith("--model=")) {
+                value = argv[i].substring("--model=".length());
+            }
+        }
+        try {
+            return value == null ? null : Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {
+            return null; // the loader names it
+        }
+    }
+
     /** The path to load for {@code spec}. */
     static Path resolve(String spec, boolean convert, PrintStream err) throws IOException {
         boolean terminal = System.console() != null && System.console().isTerminal();

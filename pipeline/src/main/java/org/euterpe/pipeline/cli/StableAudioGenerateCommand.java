@@ -56,51 +56,34 @@ final class StableAudioGenerateCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
-        Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seconds-start",
-                "--seed", "--count", "--model", "--device", "-o", "--output", "--spectrogram", "--init-audio", "--strength",
-                "--init-noise-level"),
-                Set.of("--float", "--fallback", "--force", "--verbose", "--help", "-h"));
-        if (a.has("--help") || a.has("-h")) {
+        GenerateOptions o = GenerateOptions.generate(argv, "Stable Audio", Set.of("--prompt", "--negative",
+                "--guidance", "--seconds", "--seconds-start", "--seed", "--count", "--spectrogram", "--init-audio",
+                "--strength", "--init-noise-level"), Set.of());
+        if (o.help()) {
             out.println(HELP);
             return 0;
         }
-        int prompts = a.positional().size() + (a.has("--prompt") ? 1 : 0);
-        if (prompts != 1) {
-            throw new Main.UsageException("give exactly one prompt in quotes (got " + prompts + "); see --help");
-        }
-        String prompt = a.has("--prompt") ? a.get("--prompt", null) : a.positional().get(0);
-        String device;
-        try {
-            device = Backends.checkName(a.get("--device", "auto"));
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
-        }
+        Args a = o.args();
+        String prompt = o.prompt();
+        String device = o.device();
         Path modelPath = Path.of(a.get("--model", null));
-        long seed = a.has("--seed") ? a.longOpt("--seed") : new java.security.SecureRandom().nextLong() & 0xFFFFFFFFL;
-        int steps = a.has("--steps") ? a.intOpt("--steps") : 100;
-        double guidance = a.has("--guidance") ? a.doubleOpt("--guidance") : 7.0;
+        long seed = o.seed();
+        int steps = o.steps(100);
+        Double g = o.guidance();
+        double guidance = g != null ? g : 7.0;
         double start = a.has("--seconds-start") ? a.doubleOpt("--seconds-start") : 0.0;
-        Double end = a.has("--seconds") ? a.doubleOpt("--seconds") : null;
-        int count = a.has("--count") ? a.intOpt("--count") : 1;
+        Double end = o.seconds();
+        int count = o.count();
         String negative = a.has("--negative") ? a.get("--negative", null) : null;
-        if (!a.has("--init-audio") && (a.has("--strength") || a.has("--init-noise-level"))) {
-            throw new Main.UsageException((a.has("--strength") ? "--strength" : "--init-noise-level")
-                    + " goes with --init-audio");
-        }
-        if (a.has("--strength") && a.has("--init-noise-level")) {
-            throw new Main.UsageException("give --strength or --init-noise-level, not both");
-        }
-        Double strength = a.has("--strength") ? a.doubleOpt("--strength") : null;
-        if (strength != null && !(strength > 0 && strength <= 1)) {
-            throw new Main.UsageException("--strength must be in (0, 1], got " + strength);
-        }
+        o.requires("--init-audio", "--init-noise-level");
+        o.atMostOne("--strength", "--init-noise-level");
+        Double strength = o.strength();
         Double noiseLevel = a.has("--init-noise-level") ? a.doubleOpt("--init-noise-level") : null;
         if (noiseLevel != null && !(noiseLevel > 0 && Double.isFinite(noiseLevel))) {
             throw new Main.UsageException("--init-noise-level must be a positive number, got " + noiseLevel);
         }
         // Read before the model loads, so a bad file fails at once.
-        org.euterpe.pipeline.audio.WavReader.Audio initAudio = a.has("--init-audio")
-                ? GenerateCommand.readAudio(a.get("--init-audio", null)) : null;
+        org.euterpe.pipeline.audio.WavReader.Audio initAudio = a.has("--init-audio") ? o.audio("--init-audio") : null;
         try {
             // checks the options that do not depend on the model now
             new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative), guidance, steps,
@@ -108,12 +91,10 @@ final class StableAudioGenerateCommand {
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException(e.getMessage());
         }
-        Outputs outputs = Outputs.plan(a.get("--output", a.get("-o", "out.wav")), a.get("--spectrogram", null), count,
-                a.has("--force"));
+        Outputs outputs = o.outputs(count, true);
         PrintStream say = outputs.toStdout() ? err : out;
-        boolean terminal = System.console() != null && System.console().isTerminal();
         long t0 = System.nanoTime();
-        Progress progress = new Progress(err, terminal, t0);
+        Progress progress = GenerateOptions.progress(err, t0);
         Backend backend = Backends.open(device, msg -> err.println("note: " + msg), a.has("--fallback"));
         try (StableAudioPipeline pipe = StableAudioPipeline.load(modelPath, backend)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
@@ -162,7 +143,7 @@ final class StableAudioGenerateCommand {
                 settings.put("init_audio", a.get("--init-audio", null));
                 settings.put("init_noise_level", level == null ? "sigma_max (diffusers)" : Double.toString(level));
             }
-            if (a.has("--verbose")) {
+            if (o.verbose()) {
                 err.println("settings " + settings);
             }
             StableAudioResult r = pipe.generate(request, progress);
@@ -172,7 +153,7 @@ final class StableAudioGenerateCommand {
             info.put(WavWriter.TITLE, prompt);
             info.put(WavWriter.COMMENT, GenerateCommand.comment(settings, modelName));
             info.put(WavWriter.SOFTWARE, "Euterpe");
-            WavWriter.Format fmt = a.has("--float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16;
+            WavWriter.Format fmt = o.format();
             int samples = r.audio()[0][0].length;
             if (outputs.toStdout()) {
                 WavWriter.body(interleave(r.audio()[0]), r.audio()[0].length, r.sampleRate(), fmt, info).write(out);
