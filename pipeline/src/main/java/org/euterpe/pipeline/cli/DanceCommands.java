@@ -38,7 +38,8 @@ final class DanceCommands {
             "  the training window (sample_size: 65536 or 131072 samples, 1.4-8 s) the model still runs,",
             "  since it is fully convolutional, but it was never trained on longer context: expect the",
             "  texture to continue without long-range structure, and more repetition the longer it gets.",
-            "  Time and memory grow linearly with the length.",
+            "  Time and memory grow linearly with the length. --noise, --model/--convert, --device,",
+            "  --fallback, -o, --float, --force and --verbose work as above.",
             "  Also: euterpe regenerate --help, euterpe interpolate --model DANCE --help.");
 
     static final String REGENERATE_HELP = String.join("\n",
@@ -52,7 +53,8 @@ final class DanceCommands {
             "  --noise-level L      in (0, 1] (default 0.3, the notebook's); near 0 returns FILE",
             "  --steps N            steps of the whole schedule 1 -> 0 (default 100); about L * N are run",
             "  --count N            variations, each with its own noise (out-1.wav ...)",
-            "  --seed N, --noise euterpe|torch, --device D, -o/--output FILE, --float, --force: as for generate");
+            "  --seed N, --noise euterpe|torch, --model M, --convert, --device D, --fallback, -o/--output FILE,",
+            "  --float, --force, --verbose: as for generate");
 
     static final String INTERPOLATE_HELP = String.join("\n",
             "usage: euterpe interpolate --model DANCE A.wav B.wav [options]",
@@ -63,7 +65,7 @@ final class DanceCommands {
             "",
             "  --points N           outputs, both ends included (default 5)",
             "  --steps N            inversion and denoising steps each (default 100)",
-            "  --device D, -o/--output FILE, --float, --force: as for generate");
+            "  --device D, --fallback, -o/--output FILE, --float, --force, --verbose: as for generate");
 
     /** What a refused option of {@code generate} is told it does not apply to. */
     private static final String FAMILY = "Dance Diffusion (an unconditional model with its own IPNDM sampler)";
@@ -86,7 +88,7 @@ final class DanceCommands {
 
     static int generate(String[] argv, PrintStream out, PrintStream err) throws IOException {
         GenerateOptions o = GenerateOptions.generate(argv, FAMILY, Set.of("--seconds", "--count", "--seed", "--noise",
-                "--init-audio", "--noise-level"), Set.of());
+                "--init-audio", "--noise-level"), Set.of("--convert"));
         if (o.help()) {
             out.println(GENERATE_HELP);
             return 0;
@@ -133,7 +135,7 @@ final class DanceCommands {
 
     static int regenerate(String[] argv, PrintStream out, PrintStream err) throws IOException {
         GenerateOptions o = GenerateOptions.verb(argv, Set.of("--init-audio", "--noise-level", "--count", "--seed",
-                "--noise"), Set.of());
+                "--noise"), Set.of("--convert"));
         if (o.help()) {
             out.println(REGENERATE_HELP);
             return 0;

@@ -70,6 +70,10 @@ final class GenerateCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
+        if (!GenerateOptions.precheck(argv).help()) {
+            // a hub repository: its path (pulled now if need be, after the shared checks) picks the family too
+            argv = ModelArg.resolveRepository(argv, err);
+        }
         Path peek = ModelArg.peek(argv);
         if (peek != null && DanceCommands.isDance(peek)) {
             return DanceCommands.generate(argv, out, err);

@@ -74,6 +74,22 @@ final class GenerateOptions {
         return new GenerateOptions(a);
     }
 
+    /**
+     * The checks every family makes alike, before the family is known (so before a model is pulled): each option
+     * is one that some family of {@code generate} takes, and steps, count, seconds, seed and device are in range. What the family adds is checked by its own {@link #generate}.
+     */
+    static GenerateOptions precheck(String[] argv) {
+        GenerateOptions o = new GenerateOptions(new Args(argv, GENERATE_VALUES, GENERATE_FLAGS));
+        if (!o.help()) {
+            o.steps(null);
+            o.count();
+            o.seconds();
+            o.seed();
+            o.device();
+        }
+        return o;
+    }
+
     /** Another verb ({@code regenerate}, {@code interpolate}): its own options beyond the common ones. */
     static GenerateOptions verb(String[] argv, Set<String> values, Set<String> flags) {
         Set<String> v = new HashSet<>(COMMON_VALUES);

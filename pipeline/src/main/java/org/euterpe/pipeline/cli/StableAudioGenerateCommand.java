@@ -31,13 +31,13 @@ final class StableAudioGenerateCommand {
             "usage: euterpe generate \"PROMPT\" --model STABLE_AUDIO [options]",
             "",
             "  --negative TEXT       negative prompt",
-            "  --steps N             denoising steps (default 100)",
+            "  --steps N             denoising steps, 1 to 1000 (default 100)",
             "  --guidance G          classifier-free guidance scale; <= 1 disables it (default 7)",
             "  --seconds-start S     seconds_start conditioning and start of the clip (default 0)",
             "  --seconds S           seconds_total: where the clip ends (default: the model's maximum, 47.55 s",
             "                        for stable-audio-open-1.0); the WAV holds [seconds-start, seconds)",
             "  --seed N              random seed (default: random, printed)",
-            "  --count N             waveforms per prompt (written as out-1.wav, out-2.wav, ...)",
+            "  --count N             waveforms per prompt, 1 to 64 (written as out-1.wav, out-2.wav, ...)",
             "  --init-audio FILE     start from FILE (WAV or FLAC; resampled and up-/down-mixed to the model's",
             "                        rate and channels, cropped or zero-padded to its length)",
             "  --strength S          with --init-audio, in (0, 1]: start the schedule at S * sigma_max from",
@@ -45,12 +45,14 @@ final class StableAudioGenerateCommand {
             "                        or --init-noise-level: diffusers' behaviour (noise at sigma_max added)",
             "  --init-noise-level N  with --init-audio: start the schedule at sigma N (stable-audio-tools'",
             "                        init_noise_level), e.g. 1..100 for the real model",
+            "  --model M, --convert  a path, or a hub repository ORG/NAME[@REVISION], as for generate",
             "  --device D            auto|cpu|scalar|opencl[:N]|cuda[:N]; --fallback allows the CPU instead",
             "  -o, --output FILE     output WAV (default out.wav; stereo); - writes one WAV to standard output",
             "  --float               32-bit float WAV instead of 16-bit PCM",
             "  --spectrogram FILE    also write a log-mel spectrogram of the audio as a PNG",
             "  --force               replace outputs that exist",
-            "  --verbose             print the settings used");
+            "  --verbose             print the settings used",
+            "Options of the other families (--noise, --sampler, --keep-weights, ...) are refused as not applying.");
 
     private StableAudioGenerateCommand() {
     }
@@ -58,7 +60,7 @@ final class StableAudioGenerateCommand {
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
         GenerateOptions o = GenerateOptions.generate(argv, "Stable Audio", Set.of("--prompt", "--negative",
                 "--guidance", "--seconds", "--seconds-start", "--seed", "--count", "--spectrogram", "--init-audio",
-                "--strength", "--init-noise-level"), Set.of());
+                "--strength", "--init-noise-level"), Set.of("--convert"));
         if (o.help()) {
             out.println(HELP);
             return 0;
@@ -66,7 +68,6 @@ final class StableAudioGenerateCommand {
         Args a = o.args();
         String prompt = o.prompt();
         String device = o.device();
-        Path modelPath = Path.of(a.get("--model", null));
         long seed = o.seed();
         int steps = o.steps(100);
         Double g = o.guidance();
@@ -92,6 +93,7 @@ final class StableAudioGenerateCommand {
             throw new Main.UsageException(e.getMessage());
         }
         Outputs outputs = o.outputs(count, true);
+        Path modelPath = o.model(err);
         PrintStream say = outputs.toStdout() ? err : out;
         long t0 = System.nanoTime();
         Progress progress = GenerateOptions.progress(err, t0);

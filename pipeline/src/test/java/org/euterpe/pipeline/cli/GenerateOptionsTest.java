@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 
 import org.euterpe.pipeline.audio.WavWriter;
 import org.euterpe.tensor.TestData;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -140,6 +141,43 @@ class GenerateOptionsTest {
         // --model ldm --model dance: the family is Dance Diffusion's, as the model loaded is the last one given
         assertTrue(refusal("ldm", "--model", model("tiny-dance-diffusion"), "--guidance", "3")
                 .contains("--guidance does not apply to Dance"));
+    }
+
+    @Test
+    void aHubRepositoryPicksItsFamilyAsAPathDoes() throws IOException {
+        Assumptions.assumeTrue(Stream.of("HF_HOME", "HF_HUB_CACHE", "XDG_CACHE_HOME").allMatch(v -> System.getenv(v)
+                == null), "the hub cache is set by the environment here; this test places its own under user.home");
+        Path home = tmp.resolve("home");
+        Path repo = home.resolve(".cache/huggingface/hub/models--test--dance");
+        String commit = "0123456789abcdef0123456789abcdef01234567";
+        Files.createDirectories(repo.resolve("refs"));
+        Files.writeString(repo.resolve("refs/main"), commit);
+        Path src = Path.of(model("tiny-dance-diffusion"));
+        try (Stream<Path> files = Files.walk(src)) {
+            for (Path f : files.toList()) {
+                String rel = src.relativize(f).toString();
+                if (!rel.startsWith("golden")) {
+                    Path to = repo.resolve("snapshots").resolve(commit).resolve(rel);
+                    if (Files.isDirectory(f)) {
+                        Files.createDirectories(to);
+                    } else {
+                        Files.copy(f, to);
+                    }
+                }
+            }
+        }
+        String before = System.getProperty("user.home");
+        System.setProperty("user.home", home.toString());
+        try {
+            // the cached repository is Dance Diffusion's, so generate is Dance Diffusion's
+            assertTrue(refusal("ldm", "--model", "test/dance", "--guidance", "3")
+                    .contains("--guidance does not apply to Dance"));
+            // the shared checks come before a repository that is not cached would be pulled
+            assertEquals("euterpe generate: --steps must be between 1 and 1000, got 0",
+                    refusal("ldm", "--model", "test/not-cached", "--steps", "0"));
+        } finally {
+            System.setProperty("user.home", before);
+        }
     }
 
     @Test
