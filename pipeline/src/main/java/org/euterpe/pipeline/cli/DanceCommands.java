@@ -101,18 +101,11 @@ final class DanceCommands {
             return regenerate(argv, out, err);
         }
         o.requires("--init-audio", "--noise-level");
-        long seed = o.seed();
-        GenerationRequest.Builder b = GenerationRequest.builder().seed(seed);
-        Integer steps = o.steps(null);
-        if (steps != null) {
-            b.steps(steps);
-        }
+        GenerationRequest.Builder b = o.request(GenerationRequest.builder());
         Double seconds = o.seconds();
         if (seconds != null) {
             b.seconds(seconds);
         }
-        b.waveformsPerPrompt(o.count());
-        b.noise(o.noise());
         GenerationRequest request;
         try {
             request = b.build();
@@ -127,7 +120,7 @@ final class DanceCommands {
                 throw new Main.UsageException(e.getMessage());
             }
             return pipe.generate(request, progress);
-        }, outputs, String.format(Locale.ROOT, "verb=generate seed=%d steps=%d", seed,
+        }, outputs, String.format(Locale.ROOT, "verb=generate seed=%d steps=%d", request.seed(),
                 request.steps() != null ? request.steps() : DanceDiffusionPipeline.DEFAULT_STEPS));
     }
 

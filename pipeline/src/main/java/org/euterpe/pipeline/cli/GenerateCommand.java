@@ -92,14 +92,9 @@ final class GenerateCommand {
         Args a = o.args();
         String prompt = o.prompt();
         String device = o.device();
-        long seed = o.seed();
-        GenerationRequest.Builder b = GenerationRequest.builder(prompt).seed(seed);
+        GenerationRequest.Builder b = o.request(GenerationRequest.builder(prompt));
         if (a.has("--negative")) {
             b.negativePrompt(a.get("--negative", null));
-        }
-        Integer steps = o.steps(null);
-        if (steps != null) {
-            b.steps(steps);
         }
         Double guidance = o.guidance();
         if (guidance != null) {
@@ -115,7 +110,6 @@ final class GenerateCommand {
             b.seconds(BundledModel.DEFAULT_SECONDS);
         }
         audioIn(o, b);
-        b.waveformsPerPrompt(o.count());
         if (a.has("--sampler")) {
             try {
                 b.sampler(SamplerKind.fromCliName(a.get("--sampler", "")));
@@ -127,13 +121,13 @@ final class GenerateCommand {
             b.eta(a.doubleOpt("--eta").floatValue());
         }
         b.karras(a.has("--karras"));
-        b.noise(o.noise());
         GenerationRequest request;
         try {
             request = b.build();
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException(e.getMessage());
         }
+        long seed = request.seed();
         Outputs outputs = o.outputs(request.prompts().size() * request.waveformsPerPrompt(), true);
         // With the WAV on standard output, everything for the user goes to standard error.
         PrintStream say = outputs.toStdout() ? err : out;

@@ -139,6 +139,19 @@ final class GenerateOptions {
         return args.has("--seed") ? args.longOpt("--seed") : new java.security.SecureRandom().nextLong() & 0xFFFFFFFFL;
     }
 
+    /**
+     * The shared part of a {@link GenerationRequest}: {@code --seed}, {@code --steps} (when given; else the
+     * model's default), {@code --count} and {@code --noise}.
+     */
+    GenerationRequest.Builder request(GenerationRequest.Builder b) {
+        b.seed(seed());
+        Integer steps = steps(null);
+        if (steps != null) {
+            b.steps(steps);
+        }
+        return b.waveformsPerPrompt(count()).noise(noise());
+    }
+
     /** {@code --steps} in [1, {@value #MAX_STEPS}], or {@code dflt} (null: the model's default). */
     Integer steps(Integer dflt) {
         return bounded("--steps", 1, MAX_STEPS, dflt);
