@@ -106,19 +106,10 @@ final class DanceCommands {
         if (seconds != null) {
             b.seconds(seconds);
         }
-        GenerationRequest request;
-        try {
-            request = b.build();
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
-        }
+        GenerationRequest request = GenerateOptions.usage(b::build);
         Outputs outputs = o.outputs(request.waveformsPerPrompt(), false);
         return run(o, out, err, (pipe, progress) -> {
-            try {
-                pipe.geometry(request.seconds()); // a length error before any work
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            GenerateOptions.usage(() -> pipe.geometry(request.seconds())); // a length error before any work
             return pipe.generate(request, progress);
         }, outputs, String.format(Locale.ROOT, "verb=generate seed=%d steps=%d", request.seed(),
                 request.steps() != null ? request.steps() : DanceDiffusionPipeline.DEFAULT_STEPS));
@@ -221,12 +212,7 @@ final class DanceCommands {
             if (o.verbose()) {
                 err.println("settings " + comment + " device=" + device);
             }
-            GenerationResult r;
-            try {
-                r = verb.run(pipe, progress);
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            GenerationResult r = GenerateOptions.usage(() -> verb.run(pipe, progress));
             long t1 = System.nanoTime();
             Map<String, String> info = new LinkedHashMap<>();
             info.put(WavWriter.TITLE, "Dance Diffusion");

@@ -111,22 +111,13 @@ final class GenerateCommand {
         }
         audioIn(o, b);
         if (a.has("--sampler")) {
-            try {
-                b.sampler(SamplerKind.fromCliName(a.get("--sampler", "")));
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            b.sampler(GenerateOptions.usage(() -> SamplerKind.fromCliName(a.get("--sampler", ""))));
         }
         if (a.has("--eta")) {
             b.eta(a.doubleOpt("--eta").floatValue());
         }
         b.karras(a.has("--karras"));
-        GenerationRequest request;
-        try {
-            request = b.build();
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
-        }
+        GenerationRequest request = GenerateOptions.usage(b::build);
         long seed = request.seed();
         Outputs outputs = o.outputs(request.prompts().size() * request.waveformsPerPrompt(), true);
         // With the WAV on standard output, everything for the user goes to standard error.
@@ -146,11 +137,7 @@ final class GenerateCommand {
         try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(modelPath, opts)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + pipe.model().backend().description());
-            try {
-                pipe.check(request);
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            GenerateOptions.usageCheck(() -> pipe.check(request));
             noteTruncation(prompt, pipe, err);
             String modelName = modelPath == null ? BundledModel.NAME : modelPath.toAbsolutePath().toString();
             if (o.verbose()) {
@@ -222,11 +209,6 @@ final class GenerateCommand {
             org.euterpe.pipeline.audio.WavReader.Audio src = o.audio("--continue");
             b.sourceAudio(src).mask(src.seconds(), src.seconds() + seconds);
         }
-    }
-
-    /** Reads a WAV or FLAC for audio in; a missing, unreadable or malformed file is a usage error naming it. */
-    static org.euterpe.pipeline.audio.WavReader.Audio readAudio(String file) {
-        return GenerateOptions.readAudio(file);
     }
 
     /** The WAV's comment: every setting of the run, then the model, as {@code key=value} pairs (JSON strings). */

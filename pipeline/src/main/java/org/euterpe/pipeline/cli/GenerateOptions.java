@@ -127,11 +127,7 @@ final class GenerateOptions {
 
     /** {@code --device}, its name checked (default auto); whether it starts is the loader's to say (exit 1). */
     String device() {
-        try {
-            return Backends.checkName(args.get("--device", "auto"));
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
-        }
+        return usage(() -> Backends.checkName(args.get("--device", "auto")));
     }
 
     /** {@code --seed}, or a random one in [0, 2^32) that the output lines print. */
@@ -278,6 +274,23 @@ final class GenerateOptions {
      */
     Path model(PrintStream err) throws IOException {
         return args.has("--model") ? ModelArg.resolve(args.get("--model", null), args.has("--convert"), err) : null;
+    }
+
+    /** {@code check}'s value; an {@link IllegalArgumentException} from it (a request's own check) is a usage error. */
+    static <T> T usage(java.util.function.Supplier<T> check) {
+        try {
+            return check.get();
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
+    }
+
+    /** Runs {@code check}; an {@link IllegalArgumentException} from it is a usage error (exit 2). */
+    static void usageCheck(Runnable check) {
+        usage(() -> {
+            check.run();
+            return null;
+        });
     }
 
     /** The progress display on {@code err} (redrawn in place on a terminal), its clock started at {@code t0}. */

@@ -85,13 +85,9 @@ final class StableAudioGenerateCommand {
         }
         // Read before the model loads, so a bad file fails at once.
         org.euterpe.pipeline.audio.WavReader.Audio initAudio = a.has("--init-audio") ? o.audio("--init-audio") : null;
-        try {
-            // checks the options that do not depend on the model now
-            new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative), guidance, steps,
-                    start, end, count, seed, null, noiseLevel);
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
-        }
+        // checks the options that do not depend on the model now
+        GenerateOptions.usage(() -> new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative),
+                guidance, steps, start, end, count, seed, null, noiseLevel));
         Outputs outputs = o.outputs(count, true);
         Path modelPath = o.model(err);
         PrintStream say = outputs.toStdout() ? err : out;
@@ -102,11 +98,7 @@ final class StableAudioGenerateCommand {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + backend.description());
             double resolvedEnd = end != null ? end : pipe.maxAudioLengthInS();
-            try {
-                pipe.checkTiming(start, resolvedEnd, pipe.maxAudioLengthInS());
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            GenerateOptions.usageCheck(() -> pipe.checkTiming(start, resolvedEnd, pipe.maxAudioLengthInS()));
             int tokens = pipe.tokenizer().tokenIds(prompt).length;
             int room = pipe.tokenizer().modelMaxLength() - 1; // </s>
             if (tokens > room) {

@@ -181,6 +181,15 @@ class GenerateOptionsTest {
     }
 
     @Test
+    void interpolateChecksTheDeviceAsGenerateDoes() throws IOException {
+        String generate = refusal("ldm", "--device", "gpu7");
+        BadInputTest.Outcome o = BadInputTest.run("interpolate", "--from", "rain", "--to", "wind", "--model",
+                model("tiny-audioldm"), "--device", "gpu7", "-o", outDir.resolve("i.wav").toString());
+        assertEquals(2, o.exit(), o.err()::toString);
+        assertEquals(generate.replace("euterpe generate: ", "euterpe interpolate: "), o.errors().getFirst());
+    }
+
+    @Test
     void regenerateWithAnotherFamilysModelIsAUsageError() throws IOException {
         BadInputTest.Outcome o = BadInputTest.run("regenerate", "--model", model("tiny-audioldm"), "--init-audio",
                 wav.toString(), "--device", "cpu", "-o", outDir.resolve("r.wav").toString());
