@@ -12,7 +12,7 @@ package org.euterpe.pipeline.audio;
  * </ul>
  */
 final class Stft {
-    /** Receives one frame's spectrum: bins {@code 0..n_fft/2} of {@code re} and {@code im} are valid until it returns. */
+    /** One frame's spectrum: bins {@code 0..n_fft/2} of {@code re} and {@code im}, valid until it returns. */
     @FunctionalInterface
     interface FrameSink {
         void accept(int frame, double[] re, double[] im);

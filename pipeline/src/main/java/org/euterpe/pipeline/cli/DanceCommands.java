@@ -201,7 +201,6 @@ final class DanceCommands {
             throw new Main.UsageException(modelPath + " is not a Dance Diffusion model (its model_index.json names "
                     + ModelFiles.pipelineClass(modelPath) + ")");
         }
-        PrintStream say = outputs.toStdout() ? err : out; // with the WAV on standard output, the rest goes to err
         long t0 = System.nanoTime();
         Progress progress = GenerateOptions.progress(err, t0);
         Euterpe.Options opts = Euterpe.Options.defaults().withDevice(device).withFallback(o.has("--fallback"))
@@ -219,21 +218,9 @@ final class DanceCommands {
             info.put(WavWriter.COMMENT, comment + " model=" + modelPath.toAbsolutePath());
             info.put(WavWriter.SOFTWARE, "Euterpe");
             WavWriter.Format fmt = o.format();
-            if (outputs.toStdout()) {
-                WavWriter.body(r.waveforms()[0], r.channels(), r.sampleRate(), fmt, info).write(out);
-                out.flush();
-                err.println("wrote standard output (" + r.frames(0) + " frames x " + r.channels() + " channels at "
-                        + r.sampleRate() + " Hz)");
-            } else {
-                List<Path> targets = new ArrayList<>();
-                List<AtomicFiles.Body> bodies = new ArrayList<>();
-                for (int i = 0; i < r.waveforms().length; i++) {
-                    targets.add(outputs.wav(i));
-                    bodies.add(WavWriter.body(r.waveforms()[i], r.channels(), r.sampleRate(), fmt, info));
-                }
-                AtomicFiles.writeAll(targets, bodies, p -> say.println("wrote " + p + " (" + r.frames(0)
-                        + " frames x " + r.channels() + " channels at " + r.sampleRate() + " Hz)"));
-            }
+            outputs.write(r.waveforms().length, i -> WavWriter.body(r.waveforms()[i], r.channels(), r.sampleRate(), fmt,
+                    info), null, r.frames(0) + " frames x " + r.channels() + " channels at " + r.sampleRate() + " Hz",
+                    out, err);
             progress.onStage("write", (System.nanoTime() - t1) / 1e9);
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
         }

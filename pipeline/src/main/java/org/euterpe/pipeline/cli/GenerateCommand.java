@@ -17,7 +17,6 @@ import org.euterpe.pipeline.NotEnoughMemoryException;
 import org.euterpe.pipeline.ResidentMemory;
 import org.euterpe.pipeline.TextToAudioPipeline;
 import org.euterpe.pipeline.WeightResidency;
-import org.euterpe.pipeline.audio.AtomicFiles;
 import org.euterpe.pipeline.audio.SpectrogramPng;
 import org.euterpe.pipeline.audio.WavWriter;
 import org.euterpe.pipeline.scheduler.SamplerKind;
@@ -120,8 +119,6 @@ final class GenerateCommand {
         GenerationRequest request = GenerateOptions.usage(b::build);
         long seed = request.seed();
         Outputs outputs = o.outputs(request.prompts().size() * request.waveformsPerPrompt(), true);
-        // With the WAV on standard output, everything for the user goes to standard error.
-        PrintStream say = outputs.toStdout() ? err : out;
 
         modelPath = o.model(err); // a path, or a hub repository (from the cache, or pulled into it now)
         if (modelPath == null) {
@@ -155,30 +152,11 @@ final class GenerateCommand {
             info.put(WavWriter.COMMENT, comment(r.settings(), modelName));
             info.put(WavWriter.SOFTWARE, "Euterpe");
             WavWriter.Format fmt = o.format();
-            int count = r.waveforms().length;
-            if (outputs.toStdout()) {
-                WavWriter.body(r.waveforms()[0], r.sampleRate(), fmt, info).write(out);
-                out.flush();
-                err.println("wrote standard output (" + r.waveforms()[0].length + " samples at " + r.sampleRate()
-                        + " Hz, seed " + seed + ")");
-            } else {
-                List<Path> targets = new ArrayList<>();
-                List<AtomicFiles.Body> bodies = new ArrayList<>();
-                for (int i = 0; i < count; i++) {
-                    targets.add(outputs.wav(i));
-                    bodies.add(WavWriter.body(r.waveforms()[i], r.sampleRate(), fmt, info));
-                    if (outputs.spectrogram(i) != null) {
-                        targets.add(outputs.spectrogram(i));
-                        // At least ~512 px wide and ~256 px tall, whatever the clip length and mel-bin count.
-                        int xScale = Math.max(1, 512 / r.melFrames());
-                        int yScale = Math.max(1, 256 / r.melBins());
-                        bodies.add(SpectrogramPng.body(r.mels()[i], r.melFrames(), r.melBins(), xScale, yScale));
-                    }
-                }
-                int samples = r.waveforms()[0].length;
-                AtomicFiles.writeAll(targets, bodies, p -> say.println("wrote " + p + (p.toString().endsWith(".png")
-                        ? "" : " (" + samples + " samples at " + r.sampleRate() + " Hz, seed " + seed + ")")));
-            }
+            // A spectrogram at least ~512 px wide and ~256 px tall, whatever the clip length and mel-bin count.
+            outputs.write(r.waveforms().length, i -> WavWriter.body(r.waveforms()[i], r.sampleRate(), fmt, info),
+                    i -> SpectrogramPng.body(r.mels()[i], r.melFrames(), r.melBins(), Math.max(1, 512 / r.melFrames()),
+                            Math.max(1, 256 / r.melBins())),
+                    r.waveforms()[0].length + " samples at " + r.sampleRate() + " Hz, seed " + seed, out, err);
             progress.onStage("write", (System.nanoTime() - t1) / 1e9);
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
         }

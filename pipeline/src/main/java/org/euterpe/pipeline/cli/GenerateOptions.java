@@ -76,7 +76,8 @@ final class GenerateOptions {
 
     /**
      * The checks every family makes alike, before the family is known (so before a model is pulled): each option
-     * is one that some family of {@code generate} takes, and steps, count, seconds, seed and device are in range. What the family adds is checked by its own {@link #generate}.
+     * is one that some family of {@code generate} takes, and steps, count, seconds, seed and device are in range.
+     * What the family adds is checked by its own {@link #generate}.
      */
     static GenerateOptions precheck(String[] argv) {
         GenerateOptions o = new GenerateOptions(new Args(argv, GENERATE_VALUES, GENERATE_FLAGS));

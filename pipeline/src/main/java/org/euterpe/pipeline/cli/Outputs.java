@@ -1,5 +1,7 @@
 package org.euterpe.pipeline.cli;
 
+import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -7,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.IntFunction;
 
 import org.euterpe.pipeline.audio.AtomicFiles;
 
@@ -73,6 +76,37 @@ final class Outputs {
             }
         }
         return new Outputs(wavs, pngs);
+    }
+
+    /**
+     * Writes the run's {@code count} outputs: WAV 0 to standard output ({@code -o -}), or every WAV, and its
+     * spectrogram where one was asked for, to temporary files renamed into place together ({@link
+     * AtomicFiles#writeAll}: an interrupted run leaves none, or those it said it wrote). One "wrote" line each, a WAV's
+     * ending with {@code (what)}; on {@code err} when the WAV itself goes to standard output, else on {@code out}.
+     *
+     * @param spectrogram the i-th PNG, asked for only when one was planned
+     */
+    void write(int count, IntFunction<AtomicFiles.Body> wav, IntFunction<AtomicFiles.Body> spectrogram, String what,
+            PrintStream out, PrintStream err) throws IOException {
+        if (toStdout()) {
+            wav.apply(0).write(out);
+            out.flush();
+            err.println("wrote standard output (" + what + ")");
+            return;
+        }
+        List<Path> targets = new ArrayList<>();
+        List<AtomicFiles.Body> bodies = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            targets.add(wav(i));
+            bodies.add(wav.apply(i));
+            if (spectrogram(i) != null) {
+                targets.add(spectrogram(i));
+                bodies.add(spectrogram.apply(i));
+            }
+        }
+        Set<Path> pngs = new HashSet<>(spectrograms);
+        AtomicFiles.writeAll(targets, bodies, p -> out.println("wrote " + p + (pngs.contains(p) ? "" : " (" + what
+                + ")")));
     }
 
     boolean toStdout() {

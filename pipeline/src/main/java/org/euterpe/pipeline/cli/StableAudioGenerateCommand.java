@@ -12,7 +12,6 @@ import java.util.Set;
 
 import org.euterpe.kernels.Backends;
 import org.euterpe.pipeline.ResidentMemory;
-import org.euterpe.pipeline.audio.AtomicFiles;
 import org.euterpe.pipeline.audio.Resampler;
 import org.euterpe.pipeline.audio.SpectrogramPng;
 import org.euterpe.pipeline.audio.WavWriter;
@@ -90,7 +89,6 @@ final class StableAudioGenerateCommand {
                 guidance, steps, start, end, count, seed, null, noiseLevel));
         Outputs outputs = o.outputs(count, true);
         Path modelPath = o.model(err);
-        PrintStream say = outputs.toStdout() ? err : out;
         long t0 = System.nanoTime();
         Progress progress = GenerateOptions.progress(err, t0);
         Backend backend = Backends.open(device, msg -> err.println("note: " + msg), a.has("--fallback"));
@@ -148,29 +146,13 @@ final class StableAudioGenerateCommand {
             info.put(WavWriter.COMMENT, GenerateCommand.comment(settings, modelName));
             info.put(WavWriter.SOFTWARE, "Euterpe");
             WavWriter.Format fmt = o.format();
-            int samples = r.audio()[0][0].length;
-            if (outputs.toStdout()) {
-                WavWriter.body(interleave(r.audio()[0]), r.audio()[0].length, r.sampleRate(), fmt, info).write(out);
-                out.flush();
-                err.println("wrote standard output (" + samples + " samples x " + r.audio()[0].length
-                        + " channels at " + r.sampleRate() + " Hz, seed " + seed + ")");
-            } else {
-                List<Path> targets = new ArrayList<>();
-                List<AtomicFiles.Body> bodies = new ArrayList<>();
-                for (int i = 0; i < r.audio().length; i++) {
-                    targets.add(outputs.wav(i));
-                    bodies.add(WavWriter.body(interleave(r.audio()[i]), r.audio()[i].length, r.sampleRate(), fmt, info));
-                    if (outputs.spectrogram(i) != null) {
-                        targets.add(outputs.spectrogram(i));
+            outputs.write(r.audio().length, i -> WavWriter.body(interleave(r.audio()[i]), r.audio()[i].length,
+                    r.sampleRate(), fmt, info), i -> {
                         WaveformSpectrogram.Mel mel = WaveformSpectrogram.of(r.audio()[i], r.sampleRate(), 64);
-                        bodies.add(SpectrogramPng.body(mel.values(), mel.frames(), mel.bins(),
-                                Math.max(1, 512 / mel.frames()), Math.max(1, 256 / mel.bins())));
-                    }
-                }
-                AtomicFiles.writeAll(targets, bodies, p -> say.println("wrote " + p + (p.toString().endsWith(".png")
-                        ? "" : String.format(Locale.ROOT, " (%d samples x %d channels at %d Hz, seed %d)", samples,
-                                r.audio()[0].length, r.sampleRate(), seed))));
-            }
+                        return SpectrogramPng.body(mel.values(), mel.frames(), mel.bins(),
+                                Math.max(1, 512 / mel.frames()), Math.max(1, 256 / mel.bins()));
+                    }, String.format(Locale.ROOT, "%d samples x %d channels at %d Hz, seed %d", r.audio()[0][0].length,
+                            r.audio()[0].length, r.sampleRate(), seed), out, err);
             progress.onStage("write", (System.nanoTime() - t1) / 1e9);
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
         }
