@@ -51,8 +51,8 @@ final class DanceCommands {
             "padded with silence to a legal length (cut back afterwards; a note says so).",
             "",
             "  --noise-level L      in (0, 1] (default 0.3, the notebook's); near 0 returns FILE",
-            "  --steps N            steps of the whole schedule 1 -> 0 (default 100); about L * N are run",
-            "  --count N            variations, each with its own noise (out-1.wav ...)",
+            "  --steps N            steps of the whole schedule 1 -> 0, 1 to 1000 (default 100); about L * N run",
+            "  --count N            variations, 1 to 64, each with its own noise (out-1.wav ...)",
             "  --seed N, --noise euterpe|torch, --model M, --convert, --device D, --fallback, -o/--output FILE,",
             "  --float, --force, --verbose: as for generate");
 

@@ -125,6 +125,34 @@ class GenerateOptionsTest {
     }
 
     @Test
+    void everyFamilyWritesOneWavToStandardOutput() throws IOException {
+        Map<String, List<String>> runs = Map.of("ldm", List.of("--seconds", "0.064", "--steps", "2"), "dance",
+                List.of("--seconds", "0.0301", "--steps", "2"), "stable-audio", List.of("--seconds", "0.016", "--steps",
+                        "2"));
+        Map<String, Integer> channels = Map.of("ldm", 1, "dance", 2, "stable-audio", 2);
+        for (String family : FAMILIES.keySet()) {
+            List<String> args = new ArrayList<>(FAMILIES.get(family));
+            args.addAll(List.of("--device", "cpu", "--seed", "4", "-o", "-"));
+            args.addAll(runs.get(family));
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+            int exit = new Main(new java.io.PrintStream(out, true), new java.io.PrintStream(err, true))
+                    .run(args.toArray(String[]::new));
+            String said = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertEquals(0, exit, family + ": " + said);
+            assertTrue(said.contains("wrote standard output ("), family + ": " + said);
+            Path wavOut = tmp.resolve(family + ".wav");
+            Files.write(wavOut, out.toByteArray());
+            org.euterpe.pipeline.audio.WavReader.Audio a = org.euterpe.pipeline.audio.WavReader.read(wavOut);
+            assertEquals(channels.get(family), a.channelCount(), family);
+            assertTrue(a.frames() > 0, family);
+            try (Stream<Path> left = Files.list(outDir)) {
+                assertEquals(List.of(), left.toList(), family + ": a file was written");
+            }
+        }
+    }
+
+    @Test
     void anOptionOfAnotherFamilyIsRefusedAsNotApplying() throws IOException {
         assertEquals("euterpe generate: --noise does not apply to Stable Audio; see --help",
                 refusal("stable-audio", "--noise", "torch"));
