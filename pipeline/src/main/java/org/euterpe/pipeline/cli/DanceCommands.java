@@ -31,7 +31,7 @@ final class DanceCommands {
     static final String GENERATE_HELP = String.join("\n",
             "Dance Diffusion (unconditional stereo audio; harmonai/maestro-150k, glitch-440k, ...):",
             "  euterpe generate --model DANCE [--seconds S] [--count N] [--steps K] [--seed N] [-o out.wav]",
-            "  No prompt, guidance, sampler, Karras, eta or spectrogram: the model is unconditional and",
+            "  No prompt, guidance, sampler, Karras or eta: the model is unconditional and",
             "  samples with its IPNDM scheduler (default 100 steps). --count N writes out-1.wav ... out-N.wav.",
             "  Length: any length the U-Net accepts (at least 3 * 2^levels samples: 0.5 s for the 48 kHz",
             "  models, 1.5 s at 16 kHz); it is padded up to a multiple of 2^levels and cut back. Beyond",
@@ -39,7 +39,8 @@ final class DanceCommands {
             "  since it is fully convolutional, but it was never trained on longer context: expect the",
             "  texture to continue without long-range structure, and more repetition the longer it gets.",
             "  Time and memory grow linearly with the length. --noise, --model/--convert, --device,",
-            "  --fallback, -o, --float, --force and --verbose work as above.",
+            "  --fallback, -o, --float, --spectrogram (a log-mel PNG of the audio), --force and --verbose",
+            "  work as above.",
             "  Also: euterpe regenerate --help, euterpe interpolate --model DANCE --help.");
 
     static final String REGENERATE_HELP = String.join("\n",
@@ -54,7 +55,7 @@ final class DanceCommands {
             "  --steps N            steps of the whole schedule 1 -> 0, 1 to 1000 (default 100); about L * N run",
             "  --count N            variations, 1 to 64, each with its own noise (out-1.wav ...)",
             "  --seed N, --noise euterpe|torch, --model M, --convert, --device D, --fallback, -o/--output FILE,",
-            "  --float, --force, --verbose: as for generate");
+            "  --float, --spectrogram FILE, --force, --verbose: as for generate");
 
     static final String INTERPOLATE_HELP = String.join("\n",
             "usage: euterpe interpolate --model DANCE A.wav B.wav [options]",
@@ -65,7 +66,8 @@ final class DanceCommands {
             "",
             "  --points N           outputs, both ends included (default 5)",
             "  --steps N            inversion and denoising steps each (default 100)",
-            "  --device D, --fallback, -o/--output FILE, --float, --force, --verbose: as for generate");
+            "  --device D, --fallback, -o/--output FILE, --float, --spectrogram FILE, --force, --verbose: as for",
+            "  generate");
 
     /** What a refused option of {@code generate} is told it does not apply to. */
     private static final String FAMILY = "Dance Diffusion (an unconditional model with its own IPNDM sampler)";
@@ -88,7 +90,7 @@ final class DanceCommands {
 
     static int generate(String[] argv, PrintStream out, PrintStream err) throws IOException {
         GenerateOptions o = GenerateOptions.generate(argv, FAMILY, Set.of("--seconds", "--count", "--seed", "--noise",
-                "--init-audio", "--noise-level"), Set.of("--convert"));
+                "--init-audio", "--noise-level", "--spectrogram"), Set.of("--convert"));
         if (o.help()) {
             out.println(GENERATE_HELP);
             return 0;
@@ -107,7 +109,7 @@ final class DanceCommands {
             b.seconds(seconds);
         }
         GenerationRequest request = GenerateOptions.usage(b::build);
-        Outputs outputs = o.outputs(request.waveformsPerPrompt(), false);
+        Outputs outputs = o.outputs(request.waveformsPerPrompt(), true);
         return run(o, out, err, (pipe, progress) -> {
             GenerateOptions.usage(() -> pipe.geometry(request.seconds())); // a length error before any work
             return pipe.generate(request, progress);
@@ -119,7 +121,7 @@ final class DanceCommands {
 
     static int regenerate(String[] argv, PrintStream out, PrintStream err) throws IOException {
         GenerateOptions o = GenerateOptions.verb(argv, Set.of("--init-audio", "--noise-level", "--count", "--seed",
-                "--noise"), Set.of("--convert"));
+                "--noise", "--spectrogram"), Set.of("--convert"));
         if (o.help()) {
             out.println(REGENERATE_HELP);
             return 0;
@@ -143,7 +145,7 @@ final class DanceCommands {
         long seed = o.seed();
         GenerationRequest.NoiseMode noise = o.noise();
         WavReader.Audio input = o.audio("--init-audio");
-        Outputs outputs = o.outputs(count, false);
+        Outputs outputs = o.outputs(count, true);
         return run(o, out, err, (pipe, progress) -> {
             note(pipe.prepare(input, 0), err);
             return pipe.regenerate(input, level, steps, count, seed, noise, progress);
@@ -155,7 +157,7 @@ final class DanceCommands {
 
     static int interpolate(String[] argv, PrintStream out, PrintStream err) throws IOException {
         GenerateOptions o = GenerateOptions.verb(argv, Set.of("--points", "--from-audio", "--to-audio", "--seed",
-                "--noise"), Set.of());
+                "--noise", "--spectrogram"), Set.of());
         if (o.help()) {
             out.println(INTERPOLATE_HELP);
             return 0;
@@ -177,7 +179,7 @@ final class DanceCommands {
         }
         WavReader.Audio from = GenerateOptions.readAudio(clips.get(0));
         WavReader.Audio to = GenerateOptions.readAudio(clips.get(1));
-        Outputs outputs = o.outputs(points, false);
+        Outputs outputs = o.outputs(points, true);
         return run(o, out, err, (pipe, progress) -> {
             note(pipe.prepare(from, 0), err);
             note(pipe.prepare(to, 0), err);
@@ -219,7 +221,8 @@ final class DanceCommands {
             info.put(WavWriter.SOFTWARE, "Euterpe");
             WavWriter.Format fmt = o.format();
             outputs.write(r.waveforms().length, i -> WavWriter.body(r.waveforms()[i], r.channels(), r.sampleRate(), fmt,
-                    info), null, r.frames(0) + " frames x " + r.channels() + " channels at " + r.sampleRate() + " Hz",
+                    info), i -> Outputs.waveformSpectrogram(Outputs.deinterleave(r.waveforms()[i], r.channels()),
+                            r.sampleRate()), r.frames(0) + " frames x " + r.channels() + " channels at " + r.sampleRate() + " Hz",
                     out, err);
             progress.onStage("write", (System.nanoTime() - t1) / 1e9);
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));

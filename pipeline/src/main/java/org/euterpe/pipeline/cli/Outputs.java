@@ -12,6 +12,8 @@ import java.util.Set;
 import java.util.function.IntFunction;
 
 import org.euterpe.pipeline.audio.AtomicFiles;
+import org.euterpe.pipeline.audio.SpectrogramPng;
+import org.euterpe.pipeline.audio.WaveformSpectrogram;
 
 /**
  * The files a command will write, checked before any work: every output is a regular file or does
@@ -107,6 +109,27 @@ final class Outputs {
         Set<Path> pngs = new HashSet<>(spectrograms);
         AtomicFiles.writeAll(targets, bodies, p -> out.println("wrote " + p + (pngs.contains(p) ? "" : " (" + what
                 + ")")));
+    }
+
+    /**
+     * The PNG of a model without a mel stage of its own (Dance Diffusion, Stable Audio): the log-mel of
+     * {@code channels} ({@code [channel][sample]}, {@link WaveformSpectrogram}), at least ~512 x 256 px.
+     */
+    static AtomicFiles.Body waveformSpectrogram(float[][] channels, int sampleRate) {
+        WaveformSpectrogram.Mel mel = WaveformSpectrogram.of(channels, sampleRate, 64);
+        return SpectrogramPng.body(mel.values(), mel.frames(), mel.bins(), Math.max(1, 512 / mel.frames()),
+                Math.max(1, 256 / mel.bins()));
+    }
+
+    /** Interleaved frames ({@code [l0, r0, l1, r1, ...]}) to {@code [channel][sample]}. */
+    static float[][] deinterleave(float[] frames, int channels) {
+        float[][] out = new float[channels][frames.length / channels];
+        for (int i = 0; i < out[0].length; i++) {
+            for (int c = 0; c < channels; c++) {
+                out[c][i] = frames[i * channels + c];
+            }
+        }
+        return out;
     }
 
     boolean toStdout() {

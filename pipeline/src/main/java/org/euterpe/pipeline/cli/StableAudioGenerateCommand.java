@@ -147,11 +147,8 @@ final class StableAudioGenerateCommand {
             info.put(WavWriter.SOFTWARE, "Euterpe");
             WavWriter.Format fmt = o.format();
             outputs.write(r.audio().length, i -> WavWriter.body(interleave(r.audio()[i]), r.audio()[i].length,
-                    r.sampleRate(), fmt, info), i -> {
-                        WaveformSpectrogram.Mel mel = WaveformSpectrogram.of(r.audio()[i], r.sampleRate(), 64);
-                        return SpectrogramPng.body(mel.values(), mel.frames(), mel.bins(),
-                                Math.max(1, 512 / mel.frames()), Math.max(1, 256 / mel.bins()));
-                    }, String.format(Locale.ROOT, "%d samples x %d channels at %d Hz, seed %d", r.audio()[0][0].length,
+                    r.sampleRate(), fmt, info), i -> Outputs.waveformSpectrogram(r.audio()[i], r.sampleRate()),
+                    String.format(Locale.ROOT, "%d samples x %d channels at %d Hz, seed %d", r.audio()[0][0].length,
                             r.audio()[0].length, r.sampleRate(), seed), out, err);
             progress.onStage("write", (System.nanoTime() - t1) / 1e9);
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));

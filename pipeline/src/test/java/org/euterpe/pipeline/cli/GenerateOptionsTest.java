@@ -161,7 +161,7 @@ class GenerateOptionsTest {
         assertEquals("euterpe generate: --seconds-start does not apply to AudioLDM/MusicLDM; see --help",
                 refusal("ldm", "--seconds-start", "1"));
         assertTrue(refusal("dance", "--karras").startsWith("euterpe generate: --karras does not apply to Dance"));
-        assertTrue(refusal("dance", "--spectrogram=x.png").contains("--spectrogram does not apply to Dance"));
+        assertTrue(refusal("dance", "--eta=0.5").contains("--eta does not apply to Dance"));
     }
 
     @Test
@@ -226,12 +226,19 @@ class GenerateOptionsTest {
     }
 
     @Test
-    void danceVerbosePrintsTheSettingsAsTheOtherFamiliesDo() throws IOException {
+    void danceTakesVerboseAndSpectrogramAsTheOtherFamiliesDo() throws IOException {
         BadInputTest.Outcome o = BadInputTest.run("generate", "--model", model("tiny-dance-diffusion"), "--seconds",
-                "0.0301", "--steps", "2", "--seed", "3", "--device", "cpu", "--verbose", "-o",
-                outDir.resolve("d.wav").toString());
+                "0.0301", "--steps", "2", "--seed", "3", "--device", "cpu", "--verbose", "--count", "2", "-o",
+                outDir.resolve("d.wav").toString(), "--spectrogram", outDir.resolve("d.png").toString());
         assertEquals(0, o.exit(), o.err()::toString);
         assertTrue(o.err().stream().anyMatch(l -> l.startsWith("settings ") && l.contains("seed=3")
                 && l.contains("steps=2")), o.err()::toString);
+        for (String png : List.of("d-1.png", "d-2.png")) {
+            byte[] b = Files.readAllBytes(outDir.resolve(png));
+            assertTrue(b.length > 8 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G', png + " is not a PNG");
+            assertTrue(o.out().contains("wrote " + outDir.resolve(png)), o.out()::toString);
+        }
+        assertTrue(o.out().stream().anyMatch(l -> l.startsWith("wrote " + outDir.resolve("d-1.wav") + " (")),
+                o.out()::toString);
     }
 }
