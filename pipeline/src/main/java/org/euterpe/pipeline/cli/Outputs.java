@@ -121,6 +121,18 @@ final class Outputs {
                 Math.max(1, 256 / mel.bins()));
     }
 
+    /** {@code [channel][sample]} to interleaved frames ({@code [l0, r0, l1, r1, ...]}, the WAV order). */
+    static float[] interleave(float[][] channels) {
+        int n = channels[0].length;
+        float[] out = new float[n * channels.length];
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < channels.length; c++) {
+                out[i * channels.length + c] = channels[c][i];
+            }
+        }
+        return out;
+    }
+
     /** Interleaved frames ({@code [l0, r0, l1, r1, ...]}) to {@code [channel][sample]}. */
     static float[][] deinterleave(float[] frames, int channels) {
         float[][] out = new float[channels][frames.length / channels];

@@ -114,13 +114,11 @@ final class StableAudioGenerateCommand {
                             + pipe.scheduler().sigmaMax());
                 }
             }
-            StableAudioRequest request;
-            try {
-                request = new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative), guidance,
-                        steps, start, end, count, seed, initial, level);
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            float[][][] init = initial;
+            Double initLevel = level;
+            StableAudioRequest request = GenerateOptions.usage(() -> new StableAudioRequest(List.of(prompt),
+                    negative == null ? null : List.of(negative), guidance, steps, start, end, count, seed, init,
+                    initLevel));
             Map<String, String> settings = new LinkedHashMap<>();
             settings.put("prompt", prompt);
             settings.put("negative_prompt", negative == null ? "" : negative);
@@ -146,7 +144,7 @@ final class StableAudioGenerateCommand {
             info.put(WavWriter.COMMENT, GenerateCommand.comment(settings, modelName));
             info.put(WavWriter.SOFTWARE, "Euterpe");
             WavWriter.Format fmt = o.format();
-            outputs.write(r.audio().length, i -> WavWriter.body(interleave(r.audio()[i]), r.audio()[i].length,
+            outputs.write(r.audio().length, i -> WavWriter.body(Outputs.interleave(r.audio()[i]), r.audio()[i].length,
                     r.sampleRate(), fmt, info), i -> Outputs.waveformSpectrogram(r.audio()[i], r.sampleRate()),
                     String.format(Locale.ROOT, "%d samples x %d channels at %d Hz, seed %d", r.audio()[0][0].length,
                             r.audio()[0].length, r.sampleRate(), seed), out, err);
@@ -190,17 +188,5 @@ final class StableAudioGenerateCommand {
         err.println(String.format(Locale.ROOT, "init     %s: %.2f s, %d channels at %d Hz%s", file, src.seconds(),
                 src.channelCount(), src.sampleRate(), changes.isEmpty() ? "" : "; " + String.join(", ", changes)));
         return ch;
-    }
-
-    /** {@code [channel][sample]} to interleaved frames. */
-    private static float[] interleave(float[][] channels) {
-        int n = channels[0].length;
-        float[] out = new float[n * channels.length];
-        for (int i = 0; i < n; i++) {
-            for (int c = 0; c < channels.length; c++) {
-                out[i * channels.length + c] = channels[c][i];
-            }
-        }
-        return out;
     }
 }
