@@ -24,7 +24,7 @@ SHARED="${EUTERPE_SHARED:-$ROOT/../shared}"
 for cand in "${REF_SRC:-}" "$ROOT/reference-src-sao" "$ROOT/../reference-src-sao" "$ROOT/../../reference-src-sao"; do
   if [ -n "$cand" ] && [ -d "$cand/src/diffusers/src/diffusers" ]; then REF_SRC="$(cd "$cand" && pwd)"; break; fi
 done
-case " $* " in *" -h "*|*" --help "*) sed -n '2,21p' "$0"; exit 0 ;; esac
+case " $* " in *" -h "*|*" --help "*) sed -n '2,20p' "$0"; exit 0 ;; esac
 case " $* " in *" --engine-only "*)
   "$ROOT/euterpe" --help >/dev/null
   exec /usr/bin/python3 "$ROOT/bench/compare_sao_pytorch.py" --root "$ROOT" "$@" ;;
