@@ -17,4 +17,24 @@ final class ThreadScratch {
         }
         return a;
     }
+
+    /** {@link #floats} for bytes. */
+    static byte[] bytes(ThreadLocal<byte[]> holder, long size) {
+        byte[] a = holder.get();
+        if (a.length < size) {
+            a = new byte[Math.toIntExact(size)];
+            holder.set(a);
+        }
+        return a;
+    }
+
+    /** {@link #floats} for shorts. */
+    static short[] shorts(ThreadLocal<short[]> holder, long size) {
+        short[] a = holder.get();
+        if (a.length < size) {
+            a = new short[Math.toIntExact(size)];
+            holder.set(a);
+        }
+        return a;
+    }
 }
