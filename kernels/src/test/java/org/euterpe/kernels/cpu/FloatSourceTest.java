@@ -45,6 +45,77 @@ class FloatSourceTest {
                 Arrays.copyOfRange(back, 1, 1 + 4 * l));
     }
 
+    /** Every f16 and bf16 bit pattern (subnormals, signed zeros, infinities) widens to the JDK's value, bit for bit; NaNs stay NaN. */
+    @Test
+    void everyHalfAndBfloatWidensExactly() {
+        int n = 1 << 16;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(2L * n);
+            for (int i = 0; i < n; i++) {
+                seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) i);
+            }
+            for (DType t : new DType[] {DType.F16, DType.BF16}) {
+                FloatSource src = FloatSource.of(Backends.cpu().fromHost(seg, t, Shape.of(n), null));
+                float[] got = new float[n + 1];
+                for (int at = 0; at < n; at += 4099) { // runs with vector bodies and scalar tails
+                    src.read(at, Math.min(4099, n - at), got, at + 1, 1);
+                }
+                for (int i = 0; i < n; i++) {
+                    float want = t == DType.F16 ? Float.float16ToFloat((short) i) : DType.bf16ToF32((short) i);
+                    boolean same = Float.isNaN(want) ? Float.isNaN(got[i + 1]) // the quiet bit may differ
+                            : Float.floatToRawIntBits(want) == Float.floatToRawIntBits(got[i + 1]);
+                    if (!same) {
+                        throw new AssertionError(t + " 0x" + Integer.toHexString(i) + ": want " + want + " got "
+                                + got[i + 1]);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The 4- and 8-row panels of f16, bf16 and int8 (per-row scales) sources against their definition. */
+    @Test
+    void lowPrecisionPanelsMatchDefinition() {
+        int rows = 11;
+        int ld = 77;
+        for (DType t : new DType[] {DType.F16, DType.BF16, DType.I8}) {
+            try (Tensor low = KernelTestSupport.weight(new java.util.Random(3), t, rows, ld)) {
+                float[] exact = low.toFloatArray(); // the stored values, widened by the reference path
+                FloatSource src = FloatSource.of(low);
+                for (int width : new int[] {4, 8}) {
+                    for (int row0 : new int[] {0, 3}) {
+                        for (int k0 : new int[] {0, 1, 19}) {
+                            for (int count : new int[] {0, 7, 16, 40, 58}) {
+                                float[] want = new float[width * count + 2];
+                                for (int k = 0; k < count; k++) {
+                                    for (int i = 0; i < width; i++) {
+                                        want[2 + width * k + i] = exact[(row0 + i) * ld + k0 + k];
+                                    }
+                                }
+                                float[] got = new float[want.length];
+                                long at = (long) row0 * ld + k0;
+                                if (width == 4) {
+                                    src.readInterleaved4(at, ld, count, got, 2);
+                                } else {
+                                    src.readInterleaved8(at, ld, count, got, 2);
+                                }
+                                assertArrayEquals(want, got, t + " " + width + " rows from " + row0 + ", depth from "
+                                        + k0 + ", " + count + " steps");
+                            }
+                        }
+                        float[] strided = new float[3 * ld];
+                        src.read((long) row0 * ld, ld, strided, 1, 3);
+                        for (int k = 0; k < ld; k++) {
+                            if (strided[1 + 3 * k] != exact[row0 * ld + k]) {
+                                throw new AssertionError(t + " strided read, row " + row0 + " depth " + k);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void readInterleaved4MatchesDefinition() {
         Backend be = Backends.cpu();
