@@ -142,9 +142,10 @@ final class Winograd {
             }
         });
         int ldm = lay.padded;
-        Parallel.forRange(XI * cout, 1, (r0, r1) -> Arrays.fill(m, r0 * ldm, r1 * ldm, 0f));
-        // For each ξ: M[ξ] [cout, tiles] += U[ξ] [cout, cin] x V[ξ]ᵀ.
-        GemmDriver.gemmPacked(XI, cout, tiles, cin, u, v, new GemmDriver.Output(m, 0, cout * ldm, ldm, null, null));
+        // For each ξ: M[ξ] [cout, tiles] = U[ξ] [cout, cin] x V[ξ]ᵀ (columns past the tiles are
+        // left as they were: the output transform computes on them but never writes them out).
+        GemmDriver.gemmPacked(XI, cout, tiles, cin, u, v,
+                GemmDriver.Output.overwrite(m, 0, cout * ldm, ldm, null, null));
         Parallel.forRange(cout, 1, (o0, o1) -> {
             for (int o = o0; o < o1; o++) {
                 transformOutput(m, o * ldm, cout * ldm, bias == null ? 0f : bias[o], lay, cv, out,
