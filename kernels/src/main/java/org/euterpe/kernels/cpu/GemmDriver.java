@@ -98,7 +98,7 @@ final class GemmDriver {
             int m1 = Math.min(m, MR * (int) ((long) s.mTiles * (mi + 1) / s.mSplit));
             int n0 = NR * (int) ((long) s.nTiles * ni / s.nSplit);
             int n1 = Math.min(n, NR * (int) ((long) s.nTiles * (ni + 1) / s.nSplit));
-            block(batch, m0, m1, n0, n1, k, a, b, sharedA, sharedB, out);
+            block(batch, m0, m1, n0, n1, k, a, b, sharedA, sharedB, -1, -1, out);
         };
         int units = batches * s.mSplit * s.nSplit;
         if (parallel) {
@@ -226,7 +226,18 @@ final class GemmDriver {
      * itself lays them out: no packing at all, one unit per batch entry.
      */
     static void gemmPacked(int batches, int m, int n, int k, float[] a, float[] b, Output out) {
-        Parallel.forChunks(batches, batch -> block(batch, 0, m, 0, n, k, null, null, a, b, out));
+        gemmPacked(batches, m, n, k, a, -1, b, -1, out);
+    }
+
+    /**
+     * {@link #gemmPacked} with batch entry {@code e} of A at {@code a[e * aStride ..]} and of B at
+     * {@code b[e * bStride ..]} (each at least {@link #packedSize}; -1 for exactly that): a
+     * caller whose batch entries are planes written side by side pads them apart, so that they
+     * do not all fall in the same L1 sets.
+     */
+    static void gemmPacked(int batches, int m, int n, int k, float[] a, long aStride, float[] b, long bStride,
+            Output out) {
+        Parallel.forChunks(batches, batch -> block(batch, 0, m, 0, n, k, null, null, a, b, aStride, bStride, out));
     }
 
     /**
@@ -242,7 +253,7 @@ final class GemmDriver {
             int s = u % splits;
             int n0 = NR * (int) ((long) panels * s / splits);
             int n1 = Math.min(n, NR * (int) ((long) panels * (s + 1) / splits));
-            block(u / splits, 0, m, n0, n1, k, null, b, a, null, out);
+            block(u / splits, 0, m, n0, n1, k, null, b, a, null, -1, -1, out);
         });
     }
 
@@ -320,7 +331,7 @@ final class GemmDriver {
      * batch entry, in the calling thread.
      */
     static void block(int batch, int m0, int m1, int n0, int n1, int k, PanelPacker a, PanelPacker b, Output out) {
-        block(batch, m0, m1, n0, n1, k, a, b, null, null, out);
+        block(batch, m0, m1, n0, n1, k, a, b, null, null, -1, -1, out);
     }
 
     /**
@@ -329,7 +340,9 @@ final class GemmDriver {
      * likewise B from {@code sharedB} (the unit spans all columns).
      */
     private static void block(int batch, int m0, int m1, int n0, int n1, int k, PanelPacker a, PanelPacker b,
-            float[] sharedA, float[] sharedB, Output out) {
+            float[] sharedA, float[] sharedB, long aStride, long bStride, Output out) {
+        long aBatch = batch * (aStride >= 0 ? aStride : sharedBatchSize(m1, k, MR));
+        long bBatch = batch * (bStride >= 0 ? bStride : sharedBatchSize(n1, k, NR));
         float[][] buf = BUFFERS.get();
         float[] packA = buf[0];
         float[] packB = buf[1];
@@ -349,7 +362,7 @@ final class GemmDriver {
                     b.pack(batch, jc, nc, pc, kc, NR, packB);
                 } else {
                     bPanels = sharedB;
-                    bOff = sharedOffset(batch, jc, nc, pc, n1, k, NR);
+                    bOff = (int) (bBatch + sharedOffset(0, jc, nc, pc, n1, k, NR));
                 }
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
@@ -359,7 +372,7 @@ final class GemmDriver {
                         a.pack(batch, ic, mc, pc, kc, MR, packA);
                     } else {
                         aPanels = sharedA;
-                        aOff = sharedOffset(batch, ic, mc, pc, m1, k, MR);
+                        aOff = (int) (aBatch + sharedOffset(0, ic, mc, pc, m1, k, MR));
                     }
                     boolean start = pc == 0 && out.overwrite();
                     if (pc == 0 && !start) {

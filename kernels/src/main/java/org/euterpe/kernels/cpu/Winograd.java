@@ -86,6 +86,18 @@ final class Winograd {
     private static final FloatVector ODD = FloatSource.laneIndices(q -> 2 * q + 1);
     /** Per-thread: one channel's transform, part way, for every tile of a chunk. */
     private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[0]);
+    /**
+     * Floats between the 16 planes of U, V and M beyond their packed sizes: one cache line. The
+     * transforms write (read) all 16 planes at once, and planes a multiple of 4 KiB apart (as
+     * 128 x 128 and 256 x 256 planes are) all fall in the same L1 sets.
+     */
+    private static final int PLANE_PAD = 16;
+
+    /** U's floats per plane for {@code cv}. */
+    private static long uStep(OpShapes.Conv cv) {
+        return GemmDriver.packedSize(cv.cout(), cv.cin(), true) + PLANE_PAD;
+    }
+
     /** The transformed filters U, input tiles V and products M, shared by all convolutions. */
     private static final Workspace U_SCRATCH = new Workspace();
     private static final Workspace V_SCRATCH = new Workspace();
@@ -122,12 +134,12 @@ final class Winograd {
         int tilesH = ceilDiv(cv.oh(), 2);
         int chunkRows = (int) Math.max(1, Math.min(tilesH, chunkFloats / ((long) XI * Math.max(cin, cout) * tilesW)));
         int maxTiles = roundUp(chunkRows * tilesW, NR);
-        long uStep = GemmDriver.packedSize(cout, cin, true);
+        long uStep = uStep(cv);
         // One shared workspace per operand, grown to the largest layer (at most ~33 MB in all:
         // the filter cap and the chunk size bound them), not the exact-size activation pool.
         float[] u = U_SCRATCH.take(XI * uStep);
-        float[] v = V_SCRATCH.take(XI * GemmDriver.packedSize(maxTiles, cin, false));
-        float[] m = M_SCRATCH.take((long) XI * cout * maxTiles);
+        float[] v = V_SCRATCH.take(XI * (GemmDriver.packedSize(maxTiles, cin, false) + PLANE_PAD));
+        float[] m = M_SCRATCH.take((long) XI * ((long) cout * maxTiles + PLANE_PAD));
         try {
             Parallel.forRange(ceilDiv(cout, MR), 1,
                     (p0, p1) -> transformFilters(weight, cin, cout, p0, p1, u, (int) uStep));
@@ -154,7 +166,7 @@ final class Winograd {
         int cout = cv.cout();
         Layout lay = Layout.of(cv, ty0, ty1);
         int tiles = lay.tiles;
-        int vStep = (int) GemmDriver.packedSize(tiles, cin, false);
+        int vStep = (int) GemmDriver.packedSize(tiles, cin, false) + PLANE_PAD;
         Parallel.forRange(cin, 1, (c0, c1) -> {
             for (int c = c0; c < c1; c++) {
                 transformInput(x, image + c * cv.h() * cv.w(), c, lay, cv, v, vStep);
@@ -163,11 +175,12 @@ final class Winograd {
         int ldm = lay.padded;
         // For each ξ: M[ξ] [cout, tiles] = U[ξ] [cout, cin] x V[ξ]ᵀ (columns past the tiles are
         // left as they were: the output transform computes on them but never writes them out).
-        GemmDriver.gemmPacked(XI, cout, tiles, cin, u, v,
-                GemmDriver.Output.overwrite(m, 0, cout * ldm, ldm, null, null));
+        int mStep = cout * ldm + PLANE_PAD;
+        GemmDriver.gemmPacked(XI, cout, tiles, cin, u, uStep(cv), v, vStep,
+                GemmDriver.Output.overwrite(m, 0, mStep, ldm, null, null));
         Parallel.forRange(cout, 1, (o0, o1) -> {
             for (int o = o0; o < o1; o++) {
-                transformOutput(m, o * ldm, cout * ldm, bias == null ? 0f : bias[o], lay, cv, out,
+                transformOutput(m, o * ldm, mStep, bias == null ? 0f : bias[o], lay, cv, out,
                         outImage + o * cv.oh() * cv.ow());
             }
         });
