@@ -189,11 +189,18 @@ public final class OpenClBackend implements Backend {
             throw new IllegalArgumentException("tensor " + shape + " has more than 2^31 elements");
         }
         ClStorage st = rt.allocate(bytes.byteSize());
+        // A heap segment over a float[] (a CPU tensor) has no ByteBuffer view: such memory goes through a
+        // direct staging buffer; native and mapped memory is written from where it lies.
+        ByteBuffer staging = bytes.isNative() ? null
+                : ByteBuffer.allocateDirect((int) Math.min(UPLOAD_CHUNK, bytes.byteSize()));
         for (long off = 0; off < bytes.byteSize(); off += UPLOAD_CHUNK) {
             long n = Math.min(UPLOAD_CHUNK, bytes.byteSize() - off);
-            ByteBuffer bb = bytes.asSlice(off, n).asByteBuffer();
-            if (!bb.isDirect()) {
-                bb = ByteBuffer.allocateDirect((int) n).put(bb).flip();
+            ByteBuffer bb;
+            if (staging == null) {
+                bb = bytes.asSlice(off, n).asByteBuffer();
+            } else {
+                MemorySegment.copy(bytes, off, MemorySegment.ofBuffer(staging.clear()), 0, n);
+                bb = staging.limit((int) n);
             }
             rt.write(st.mem(), off, bb);
         }

@@ -59,6 +59,22 @@ class OpenClBackendTest {
     }
 
     @Test
+    void takesTensorsOfTheCpuBackends() {
+        // CPU tensors live in float[]/long[] heap segments, which have no ByteBuffer view.
+        float[] values = {1.5f, -2f, 3.25f, 0f, 7f, -0.5f};
+        for (var cpu : List.of(Backends.scalar(), Backends.probe("cpu").backend())) {
+            try (Tensor host = cpu.fromArray(values, Shape.of(2, 3)); Tensor dev = host.to(backend())) {
+                assertEquals(backend(), dev.backend());
+                assertArrayEquals(values, dev.toFloatArray(), cpu.name());
+                try (Tensor ids = cpu.fromArray(new long[] {4, -9, 1L << 40}, Shape.of(3));
+                        Tensor onDev = ids.to(backend())) {
+                    assertArrayEquals(new long[] {4, -9, 1L << 40}, onDev.toLongArray(), cpu.name());
+                }
+            }
+        }
+    }
+
+    @Test
     void selectsDevicesByNumber() {
         assertEquals("opencl:0", Backends.probe("opencl:0").backend().name());
         IllegalStateException e = assertThrows(IllegalStateException.class,

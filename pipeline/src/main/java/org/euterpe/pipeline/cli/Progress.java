@@ -10,7 +10,7 @@ import org.euterpe.pipeline.ResourceEstimate;
 /**
  * Progress on stderr: a redrawn bar with step, iterations per second and ETA when stderr is a
  * terminal, plain lines otherwise; one line per stage with its time; and the time from the start
- * (before loading) to the end of the first denoising step. The rate and ETA leave the first step
+ * (before loading) to the beginning and to the end of the first denoising step. The rate and ETA leave the first step
  * out: it also pays for the JIT's warm-up, and counting it made the ETA 3-5 times too long.
  */
 final class Progress implements ProgressListener {
@@ -18,6 +18,8 @@ final class Progress implements ProgressListener {
     private final boolean terminal;
     private final long start;
     private boolean firstStepSeen;
+    /** When the first denoising loop began ({@link #clock} nanoseconds), or -1 before it. */
+    private long denoiseStart = -1;
     private final java.util.function.LongSupplier clock;
     private long stageStart;
     /** When step 1 of the current loop ended: the rate is measured from here. */
@@ -41,6 +43,9 @@ final class Progress implements ProgressListener {
     @Override
     public void onStageStart(String stage) {
         stageStart = clock.getAsLong();
+        if (stage.equals("denoise") && denoiseStart < 0) {
+            denoiseStart = stageStart;
+        }
         lastPrintedPercent = -1;
     }
 
@@ -105,7 +110,11 @@ final class Progress implements ProgressListener {
             if (terminal) {
                 err.print("\r\033[K");
             }
-            err.printf(Locale.ROOT, "first step done %.3f s after start%s%n", (now - start) / 1e9, sinceJvmStart());
+            // Both start-up milestones: the denoising loop beginning (load and encode done) and step 1 ending.
+            String began = denoiseStart < 0 ? ""
+                    : String.format(Locale.ROOT, " (denoising began at %.3f s)", (denoiseStart - start) / 1e9);
+            err.printf(Locale.ROOT, "first step done %.3f s after start%s%s%n", (now - start) / 1e9, began,
+                    sinceJvmStart());
         }
         String speed;
         if (step <= 1) {

@@ -389,6 +389,22 @@ class HardeningTest {
     }
 
     @Test
+    void theFirstStepLineGivesBothStartUpMilestones() {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        AtomicLong now = new AtomicLong(5_000_000_000L);
+        Progress p = new Progress(new PrintStream(b, true, StandardCharsets.UTF_8), false, 5_000_000_000L, now::get);
+        now.addAndGet(600_000_000L); // load and encode
+        p.onStageStart("denoise");
+        now.addAndGet(2_000_000_000L); // the first step
+        p.onStep(1, 3);
+        p.onStageStart("denoise"); // a second loop (another prompt) does not move the first milestone
+        p.onStep(1, 3);
+        String out = b.toString(StandardCharsets.UTF_8);
+        assertTrue(out.startsWith("first step done 2.600 s after start (denoising began at 0.600 s)"), out);
+        assertEquals(1, out.split("first step done", -1).length - 1, out);
+    }
+
+    @Test
     void anUnwritableCacheSaysWhatToDo() throws Exception {
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
         ChildJvm.Result r = ChildJvm.engine().env("EUTERPE_CACHE", file.resolve("cache").toString())
