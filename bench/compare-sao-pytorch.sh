@@ -10,6 +10,9 @@
 #
 # Usage: bench/compare-sao-pytorch.sh [--stages text_encoder,dit,vae_decode,total] [--seconds 10,47.55]
 #          [--steps 8,25,100] [--rounds 3] [--repeat 2] [--threads 2] [--model CONFIG_DIR] [--out FILE]
+#          [--engine-dtypes f16,int8] [--engine-only]
+# --engine-dtypes also times the engine's dit and vae_decode with f16/bf16/int8 weights (as `convert --dtype`
+# stores them), interleaved with its f32 runs, against the f32 time (goal <= 1.3); --engine-only skips PyTorch.
 # Needs: /usr/bin/python3 with Debian's python3-torch (and the packages ../shared/reference-sao/env.sh lists);
 # the upstream sources diffusers v0.32.2, transformers 0ed6729b, huggingface_hub v0.26.5 extracted under
 # $REF_SRC/src/{diffusers,transformers,hfhub} (default: the first of reference-src-sao/ beside the repository
@@ -21,7 +24,11 @@ SHARED="${EUTERPE_SHARED:-$ROOT/../shared}"
 for cand in "${REF_SRC:-}" "$ROOT/reference-src-sao" "$ROOT/../reference-src-sao" "$ROOT/../../reference-src-sao"; do
   if [ -n "$cand" ] && [ -d "$cand/src/diffusers/src/diffusers" ]; then REF_SRC="$(cd "$cand" && pwd)"; break; fi
 done
-case " $* " in *" -h "*|*" --help "*) sed -n '2,18p' "$0"; exit 0 ;; esac
+case " $* " in *" -h "*|*" --help "*) sed -n '2,20p' "$0"; exit 0 ;; esac
+case " $* " in *" --engine-only "*)
+  "$ROOT/euterpe" --help >/dev/null
+  exec /usr/bin/python3 "$ROOT/bench/compare_sao_pytorch.py" --root "$ROOT" "$@" ;;
+esac
 if [ -z "${REF_SRC:-}" ] || [ ! -d "$REF_SRC/src/diffusers/src/diffusers" ]; then
   echo "compare-sao-pytorch: no upstream sources (set REF_SRC to a folder with src/{diffusers,transformers,hfhub})" >&2
   exit 2

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 import org.euterpe.tensor.Backend;
@@ -34,10 +35,11 @@ public final class Weights {
     private final Set<String> used;
 
     /**
-     * Seeded random parameters: matrices ~ N(0, 1/fan_in), norm scales 1, biases 0; each made
-     * tensor is handed to {@code place}, whose result the layer gets.
+     * Seeded random parameters: matrices ~ N(0, 1/fan_in), norm scales 1, biases 0, each matrix
+     * stored as {@code storedAs} says for its key; each made tensor is handed to {@code place},
+     * whose result the layer gets.
      */
-    private record RandomInit(long seed, DType dtype, UnaryOperator<Tensor> place) {
+    private record RandomInit(long seed, Function<String, DType> storedAs, UnaryOperator<Tensor> place) {
     }
 
     private Weights(Backend backend, WeightSource source, RandomInit random, String filePrefix, String component,
@@ -86,10 +88,27 @@ public final class Weights {
      */
     public static Weights random(Backend backend, String component, long seed, DType dtype,
             UnaryOperator<Tensor> place) {
-        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
-            throw new IllegalArgumentException("random weights can be F32, F16 or BF16, not " + dtype);
+        checkRandomDType(dtype);
+        return random(backend, component, seed, key -> dtype, place);
+    }
+
+    /**
+     * Random weights as {@link #random(Backend, String, long, DType, UnaryOperator)}, each matrix or
+     * filter (rank &ge; 2) stored as {@code storedAs} gives for its key within the component
+     * ({@code encoder.block.0.layer.0.SelfAttention.q.weight}): F32, F16, BF16, or I8 quantised as
+     * the converter quantises (symmetric per dim-0 row, {@code scale = max|w| / 127}, the tensor's
+     * {@link Tensor#scales}), so the weights take the paths a converted checkpoint's take.
+     */
+    public static Weights random(Backend backend, String component, long seed, Function<String, DType> storedAs,
+            UnaryOperator<Tensor> place) {
+        return new Weights(backend, null, new RandomInit(seed, storedAs, place), "", component, "", new HashSet<>());
+    }
+
+    private static DType checkRandomDType(DType dtype) {
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16 && dtype != DType.I8) {
+            throw new IllegalArgumentException("random weights can be F32, F16, BF16 or I8, not " + dtype);
         }
-        return new Weights(backend, null, new RandomInit(seed, dtype, place), "", component, "", new HashSet<>());
+        return dtype;
     }
 
     public Backend backend() {
@@ -113,7 +132,10 @@ public final class Weights {
 
     public boolean has(String name) {
         if (random != null) {
-            return name.endsWith("weight") || name.endsWith("bias");
+            // weight_g / weight_v: a weight-normalised layer gets the pair checkpoints store (diffusers'
+            // Oobleck VAE does), so it folds them at load as it does a real checkpoint's
+            return name.endsWith("weight") || name.endsWith("bias") || name.endsWith("weight_g")
+                    || name.endsWith("weight_v");
         }
         return source.contains(filePrefix + prefix + name);
     }
@@ -231,8 +253,37 @@ public final class Weights {
         for (int i = 0; i < v.length; i++) {
             v[i] *= scale;
         }
+        DType dtype = checkRandomDType(random.storedAs().apply(key));
+        if (dtype == DType.I8) {
+            return quantised(v, s);
+        }
         Tensor t = backend.fromArray(v, s);
-        return random.dtype() == DType.F32 ? t : backend.cast(t, random.dtype());
+        return dtype == DType.F32 ? t : backend.cast(t, dtype);
+    }
+
+    /**
+     * {@code v} as I8 with per-row F32 scales, as the converter stores int8 weights: symmetric per
+     * dim-0 row, {@code scale = max|w| / 127}, {@code q = rint(w / scale)}.
+     */
+    private Tensor quantised(float[] v, Shape s) {
+        int rows = s.dim(0);
+        int per = v.length / rows;
+        float[] scales = new float[rows];
+        byte[] q = new byte[v.length];
+        for (int r = 0; r < rows; r++) {
+            float max = 0;
+            for (int i = r * per; i < (r + 1) * per; i++) {
+                max = Math.max(max, Math.abs(v[i]));
+            }
+            float scale = max / 127f;
+            scales[r] = scale;
+            for (int i = r * per; i < (r + 1) * per; i++) {
+                float x = scale == 0 ? 0 : (float) Math.rint(v[i] / scale);
+                q[i] = (byte) Math.max(-127, Math.min(127, x));
+            }
+        }
+        return backend.fromHost(java.lang.foreign.MemorySegment.ofArray(q), DType.I8, s,
+                backend.fromArray(scales, Shape.of(rows)));
     }
 
     private String fileKey(String name) {

@@ -91,7 +91,8 @@ public final class Euterpe {
         if (org.euterpe.pipeline.stableaudio.StableAudioPipeline.PIPELINE_CLASS.equals(cls)) {
             long t0 = System.nanoTime();
             Backend backend = Backends.open(device, options.log(), options.fallback());
-            var p = org.euterpe.pipeline.stableaudio.StableAudioPipeline.load(model, backend);
+            var p = org.euterpe.pipeline.stableaudio.StableAudioPipeline.load(model, backend)
+                    .withResidency(options.residency());
             options.log().accept(new AudioModel.LoadInfo((System.nanoTime() - t0) / 1e9,
                     ResidentMemory.current(), "Stable Audio").describe());
             return p;

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
+import org.euterpe.converter.Precision;
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.Config;
 import org.euterpe.nn.ModelLoadException;
@@ -145,22 +146,57 @@ public final class RandomModel {
      */
     public static Weights mappedRandomWeights(Backend backend, String component, long seed, DType dtype,
             List<AutoCloseable> owners) throws IOException {
+        return mappedRandomWeights(backend, component, seed, Precision.of(dtype), owners);
+    }
+
+    /**
+     * As {@link #mappedRandomWeights(Backend, String, long, DType, List)}, each tensor stored in the
+     * dtype {@code precision} gives it, as {@code euterpe convert} would store it: e.g.
+     * {@code Precision.recommended(I8)} keeps a text encoder in F16 and quantises the other
+     * components' matrices to I8 with per-row scales.
+     */
+    public static Weights mappedRandomWeights(Backend backend, String component, long seed, Precision precision,
+            List<AutoCloseable> owners) throws IOException {
         List<TempWeightFile> files = new ArrayList<>();
-        Weights w = weights(backend, component, seed, dtype,
+        Weights w = weights(backend, component, seed, precision,
                 Path.of(System.getProperty(TEMP_DIR_PROPERTY, System.getProperty("java.io.tmpdir"))), files);
         owners.addAll(files);
         return w;
     }
 
     /**
+     * Drops the pages of the random weights' files among {@code owners} from the resident set (they fault back
+     * in from the file when read): for a model that copied its weights at load, as a pipeline releases a
+     * converted file's pages of it.
+     */
+    public static void releaseResident(List<AutoCloseable> owners) {
+        for (AutoCloseable o : owners) {
+            if (o instanceof TempWeightFile f) {
+                for (java.lang.foreign.MemorySegment s : f.segments()) {
+                    s.unload();
+                }
+            }
+        }
+    }
+
+    /**
      * {@code component}'s random weights, each written to a new temporary file (added to
-     * {@code files}) and mapped back, so they are paged as a converted checkpoint's would be.
+     * {@code files}) and mapped back, so they are paged as a converted checkpoint's would be, and
+     * stored in the dtype the converter would give each ({@link Precision#storedDType}: embedding
+     * tables stay F32).
      */
     private static Weights weights(Backend backend, String component, long seed, DType dtype, Path tempDir,
             List<TempWeightFile> files) throws IOException {
+        return weights(backend, component, seed, Precision.of(dtype), tempDir, files);
+    }
+
+    private static Weights weights(Backend backend, String component, long seed, Precision precision, Path tempDir,
+            List<TempWeightFile> files) throws IOException {
         TempWeightFile file = TempWeightFile.create(tempDir, component);
         files.add(file);
-        return Weights.random(backend, component, seed * 1_000_003L + component.hashCode(), dtype, file::store);
+        // Weights.random asks for matrices and filters only (rank >= 2)
+        return Weights.random(backend, component, seed * 1_000_003L + component.hashCode(),
+                key -> precision.storedDType(component, key, 2), file::store);
     }
 
 

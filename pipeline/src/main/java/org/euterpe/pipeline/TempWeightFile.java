@@ -63,21 +63,34 @@ final class TempWeightFile implements AutoCloseable {
     }
 
     /**
-     * Writes {@code t} (F32, F16 or BF16, on any backend) to the file and returns the same values
-     * as a tensor of {@code t}'s backend viewing the read-only mapping.
+     * Writes {@code t} (F32, F16, BF16, or I8 with its per-row scales, on any backend) to the file
+     * and returns the same values as a tensor of {@code t}'s backend viewing the read-only mapping:
+     * an I8 tensor's scales are stored and mapped too, as a converted file's {@code <key>.__scale}.
      */
     synchronized Tensor store(Tensor t) {
         DType dtype = t.dtype();
-        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
-            throw new IllegalArgumentException("a weight file stores F32, F16 or BF16 tensors, not " + dtype);
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16 && dtype != DType.I8) {
+            throw new IllegalArgumentException("a weight file stores F32, F16, BF16 or I8 tensors, not " + dtype);
         }
         if (t.numel() == 0) {
             throw new IllegalArgumentException("cannot store an empty tensor " + t.shape());
         }
-        long bytes = t.numel() * dtype.byteSize();
+        if (dtype == DType.I8) {
+            Tensor scales = t.scales() == null ? null : store(t.scales().backend().cast(t.scales(), DType.F32));
+            if (scales == null) {
+                throw new IllegalArgumentException("an I8 tensor " + t.shape() + " without scales");
+            }
+            MemorySegment seg = write(int8Bytes(t), t.numel());
+            return t.backend().fromHost(seg, dtype, t.shape(), scales);
+        }
+        MemorySegment seg = write(hostBytes(t), t.numel() * dtype.byteSize());
+        return t.backend().fromHost(seg, dtype, t.shape(), null);
+    }
+
+    /** Appends {@code bytes} bytes of {@code host} at the next page and maps them back read-only. */
+    private MemorySegment write(MemorySegment host, long bytes) {
         long offset = end;
         try {
-            MemorySegment host = hostBytes(t);
             for (long done = 0; done < bytes; ) {
                 int n = (int) Math.min(STAGING_BYTES, bytes - done);
                 MemorySegment.copy(host, done, stage, 0, n);
@@ -89,10 +102,30 @@ final class TempWeightFile implements AutoCloseable {
             MemorySegment seg = channel.map(FileChannel.MapMode.READ_ONLY, offset, bytes, arena);
             segments.add(seg);
             end = (offset + bytes + ALIGN - 1) / ALIGN * ALIGN;
-            return t.backend().fromHost(seg, dtype, t.shape(), null);
+            return seg;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write temporary weights: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * An I8 tensor's quantised values: a CPU tensor's own bytes, else recovered from its dequantised
+     * values ({@code q * scale / scale} rounds back to {@code q}: |q| <= 127 leaves the quotient within
+     * an ulp or two of the integer).
+     */
+    private static MemorySegment int8Bytes(Tensor t) {
+        if (t.backend() instanceof CpuBackendBase) {
+            return CpuBackendBase.segment(t);
+        }
+        float[] values = t.toFloatArray();
+        float[] scales = t.scales().toFloatArray();
+        long per = t.numel() / t.dim(0);
+        byte[] q = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            float scale = scales[(int) (i / per)];
+            q[i] = scale == 0 ? 0 : (byte) Math.rint(values[i] / scale);
+        }
+        return MemorySegment.ofArray(q);
     }
 
     /** The component whose weights this file holds. */

@@ -41,6 +41,36 @@ class TempWeightFileTest {
     }
 
     @Test
+    void int8TensorsAreMappedWithTheirScales(@TempDir Path dir) throws Exception {
+        for (String device : List.of("cpu", "opencl")) {
+            Backends.Probe probe = Backends.probe(device);
+            if (!probe.available()) {
+                System.out.println("TempWeightFileTest: " + device + " skipped: " + probe.reason());
+                continue;
+            }
+            Backend b = device.equals("cpu") ? backend : Backends.open(device, m -> { });
+            byte[] q = new byte[3 * 5];
+            for (int i = 0; i < q.length; i++) {
+                q[i] = (byte) (i * 37 % 255 - 127);
+            }
+            float[] scales = {0.5f, 0.03125f, 0f};
+            try (TempWeightFile file = TempWeightFile.create(dir, "transformer")) {
+                Tensor made = b.fromHost(MemorySegment.ofArray(q), DType.I8, Shape.of(3, 5),
+                        b.fromArray(scales, Shape.of(3)));
+                Tensor mapped = file.store(made);
+                assertEquals(DType.I8, mapped.dtype());
+                assertArrayEquals(scales, mapped.scales().toFloatArray(), device);
+                assertArrayEquals(made.toFloatArray(), mapped.toFloatArray(), 0f, device); // 0 * scale: +-0
+                assertEquals(2, file.segments().size(), "the scales and the values, each mapped");
+                MemorySegment values = file.segments().get(1);
+                for (int i = 0; i < 10; i++) { // the rows of non-zero scale (the last row is zeros whatever q)
+                    assertEquals(q[i], values.get(ValueLayout.JAVA_BYTE, i), device + " byte " + i);
+                }
+            }
+        }
+    }
+
+    @Test
     void theFileIsGoneOnceClosedAndOnLinuxAlreadyWhileOpen(@TempDir Path dir) throws Exception {
         TempWeightFile file = TempWeightFile.create(dir, "vae");
         Tensor mapped = file.store(backend.randn(Shape.of(64, 64), 1));

@@ -60,6 +60,16 @@ public record Precision(DType weights, Map<String, DType> overrides) {
         return weights == DType.I8 ? new Precision(weights, Map.of("text_encoder", DType.F16)) : of(weights);
     }
 
+    /**
+     * The dtype the converter stores {@code component}'s F32 tensor {@code key} of {@code rank} in at this
+     * precision: the component's weight dtype for weight matrices and kernels, F32 for norms, biases and
+     * embedding tables (see {@link WeightEncoder}). For weights made rather than read (random benchmark weights),
+     * so they are stored as a converted checkpoint's would be.
+     */
+    public DType storedDType(String component, String key, int rank) {
+        return WeightEncoder.storedFloatingDType(key, rank, DType.F32, forComponent(component));
+    }
+
     /** This precision with {@code component} stored as {@code dtype}. */
     public Precision with(String component, DType dtype) {
         Map<String, DType> m = new LinkedHashMap<>(overrides);

@@ -83,10 +83,15 @@ final class WeightEncoder {
         if (!info.dtype().isFloating()) {
             return info.dtype();
         }
-        if (info.shape().rank() < 2 || isEmbeddingTable(key)) {
+        return storedFloatingDType(key, info.shape().rank(), info.dtype(), weightDtype);
+    }
+
+    /** {@link #storedDType} of a floating tensor of {@code rank} read as {@code source}. */
+    static DType storedFloatingDType(String key, int rank, DType source, DType weightDtype) {
+        if (rank < 2 || isEmbeddingTable(key)) {
             return DType.F32;
         }
-        return weightDtype == null ? info.dtype() : weightDtype;
+        return weightDtype == null ? source : weightDtype;
     }
 
     /**

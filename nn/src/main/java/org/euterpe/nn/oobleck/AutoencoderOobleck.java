@@ -2,6 +2,7 @@ package org.euterpe.nn.oobleck;
 
 import org.euterpe.nn.ComponentFiles;
 import org.euterpe.nn.Config;
+import org.euterpe.nn.PartProgress;
 import org.euterpe.nn.Trace;
 import org.euterpe.nn.Weights;
 import org.euterpe.tensor.Tensor;
@@ -99,6 +100,14 @@ public final class AutoencoderOobleck {
      * @return {@code [batch, audio_channels, frames * hop_length]}
      */
     public Tensor decodeTiled(Tensor latents, int tileFrames, int marginFrames) {
+        return decodeTiled(latents, tileFrames, marginFrames, PartProgress.NONE);
+    }
+
+    /**
+     * {@link #decodeTiled(Tensor, int, int)}, telling {@code progress} after each tile (1-based, of the tile
+     * count); a clip decoded in one piece tells nothing, as {@code AutoencoderKL.decodeTiled} does.
+     */
+    public Tensor decodeTiled(Tensor latents, int tileFrames, int marginFrames, PartProgress progress) {
         checkChannels(latents, config.decoderInputChannels(), "latents");
         if (tileFrames < 1 || marginFrames < 0) {
             throw new IllegalArgumentException("tile " + tileFrames + " and margin " + marginFrames + " frames");
@@ -113,7 +122,8 @@ public final class AutoencoderOobleck {
             // as SpeechT5HifiGan.forwardChunked splits its chunks: evenly, so no tile is needlessly short
             int tiles = (frames + tileFrames - 1) / tileFrames;
             int core = (frames + tiles - 1) / tiles;
-            for (int start = 0; start < frames; start += core) {
+            int n = (frames + core - 1) / core; // the loop's count of tiles
+            for (int start = 0, done = 1; start < frames; start += core, done++) {
                 int end = Math.min(frames, start + core);
                 int lo = Math.max(0, start - marginFrames);
                 int hi = Math.min(frames, end + marginFrames);
@@ -121,8 +131,69 @@ public final class AutoencoderOobleck {
                     Tensor audio = decoder.forward(latents.slice(2, lo, hi), Trace.NONE);
                     parts.add(tile.keep(audio.slice(2, (start - lo) * hop, (end - lo) * hop)));
                 }
+                progress.partDone(done, n);
             }
             return scope.keep(latents.backend().concat(parts, 2));
+        }
+    }
+
+    /**
+     * Latent frames on either side of a frame that the encoder's output for that frame depends on, rounded up:
+     * its first convolution (kernel 7: 3 samples), then per block at that block's input rate the three
+     * residual units (kernel 7, dilations 1, 3, 9: 39 samples) and the strided convolution (kernel 2s, padding
+     * ceil(s / 2): s samples), and the last convolution (kernel 3: 1 frame). About 8 for Stable Audio Open's
+     * strides [2, 4, 4, 8, 8], 18 for the tiny test model's [2, 4].
+     */
+    public int encoderReceptiveFieldFrames() {
+        int[] ratios = config.downsamplingRatios();
+        double samples = 3;
+        long rate = 1; // input samples per sample at this block's input
+        for (int s : ratios) {
+            samples += (39.0 + s) * rate;
+            rate *= s;
+        }
+        return (int) Math.ceil(samples / rate) + 1;
+    }
+
+    /**
+     * {@link #encode} in tiles of at most {@code tileFrames} latent frames (split evenly, as {@link #decodeTiled}
+     * splits), each encoded from its audio with {@code marginFrames} frames' worth of its neighbours' samples on
+     * either side and cut back to its own frames. The encoder is purely convolutional and every tile starts on a
+     * multiple of the hop, so its strided convolutions sample the same grid as the whole clip's: with margins of
+     * at least {@link #encoderReceptiveFieldFrames} the result equals the one-piece encode up to summation
+     * order, while the activations (128 channels at 44.1 kHz: 1 GiB per tensor for a whole 47.55 s clip) are
+     * those of one tile. Audio of at most {@code tileFrames + marginFrames} frames, or not a whole number of
+     * frames, is encoded in one piece.
+     *
+     * @param audio {@code [batch, audio_channels, samples]}
+     */
+    public OobleckDiagonalGaussianDistribution encodeTiled(Tensor audio, int tileFrames, int marginFrames) {
+        checkChannels(audio, config.audioChannels(), "audio");
+        if (tileFrames < 1 || marginFrames < 0) {
+            throw new IllegalArgumentException("tile " + tileFrames + " and margin " + marginFrames + " frames");
+        }
+        int hop = config.hopLength();
+        int frames = audio.dim(2) / hop;
+        if (audio.dim(2) % hop != 0 || frames <= tileFrames + marginFrames) {
+            return encode(audio, Trace.NONE);
+        }
+        java.util.List<Tensor> parts = new java.util.ArrayList<>();
+        try (var scope = org.euterpe.tensor.Scope.open()) {
+            int tiles = (frames + tileFrames - 1) / tileFrames;
+            int core = (frames + tiles - 1) / tiles;
+            for (int start = 0; start < frames; start += core) {
+                int end = Math.min(frames, start + core);
+                int lo = Math.max(0, start - marginFrames);
+                int hi = Math.min(frames, end + marginFrames);
+                try (var tile = org.euterpe.tensor.Scope.open()) {
+                    Tensor h = encoder.forward(audio.slice(2, lo * hop, hi * hop), Trace.NONE);
+                    parts.add(tile.keep(h.slice(2, start - lo, end - lo)));
+                }
+            }
+            OobleckDiagonalGaussianDistribution d = OobleckDiagonalGaussianDistribution.of(
+                    audio.backend().concat(parts, 2));
+            return new OobleckDiagonalGaussianDistribution(scope.keep(d.mean()), scope.keep(d.scale()),
+                    scope.keep(d.std()));
         }
     }
 

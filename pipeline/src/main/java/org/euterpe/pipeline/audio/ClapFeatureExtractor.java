@@ -26,7 +26,7 @@ public final class ClapFeatureExtractor {
     private final int maxSamples;
     private final boolean fusion;
     private final String padding;
-    private final double[] window;
+    private final Stft stft; // periodic Hann of n_fft samples, reflect-padded frames
     private final double[][] filters; // [mels][n_fft/2 + 1]
 
     /** Extracted features: {@code [channels, frames, mels]} row-major; channels 4 with fusion, else 1. */
@@ -57,10 +57,7 @@ public final class ClapFeatureExtractor {
         this.maxSamples = maxSamples;
         this.fusion = truncation.equals("fusion");
         this.padding = padding;
-        this.window = new double[nFft];
-        for (int i = 0; i < nFft; i++) {
-            window[i] = 0.5 - 0.5 * Math.cos(2 * Math.PI * i / nFft);
-        }
+        this.stft = new Stft(Stft.hann(nFft, nFft), hop);
         this.filters = fusion ? htkFilters(sampleRate, nFft, mels, fMin, fMax)
                 : slaneyFilters(sampleRate, nFft, mels, fMin, fMax);
     }
@@ -124,27 +121,11 @@ public final class ClapFeatureExtractor {
 
     /** {@code [frames][mels]} row-major dB of the power mel spectrogram. */
     float[] logMel(double[] x) {
-        int n = x.length;
-        int pad = nFft / 2;
-        int frames = 1 + n / hop;
-        int bins = nFft / 2 + 1;
+        int frames = stft.centredFrames(x.length);
+        int bins = stft.bins();
         float[] out = new float[frames * mels];
-        double[] re = new double[nFft];
-        double[] im = new double[nFft];
         double[] power = new double[bins];
-        for (int f = 0; f < frames; f++) {
-            int start = f * hop - pad;
-            for (int i = 0; i < nFft; i++) {
-                int j = start + i;
-                if (j < 0) {
-                    j = -j;
-                } else if (j >= n) {
-                    j = 2 * (n - 1) - j;
-                }
-                re[i] = x[j] * window[i];
-                im[i] = 0;
-            }
-            TacotronStft.fft(re, im);
+        stft.centred(x, (f, re, im) -> {
             for (int k = 0; k < bins; k++) {
                 power[k] = re[k] * re[k] + im[k] * im[k];
             }
@@ -156,7 +137,7 @@ public final class ClapFeatureExtractor {
                 }
                 out[f * mels + m] = (float) (10 * Math.log10(Math.max(s, 1e-10)));
             }
-        }
+        });
         return out;
     }
 

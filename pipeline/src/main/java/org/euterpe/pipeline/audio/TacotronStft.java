@@ -24,7 +24,7 @@ public final class TacotronStft {
     private final int nFft;
     private final int hop;
     private final int nMels;
-    private final double[] window; // periodic Hann of win samples, centred in n_fft
+    private final Stft stft; // periodic Hann of win samples, centred in n_fft; reflect-padded frames
     private final float[][] melBasis; // [mels][n_fft/2 + 1]
 
     /**
@@ -47,11 +47,7 @@ public final class TacotronStft {
         this.nFft = nFft;
         this.hop = hop;
         this.nMels = nMels;
-        this.window = new double[nFft];
-        int offset = (nFft - win) / 2; // librosa pad_center
-        for (int i = 0; i < win; i++) {
-            window[offset + i] = 0.5 - 0.5 * Math.cos(2 * Math.PI * i / win); // scipy get_window('hann', fftbins=True)
-        }
+        this.stft = new Stft(Stft.hann(win, nFft), hop);
         this.melBasis = slaneyMel(sampleRate, nFft, nMels, fMin, fMax);
     }
 
@@ -97,35 +93,14 @@ public final class TacotronStft {
      * @return {@code [frames][n_fft/2 + 1]}
      */
     public double[][] magnitudes(float[] wave) {
-        int pad = nFft / 2;
-        if (wave.length <= pad) {
-            throw new IllegalArgumentException("audio of " + wave.length + " samples is too short for the STFT (needs"
-                    + " more than " + pad + ")");
-        }
-        int n = wave.length;
-        int frames = frames(n);
-        int bins = nFft / 2 + 1;
-        double[][] out = new double[frames][bins];
-        double[] re = new double[nFft];
-        double[] im = new double[nFft];
-        for (int f = 0; f < frames; f++) {
-            int start = f * hop - pad;
-            for (int i = 0; i < nFft; i++) {
-                int j = start + i;
-                // reflect without repeating the edge: -1 -> 1, n -> n - 2
-                if (j < 0) {
-                    j = -j;
-                } else if (j >= n) {
-                    j = 2 * (n - 1) - j;
-                }
-                re[i] = wave[j] * window[i];
-                im[i] = 0;
+        double[][] out = new double[frames(wave.length)][];
+        stft.centred(Stft.widen(wave), (f, re, im) -> {
+            double[] mag = new double[re.length / 2 + 1];
+            for (int k = 0; k < mag.length; k++) {
+                mag[k] = Math.sqrt(re[k] * re[k] + im[k] * im[k]);
             }
-            fft(re, im);
-            for (int k = 0; k < bins; k++) {
-                out[f][k] = Math.sqrt(re[k] * re[k] + im[k] * im[k]);
-            }
-        }
+            out[f] = mag;
+        });
         return out;
     }
 
@@ -243,49 +218,6 @@ public final class TacotronStft {
 
     static double melToHz(double mel) {
         return mel >= MIN_LOG_MEL ? MIN_LOG_HZ * Math.exp(LOG_STEP * (mel - MIN_LOG_MEL)) : F_SP * mel;
-    }
-
-    /** In-place radix-2 complex FFT (forward, no scaling). */
-    static void fft(double[] re, double[] im) {
-        int n = re.length;
-        for (int i = 1, j = 0; i < n; i++) {
-            int bit = n >> 1;
-            for (; (j & bit) != 0; bit >>= 1) {
-                j ^= bit;
-            }
-            j ^= bit;
-            if (i < j) {
-                double t = re[i];
-                re[i] = re[j];
-                re[j] = t;
-                t = im[i];
-                im[i] = im[j];
-                im[j] = t;
-            }
-        }
-        double[] cos = new double[n / 2];
-        double[] sin = new double[n / 2];
-        for (int k = 0; k < n / 2; k++) {
-            cos[k] = Math.cos(2 * Math.PI * k / n);
-            sin[k] = -Math.sin(2 * Math.PI * k / n);
-        }
-        for (int len = 2; len <= n; len <<= 1) {
-            int stride = n / len;
-            for (int i = 0; i < n; i += len) {
-                for (int k = 0; k < len / 2; k++) {
-                    double wr = cos[k * stride];
-                    double wi = sin[k * stride];
-                    int a = i + k;
-                    int b = a + len / 2;
-                    double xr = re[b] * wr - im[b] * wi;
-                    double xi = re[b] * wi + im[b] * wr;
-                    re[b] = re[a] - xr;
-                    im[b] = im[a] - xi;
-                    re[a] += xr;
-                    im[a] += xi;
-                }
-            }
-        }
     }
 
     @Override

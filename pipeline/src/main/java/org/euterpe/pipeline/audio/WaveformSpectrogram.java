@@ -38,20 +38,8 @@ public final class WaveformSpectrogram {
         int frames = Math.max(1, 1 + (n - fft) / hop);
         int half = fft / 2 + 1;
         float[][] filters = melFilters(bins, half, fft, sampleRate);
-        double[] window = new double[fft];
-        for (int i = 0; i < fft; i++) {
-            window[i] = 0.5 - 0.5 * Math.cos(2 * Math.PI * i / fft);
-        }
         float[] out = new float[frames * bins];
-        double[] re = new double[fft];
-        double[] im = new double[fft];
-        for (int f = 0; f < frames; f++) {
-            for (int i = 0; i < fft; i++) {
-                int s = f * hop + i;
-                re[i] = s < n ? mono[s] * window[i] : 0;
-                im[i] = 0;
-            }
-            TacotronStft.fft(re, im); // the audio package's one FFT
+        new Stft(Stft.hann(fft, fft), hop).fromStart(Stft.widen(mono), frames, (f, re, im) -> {
             for (int b = 0; b < bins; b++) {
                 double power = 0;
                 for (int k = 0; k < half; k++) {
@@ -61,7 +49,7 @@ public final class WaveformSpectrogram {
                 }
                 out[f * bins + b] = (float) Math.log10(power + 1e-10);
             }
-        }
+        });
         return new Mel(out, frames, bins);
     }
 

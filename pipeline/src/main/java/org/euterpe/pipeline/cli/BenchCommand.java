@@ -52,7 +52,7 @@ final class BenchCommand {
             "  --sampler NAME     sampler of the whole clip (default: the model's)",
             "  --repeat N         timed runs per stage after one warm-up (default 3; whole clip: 1 run, no warm-up)",
             "  --threads N        CPU worker threads (default: all cores)",
-            "  --dtype D          f32|f16|bf16: random weights' storage type (default f32)",
+            "  --dtype D          f32|f16|bf16 (Stable Audio also int8): random weights' storage type (default f32)",
             "  --device D         auto|cpu|scalar|opencl[:N]|cuda[:N] (default cpu)",
             "  --seed N           seed of the random weights and inputs (default 0)",
             "  --keep-weights     keep each stage's weights resident after it (default: released, as",
@@ -67,8 +67,10 @@ final class BenchCommand {
             "Stable Audio (a config folder whose model_index.json names StableAudioPipeline; random weights):",
             "  stages text_encoder (T5 on 2 x model_max_length tokens), dit (one guided step, batch 2: the",
             "  model's full length, or the latent frames of --seconds when given), vae_decode (--seconds of",
-            "  audio, default 10) and total (--steps guided steps, default 10, then the decode). See",
-            "  bench/compare-sao-pytorch.sh for the same stages side by side with PyTorch.");
+            "  audio, default 10), vae_encode (--seconds of stereo audio, as --init-audio encodes) and total",
+            "  (--steps guided steps, default 10, then the decode; not vae_encode). --dtype",
+            "  f32|f16|bf16|int8 stores the random weights as `euterpe convert --dtype` would (bf16/int8 keep",
+            "  T5 in f16, bf16 the VAE too). See bench/compare-sao-pytorch.sh for the same stages beside PyTorch.");
 
     private BenchCommand() {
     }
@@ -418,7 +420,7 @@ final class BenchCommand {
      */
     private static int stableAudio(Args a, Path dir, PrintStream out, PrintStream err) throws IOException {
         List<String> stages = a.has("--stage") ? Arrays.asList(a.get("--stage", "").split(","))
-                : org.euterpe.pipeline.bench.StableAudioBench.STAGES;
+                : org.euterpe.pipeline.bench.StableAudioBench.DEFAULT_STAGES;
         for (String s : stages) {
             if (!org.euterpe.pipeline.bench.StableAudioBench.STAGES.contains(s)) {
                 throw new Main.UsageException("unknown stage \"" + s + "\" for Stable Audio (stages: " + String.join(",",
@@ -433,14 +435,21 @@ final class BenchCommand {
             Parallel.setThreads(a.intOpt("--threads"));
         }
         long seed = a.longOpt("--seed") != null ? a.longOpt("--seed") : 0L;
+        DType dtype;
+        try {
+            dtype = org.euterpe.converter.Precision.parseDType(a.get("--dtype", "f32"));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--dtype: " + e.getMessage());
+        }
         Backend backend = Backends.open(a.get("--device", "cpu"), err::println);
+        var bench = new org.euterpe.pipeline.bench.StableAudioBench(dir, backend, seed, seconds, steps, repeat)
+                .withDType(dtype);
         boolean json = a.has("--json");
         if (!json) {
-            out.println("model    " + dir + " (Stable Audio, random f32 weights)");
+            out.println("model    " + dir + " (Stable Audio, " + bench.weightsDescription() + " weights)");
             out.println("device   " + backend.description());
             out.printf(Locale.ROOT, "%-14s %10s %10s %10s %10s%n", "stage", "median s", "min s", "GFLOP", "GFLOP/s");
         }
-        var bench = new org.euterpe.pipeline.bench.StableAudioBench(dir, backend, seed, seconds, steps, repeat);
         if (a.has("--seconds")) {
             bench.withDitSeconds(seconds); // as the PyTorch harness's --seconds; default: the model's full length
         }
@@ -453,6 +462,8 @@ final class BenchCommand {
         if (json) {
             java.util.Map<String, Object> extra = new java.util.LinkedHashMap<>();
             extra.put("model", dir.toString());
+            extra.put("weights", bench.weightsDescription());
+            extra.put("dtype", a.get("--dtype", "f32").toLowerCase(Locale.ROOT));
             extra.put("seconds", seconds);
             extra.put("steps", (long) steps);
             out.println(org.euterpe.tensor.json.Json.write(ModelBench.report(results, extra)));

@@ -2,16 +2,13 @@ package org.euterpe.pipeline.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
-import org.euterpe.kernels.Backends;
 import org.euterpe.pipeline.BundledModel;
 import org.euterpe.pipeline.Euterpe;
 import org.euterpe.pipeline.GenerationRequest;
@@ -20,7 +17,6 @@ import org.euterpe.pipeline.NotEnoughMemoryException;
 import org.euterpe.pipeline.ResidentMemory;
 import org.euterpe.pipeline.TextToAudioPipeline;
 import org.euterpe.pipeline.WeightResidency;
-import org.euterpe.pipeline.audio.AtomicFiles;
 import org.euterpe.pipeline.audio.SpectrogramPng;
 import org.euterpe.pipeline.audio.WavWriter;
 import org.euterpe.pipeline.scheduler.SamplerKind;
@@ -35,13 +31,13 @@ final class GenerateCommand {
             "       euterpe generate --model DANCE [options]       (Dance Diffusion: no prompt; see below)",
             "",
             "  --negative TEXT      negative prompt",
-            "  --steps N            denoising steps (model default: AudioLDM 10, MusicLDM 200)",
+            "  --steps N            denoising steps, 1 to 1000 (model default: AudioLDM 10, MusicLDM 200)",
             "  --guidance G         classifier-free guidance scale; <= 1 disables it (default 2.5 / 2.0)",
             "  --seconds S          audio length (default: the model's sample size; the bundled model: "
                     + fmt(BundledModel.DEFAULT_SECONDS) + " s); a length whose estimated memory exceeds",
             "                       the Java heap is refused up front (see the README, Long clips)",
             "  --seed N             random seed (default: random, printed)",
-            "  --count N            waveforms per prompt (written as out-1.wav, out-2.wav, ...)",
+            "  --count N            waveforms per prompt, 1 to 64 (written as out-1.wav, out-2.wav, ...)",
             "  --sampler NAME       ddim|pndm|lms|euler|euler-a|heun|dpm++2m|unipc (default: the model's)",
             "  --karras             Karras sigmas (" + SamplerKind.karrasNames() + " only)",
             "  --eta E              DDIM stochasticity in [0, 1] (ddim only; default 0)",
@@ -73,103 +69,64 @@ final class GenerateCommand {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
-        if (DanceCommands.wantsDance(argv)) {
+        if (!GenerateOptions.precheck(argv).help()) {
+            // a hub repository: its path (pulled now if need be, after the shared checks) picks the family too
+            argv = ModelArg.resolveRepository(argv, err);
+        }
+        Path peek = ModelArg.peek(argv);
+        if (peek != null && DanceCommands.isDance(peek)) {
             return DanceCommands.generate(argv, out, err);
         }
-        Path stableAudio = stableAudioModel(argv);
-        if (stableAudio != null) {
+        if (peek != null && org.euterpe.pipeline.stableaudio.StableAudioPipeline.isStableAudio(peek)) {
             return StableAudioGenerateCommand.run(argv, out, err);
         }
-        Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seed",
-                "--count", "--sampler", "--eta", "--model", "--device", "--noise", "-o", "--output", "--spectrogram",
+        GenerateOptions o = GenerateOptions.generate(argv, "AudioLDM/MusicLDM", Set.of("--prompt", "--negative",
+                "--guidance", "--seconds", "--seed", "--count", "--sampler", "--eta", "--noise", "--spectrogram",
                 "--init-audio", "--strength", "--inpaint", "--mask-start", "--mask-end", "--continue"),
-                Set.of("--karras", "--float", "--keep-weights", "--fallback", "--force", "--verbose", "--convert",
-                        "--help", "-h"));
-        if (a.has("--help") || a.has("-h")) {
+                Set.of("--karras", "--keep-weights", "--convert"));
+        if (o.help()) {
             out.println(HELP);
             return 0;
         }
-        int prompts = a.positional().size() + (a.has("--prompt") ? 1 : 0);
-        if (prompts != 1) {
-            throw new Main.UsageException("give exactly one prompt in quotes (got " + prompts
-                    + "); a prompt starting with a dash goes after -- or in --prompt; see --help");
-        }
-        String prompt = a.has("--prompt") ? a.get("--prompt", null) : a.positional().get(0);
-        String device;
-        try {
-            device = Backends.checkName(a.get("--device", "auto"));
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
-        }
-        long seed = a.has("--seed") ? a.longOpt("--seed") : new java.security.SecureRandom().nextLong() & 0xFFFFFFFFL;
-        GenerationRequest.Builder b = GenerationRequest.builder(prompt).seed(seed);
+        Args a = o.args();
+        String prompt = o.prompt();
+        String device = o.device();
+        GenerationRequest.Builder b = o.request(GenerationRequest.builder(prompt));
         if (a.has("--negative")) {
             b.negativePrompt(a.get("--negative", null));
         }
-        if (a.has("--steps")) {
-            int s = a.intOpt("--steps");
-            if (s < 1) {
-                throw new Main.UsageException("--steps must be at least 1, got " + s);
-            }
-            b.steps(s);
-        }
-        if (a.has("--guidance")) {
-            b.guidanceScale(a.doubleOpt("--guidance"));
+        Double guidance = o.guidance();
+        if (guidance != null) {
+            b.guidanceScale(guidance);
         }
         Path modelPath = a.has("--model") ? Path.of(a.get("--model", null)) : null;
-        if (a.has("--seconds")) {
-            double s = a.doubleOpt("--seconds");
-            if (!(s > 0)) {
-                throw new Main.UsageException("--seconds must be positive, got " + a.get("--seconds", ""));
-            }
+        Double seconds = o.seconds();
+        if (seconds != null) {
             if (!a.has("--continue")) {
-                b.seconds(s);
+                b.seconds(seconds);
             }
         } else if (modelPath == null && !a.has("--init-audio") && !a.has("--inpaint") && !a.has("--continue")) {
             b.seconds(BundledModel.DEFAULT_SECONDS);
         }
-        audioIn(a, b);
-        if (a.has("--count")) {
-            b.waveformsPerPrompt(a.intOpt("--count"));
-        }
+        audioIn(o, b);
         if (a.has("--sampler")) {
-            try {
-                b.sampler(SamplerKind.fromCliName(a.get("--sampler", "")));
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            b.sampler(GenerateOptions.usage(() -> SamplerKind.fromCliName(a.get("--sampler", ""))));
         }
         if (a.has("--eta")) {
             b.eta(a.doubleOpt("--eta").floatValue());
         }
         b.karras(a.has("--karras"));
-        String noise = a.get("--noise", "euterpe").toLowerCase(Locale.ROOT);
-        b.noise(switch (noise) {
-            case "euterpe" -> GenerationRequest.NoiseMode.EUTERPE;
-            case "torch" -> GenerationRequest.NoiseMode.TORCH;
-            default -> throw new Main.UsageException("--noise must be euterpe or torch, got " + noise);
-        });
-        GenerationRequest request;
-        try {
-            request = b.build();
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
-        }
-        Outputs outputs = Outputs.plan(a.get("--output", a.get("-o", "out.wav")), a.get("--spectrogram", null),
-                request.prompts().size() * request.waveformsPerPrompt(), a.has("--force"));
-        // With the WAV on standard output, everything for the user goes to standard error.
-        PrintStream say = outputs.toStdout() ? err : out;
+        GenerationRequest request = GenerateOptions.usage(b::build);
+        long seed = request.seed();
+        Outputs outputs = o.outputs(request.prompts().size() * request.waveformsPerPrompt(), true);
 
-        if (modelPath != null) { // a path, or a hub repository (from the cache, or pulled into it now)
-            modelPath = ModelArg.resolve(a.get("--model", null), a.has("--convert"), err);
-        }
+        modelPath = o.model(err); // a path, or a hub repository (from the cache, or pulled into it now)
         if (modelPath == null) {
             err.println("note: using the bundled " + BundledModel.NAME
                     + ": it produces noise, not music. See the README to convert a real checkpoint.");
         }
-        boolean terminal = System.console() != null && System.console().isTerminal();
         long t0 = System.nanoTime();
-        Progress progress = new Progress(err, terminal, t0);
+        Progress progress = GenerateOptions.progress(err, t0);
         Euterpe.Options opts = Euterpe.Options.defaults().withDevice(device)
                 .withFallback(a.has("--fallback"))
                 .withLog(msg -> err.println("note: " + msg))
@@ -177,14 +134,10 @@ final class GenerateCommand {
         try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(modelPath, opts)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + pipe.model().backend().description());
-            try {
-                pipe.check(request);
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            GenerateOptions.usageCheck(() -> pipe.check(request));
             noteTruncation(prompt, pipe, err);
             String modelName = modelPath == null ? BundledModel.NAME : modelPath.toAbsolutePath().toString();
-            if (a.has("--verbose")) {
+            if (o.verbose()) {
                 err.println("settings " + equivalentCommand(pipe.settings(request), modelPath, device, a));
             }
             GenerationResult r;
@@ -198,31 +151,12 @@ final class GenerateCommand {
             info.put(WavWriter.TITLE, prompt);
             info.put(WavWriter.COMMENT, comment(r.settings(), modelName));
             info.put(WavWriter.SOFTWARE, "Euterpe");
-            WavWriter.Format fmt = a.has("--float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16;
-            int count = r.waveforms().length;
-            if (outputs.toStdout()) {
-                WavWriter.body(r.waveforms()[0], r.sampleRate(), fmt, info).write(out);
-                out.flush();
-                err.println("wrote standard output (" + r.waveforms()[0].length + " samples at " + r.sampleRate()
-                        + " Hz, seed " + seed + ")");
-            } else {
-                List<Path> targets = new ArrayList<>();
-                List<AtomicFiles.Body> bodies = new ArrayList<>();
-                for (int i = 0; i < count; i++) {
-                    targets.add(outputs.wav(i));
-                    bodies.add(WavWriter.body(r.waveforms()[i], r.sampleRate(), fmt, info));
-                    if (outputs.spectrogram(i) != null) {
-                        targets.add(outputs.spectrogram(i));
-                        // At least ~512 px wide and ~256 px tall, whatever the clip length and mel-bin count.
-                        int xScale = Math.max(1, 512 / r.melFrames());
-                        int yScale = Math.max(1, 256 / r.melBins());
-                        bodies.add(SpectrogramPng.body(r.mels()[i], r.melFrames(), r.melBins(), xScale, yScale));
-                    }
-                }
-                int samples = r.waveforms()[0].length;
-                AtomicFiles.writeAll(targets, bodies, p -> say.println("wrote " + p + (p.toString().endsWith(".png")
-                        ? "" : " (" + samples + " samples at " + r.sampleRate() + " Hz, seed " + seed + ")")));
-            }
+            WavWriter.Format fmt = o.format();
+            // A spectrogram at least ~512 px wide and ~256 px tall, whatever the clip length and mel-bin count.
+            outputs.write(r.waveforms().length, i -> WavWriter.body(r.waveforms()[i], r.sampleRate(), fmt, info),
+                    i -> SpectrogramPng.body(r.mels()[i], r.melFrames(), r.melBins(), Math.max(1, 512 / r.melFrames()),
+                            Math.max(1, 256 / r.melBins())),
+                    r.waveforms()[0].length + " samples at " + r.sampleRate() + " Hz, seed " + seed, out, err);
             progress.onStage("write", (System.nanoTime() - t1) / 1e9);
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
         }
@@ -230,48 +164,28 @@ final class GenerateCommand {
     }
 
     /** --init-audio/--strength, --inpaint/--mask-start/--mask-end, --continue/--seconds: the source and its use. */
-    private static void audioIn(Args a, GenerationRequest.Builder b) throws IOException {
-        int sources = (a.has("--init-audio") ? 1 : 0) + (a.has("--inpaint") ? 1 : 0) + (a.has("--continue") ? 1 : 0);
-        if (sources > 1) {
-            throw new Main.UsageException("give one of --init-audio, --inpaint and --continue");
-        }
-        if (sources == 0) {
-            for (String o : new String[] {"--strength", "--mask-start", "--mask-end"}) {
-                if (a.has(o)) {
-                    throw new Main.UsageException(o + " needs source audio (--init-audio, --inpaint)");
-                }
-            }
-            return;
-        }
-        if (a.has("--init-audio")) {
-            if (!a.has("--strength")) {
+    private static void audioIn(GenerateOptions o, GenerationRequest.Builder b) {
+        o.atMostOne("--init-audio", "--inpaint", "--continue");
+        Double strength = o.strength();
+        o.requires("--inpaint", "--mask-start", "--mask-end");
+        if (o.has("--init-audio")) {
+            if (strength == null) {
                 throw new Main.UsageException("--init-audio needs --strength S, 0 < S <= 1");
             }
-            b.sourceAudio(readAudio(a.get("--init-audio", null))).strength(a.doubleOpt("--strength"));
-        } else if (a.has("--inpaint")) {
-            if (!a.has("--mask-start") || !a.has("--mask-end")) {
+            b.sourceAudio(o.audio("--init-audio")).strength(strength);
+        } else if (o.has("--inpaint")) {
+            if (!o.has("--mask-start") || !o.has("--mask-end")) {
                 throw new Main.UsageException("--inpaint needs --mask-start and --mask-end (seconds)");
             }
-            b.sourceAudio(readAudio(a.get("--inpaint", null))).mask(a.doubleOpt("--mask-start"),
-                    a.doubleOpt("--mask-end"));
-        } else {
-            if (!a.has("--seconds")) {
+            b.sourceAudio(o.audio("--inpaint")).mask(o.args().doubleOpt("--mask-start"),
+                    o.args().doubleOpt("--mask-end"));
+        } else if (o.has("--continue")) {
+            Double seconds = o.seconds();
+            if (seconds == null) {
                 throw new Main.UsageException("--continue needs --seconds N, the length to add");
             }
-            org.euterpe.pipeline.audio.WavReader.Audio src = readAudio(a.get("--continue", null));
-            b.sourceAudio(src).mask(src.seconds(), src.seconds() + a.doubleOpt("--seconds"));
-        }
-        if (!a.has("--init-audio") && a.has("--strength")) {
-            throw new Main.UsageException("--strength goes with --init-audio");
-        }
-    }
-
-    /** Reads a WAV or FLAC for audio in; a missing, unreadable or malformed file is a usage error naming it. */
-    static org.euterpe.pipeline.audio.WavReader.Audio readAudio(String file) {
-        try {
-            return org.euterpe.pipeline.audio.AudioReader.read(Path.of(file));
-        } catch (org.euterpe.pipeline.audio.AudioFileException e) {
-            throw new Main.UsageException(e.getMessage());
+            org.euterpe.pipeline.audio.WavReader.Audio src = o.audio("--continue");
+            b.sourceAudio(src).mask(src.seconds(), src.seconds() + seconds);
         }
     }
 
@@ -331,21 +245,5 @@ final class GenerateCommand {
             err.println("note: the prompt has " + tokens + " tokens; the text encoder reads only the first " + room
                     + ", the rest is ignored");
         }
-    }
-
-    /** The --model of argv when it is a Stable Audio pipeline (by its model_index.json), else null. */
-    private static Path stableAudioModel(String[] argv) {
-        for (int i = 0; i < argv.length; i++) {
-            if (argv[i].equals("--")) {
-                break;
-            }
-            String value = argv[i].equals("--model") && i + 1 < argv.length ? argv[i + 1]
-                    : argv[i].startsWith("--model=") ? argv[i].substring("--model=".length()) : null;
-            if (value != null) {
-                Path p = Path.of(value);
-                return org.euterpe.pipeline.stableaudio.StableAudioPipeline.isStableAudio(p) ? p : null;
-            }
-        }
-        return null;
     }
 }

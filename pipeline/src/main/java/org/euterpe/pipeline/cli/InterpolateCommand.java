@@ -107,25 +107,17 @@ final class InterpolateCommand {
             if (clips) {
                 throw new Main.UsageException("--sampler is for prompt interpolation; clips use deterministic DDIM");
             }
-            try {
-                b.sampler(SamplerKind.fromCliName(a.get("--sampler", "")));
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            b.sampler(GenerateOptions.usage(() -> SamplerKind.fromCliName(a.get("--sampler", ""))));
         }
-        GenerationRequest request;
-        try {
-            request = b.build();
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
-        }
-        WavReader.Audio fromClip = clips ? GenerateCommand.readAudio(a.get("--from-audio", null)) : null;
-        WavReader.Audio toClip = clips ? GenerateCommand.readAudio(a.get("--to-audio", null)) : null;
+        GenerationRequest request = GenerateOptions.usage(b::build);
+        String device = GenerateOptions.usage(() -> org.euterpe.kernels.Backends.checkName(a.get("--device", "auto")));
+        WavReader.Audio fromClip = clips ? GenerateOptions.readAudio(a.get("--from-audio", null)) : null;
+        WavReader.Audio toClip = clips ? GenerateOptions.readAudio(a.get("--to-audio", null)) : null;
         // A path, or a hub repository (from the cache, or pulled into it now).
         Path modelPath = a.has("--model") ? ModelArg.resolve(a.get("--model", null), false, err) : null;
         boolean terminal = System.console() != null && System.console().isTerminal();
         Progress progress = new Progress(err, terminal, System.nanoTime());
-        Euterpe.Options opts = Euterpe.Options.defaults().withDevice(a.get("--device", "auto"))
+        Euterpe.Options opts = Euterpe.Options.defaults().withDevice(device)
                 .withLog(msg -> err.println("note: " + msg));
         try (TextToAudioPipeline pipe = Euterpe.loadTextToAudio(modelPath, opts)) {
             List<GenerationResult> points = prompts

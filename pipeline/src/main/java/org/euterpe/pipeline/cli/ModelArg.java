@@ -19,6 +19,59 @@ final class ModelArg {
     private ModelArg() {
     }
 
+    /**
+     * The {@code --model} of a command line before it is parsed (the last one, as {@link Args} keeps the last
+     * value), as a path, or null when there is none or it is no path; the family's verb is chosen by it.
+     */
+    static Path peek(String[] argv) {
+        String value = null;
+        for (int i = 0; i < argv.length && !argv[i].equals("--"); i++) {
+            if (argv[i].equals("--model") && i + 1 < argv.length) {
+                value = argv[++i];
+            } else if (argv[i].startsWith("--model=")) {
+                value = argv[i].substring("--model=".length());
+            }
+        }
+        try {
+            return value == null ? null : Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {
+            return null; // the loader names it
+        }
+    }
+
+    /**
+     * {@code argv} with its {@code --model}, when that is a hub repository rather than a path, replaced by the path
+     * it resolves to (from the cache, or pulled into it now; with {@code --convert}, the converted file), so that
+     * the family's verb is chosen by the model's own {@code model_index.json}, as for a path. Other command lines
+     * come back as they are.
+     */
+    static String[] resolveRepository(String[] argv, PrintStream err) throws IOException {
+        int at = -1;
+        boolean convert = false;
+        for (int i = 0; i < argv.length && !argv[i].equals("--"); i++) {
+            if (argv[i].equals("--model") && i + 1 < argv.length) {
+                at = ++i;
+            } else if (argv[i].startsWith("--model=")) {
+                at = i;
+            } else if (argv[i].equals("--convert")) {
+                convert = true;
+            }
+        }
+        if (at < 0) {
+            return argv;
+        }
+        boolean inline = argv[at].startsWith("--model=");
+        String spec = inline ? argv[at].substring("--model=".length()) : argv[at];
+        Path asPath = peek(new String[] {"--model", spec});
+        if (asPath != null && java.nio.file.Files.exists(asPath) || !org.euterpe.pipeline.hub.RepoId.looksLike(spec)) {
+            return argv;
+        }
+        String[] out = argv.clone();
+        String path = resolve(spec, convert, err).toString();
+        out[at] = inline ? "--model=" + path : path;
+        return out;
+    }
+
     /** The path to load for {@code spec}. */
     static Path resolve(String spec, boolean convert, PrintStream err) throws IOException {
         boolean terminal = System.console() != null && System.console().isTerminal();

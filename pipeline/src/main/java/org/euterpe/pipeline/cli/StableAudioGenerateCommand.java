@@ -12,7 +12,6 @@ import java.util.Set;
 
 import org.euterpe.kernels.Backends;
 import org.euterpe.pipeline.ResidentMemory;
-import org.euterpe.pipeline.audio.AtomicFiles;
 import org.euterpe.pipeline.audio.Resampler;
 import org.euterpe.pipeline.audio.SpectrogramPng;
 import org.euterpe.pipeline.audio.WavWriter;
@@ -31,13 +30,13 @@ final class StableAudioGenerateCommand {
             "usage: euterpe generate \"PROMPT\" --model STABLE_AUDIO [options]",
             "",
             "  --negative TEXT       negative prompt",
-            "  --steps N             denoising steps (default 100)",
+            "  --steps N             denoising steps, 1 to 1000 (default 100)",
             "  --guidance G          classifier-free guidance scale; <= 1 disables it (default 7)",
             "  --seconds-start S     seconds_start conditioning and start of the clip (default 0)",
             "  --seconds S           seconds_total: where the clip ends (default: the model's maximum, 47.55 s",
             "                        for stable-audio-open-1.0); the WAV holds [seconds-start, seconds)",
             "  --seed N              random seed (default: random, printed)",
-            "  --count N             waveforms per prompt (written as out-1.wav, out-2.wav, ...)",
+            "  --count N             waveforms per prompt, 1 to 64 (written as out-1.wav, out-2.wav, ...)",
             "  --init-audio FILE     start from FILE (WAV or FLAC; resampled and up-/down-mixed to the model's",
             "                        rate and channels, cropped or zero-padded to its length)",
             "  --strength S          with --init-audio, in (0, 1]: start the schedule at S * sigma_max from",
@@ -45,85 +44,63 @@ final class StableAudioGenerateCommand {
             "                        or --init-noise-level: diffusers' behaviour (noise at sigma_max added)",
             "  --init-noise-level N  with --init-audio: start the schedule at sigma N (stable-audio-tools'",
             "                        init_noise_level), e.g. 1..100 for the real model",
+            "  --model M, --convert  a path, or a hub repository ORG/NAME[@REVISION], as for generate",
             "  --device D            auto|cpu|scalar|opencl[:N]|cuda[:N]; --fallback allows the CPU instead",
             "  -o, --output FILE     output WAV (default out.wav; stereo); - writes one WAV to standard output",
             "  --float               32-bit float WAV instead of 16-bit PCM",
             "  --spectrogram FILE    also write a log-mel spectrogram of the audio as a PNG",
             "  --force               replace outputs that exist",
-            "  --verbose             print the settings used");
+            "  --keep-weights        keep each stage's weights resident after it (default: T5's released",
+            "                        after encoding, the DiT's after denoising)",
+            "  --verbose             print the settings used",
+            "Options of the other families (--noise, --sampler, ...) are refused as not applying.");
 
     private StableAudioGenerateCommand() {
     }
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
-        Args a = new Args(argv, Set.of("--prompt", "--negative", "--steps", "--guidance", "--seconds", "--seconds-start",
-                "--seed", "--count", "--model", "--device", "-o", "--output", "--spectrogram", "--init-audio", "--strength",
-                "--init-noise-level"),
-                Set.of("--float", "--fallback", "--force", "--verbose", "--help", "-h"));
-        if (a.has("--help") || a.has("-h")) {
+        GenerateOptions o = GenerateOptions.generate(argv, "Stable Audio", Set.of("--prompt", "--negative",
+                "--guidance", "--seconds", "--seconds-start", "--seed", "--count", "--spectrogram", "--init-audio",
+                "--strength", "--init-noise-level"), Set.of("--convert", "--keep-weights"));
+        if (o.help()) {
             out.println(HELP);
             return 0;
         }
-        int prompts = a.positional().size() + (a.has("--prompt") ? 1 : 0);
-        if (prompts != 1) {
-            throw new Main.UsageException("give exactly one prompt in quotes (got " + prompts + "); see --help");
-        }
-        String prompt = a.has("--prompt") ? a.get("--prompt", null) : a.positional().get(0);
-        String device;
-        try {
-            device = Backends.checkName(a.get("--device", "auto"));
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
-        }
-        Path modelPath = Path.of(a.get("--model", null));
-        long seed = a.has("--seed") ? a.longOpt("--seed") : new java.security.SecureRandom().nextLong() & 0xFFFFFFFFL;
-        int steps = a.has("--steps") ? a.intOpt("--steps") : 100;
-        double guidance = a.has("--guidance") ? a.doubleOpt("--guidance") : 7.0;
+        Args a = o.args();
+        String prompt = o.prompt();
+        String device = o.device();
+        long seed = o.seed();
+        int steps = o.steps(100);
+        Double g = o.guidance();
+        double guidance = g != null ? g : 7.0;
         double start = a.has("--seconds-start") ? a.doubleOpt("--seconds-start") : 0.0;
-        Double end = a.has("--seconds") ? a.doubleOpt("--seconds") : null;
-        int count = a.has("--count") ? a.intOpt("--count") : 1;
+        Double end = o.seconds();
+        int count = o.count();
         String negative = a.has("--negative") ? a.get("--negative", null) : null;
-        if (!a.has("--init-audio") && (a.has("--strength") || a.has("--init-noise-level"))) {
-            throw new Main.UsageException((a.has("--strength") ? "--strength" : "--init-noise-level")
-                    + " goes with --init-audio");
-        }
-        if (a.has("--strength") && a.has("--init-noise-level")) {
-            throw new Main.UsageException("give --strength or --init-noise-level, not both");
-        }
-        Double strength = a.has("--strength") ? a.doubleOpt("--strength") : null;
-        if (strength != null && !(strength > 0 && strength <= 1)) {
-            throw new Main.UsageException("--strength must be in (0, 1], got " + strength);
-        }
+        o.requires("--init-audio", "--init-noise-level");
+        o.atMostOne("--strength", "--init-noise-level");
+        Double strength = o.strength();
         Double noiseLevel = a.has("--init-noise-level") ? a.doubleOpt("--init-noise-level") : null;
         if (noiseLevel != null && !(noiseLevel > 0 && Double.isFinite(noiseLevel))) {
             throw new Main.UsageException("--init-noise-level must be a positive number, got " + noiseLevel);
         }
         // Read before the model loads, so a bad file fails at once.
-        org.euterpe.pipeline.audio.WavReader.Audio initAudio = a.has("--init-audio")
-                ? GenerateCommand.readAudio(a.get("--init-audio", null)) : null;
-        try {
-            // checks the options that do not depend on the model now
-            new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative), guidance, steps,
-                    start, end, count, seed, null, noiseLevel);
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
-        }
-        Outputs outputs = Outputs.plan(a.get("--output", a.get("-o", "out.wav")), a.get("--spectrogram", null), count,
-                a.has("--force"));
-        PrintStream say = outputs.toStdout() ? err : out;
-        boolean terminal = System.console() != null && System.console().isTerminal();
+        org.euterpe.pipeline.audio.WavReader.Audio initAudio = a.has("--init-audio") ? o.audio("--init-audio") : null;
+        // checks the options that do not depend on the model now
+        GenerateOptions.usage(() -> new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative),
+                guidance, steps, start, end, count, seed, null, noiseLevel));
+        Outputs outputs = o.outputs(count, true);
+        Path modelPath = o.model(err);
         long t0 = System.nanoTime();
-        Progress progress = new Progress(err, terminal, t0);
+        Progress progress = GenerateOptions.progress(err, t0);
         Backend backend = Backends.open(device, msg -> err.println("note: " + msg), a.has("--fallback"));
-        try (StableAudioPipeline pipe = StableAudioPipeline.load(modelPath, backend)) {
+        try (StableAudioPipeline pipe = StableAudioPipeline.load(modelPath, backend).withResidency(
+                a.has("--keep-weights") ? org.euterpe.pipeline.WeightResidency.KEEP
+                        : org.euterpe.pipeline.WeightResidency.DEFAULT)) {
             progress.onStage("load", (System.nanoTime() - t0) / 1e9);
             err.println("device   " + backend.description());
             double resolvedEnd = end != null ? end : pipe.maxAudioLengthInS();
-            try {
-                pipe.checkTiming(start, resolvedEnd, pipe.maxAudioLengthInS());
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            GenerateOptions.usageCheck(() -> pipe.checkTiming(start, resolvedEnd, pipe.maxAudioLengthInS()));
             int tokens = pipe.tokenizer().tokenIds(prompt).length;
             int room = pipe.tokenizer().modelMaxLength() - 1; // </s>
             if (tokens > room) {
@@ -141,13 +118,11 @@ final class StableAudioGenerateCommand {
                             + pipe.scheduler().sigmaMax());
                 }
             }
-            StableAudioRequest request;
-            try {
-                request = new StableAudioRequest(List.of(prompt), negative == null ? null : List.of(negative), guidance,
-                        steps, start, end, count, seed, initial, level);
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageException(e.getMessage());
-            }
+            float[][][] init = initial;
+            Double initLevel = level;
+            StableAudioRequest request = GenerateOptions.usage(() -> new StableAudioRequest(List.of(prompt),
+                    negative == null ? null : List.of(negative), guidance, steps, start, end, count, seed, init,
+                    initLevel));
             Map<String, String> settings = new LinkedHashMap<>();
             settings.put("prompt", prompt);
             settings.put("negative_prompt", negative == null ? "" : negative);
@@ -162,7 +137,7 @@ final class StableAudioGenerateCommand {
                 settings.put("init_audio", a.get("--init-audio", null));
                 settings.put("init_noise_level", level == null ? "sigma_max (diffusers)" : Double.toString(level));
             }
-            if (a.has("--verbose")) {
+            if (o.verbose()) {
                 err.println("settings " + settings);
             }
             StableAudioResult r = pipe.generate(request, progress);
@@ -172,30 +147,11 @@ final class StableAudioGenerateCommand {
             info.put(WavWriter.TITLE, prompt);
             info.put(WavWriter.COMMENT, GenerateCommand.comment(settings, modelName));
             info.put(WavWriter.SOFTWARE, "Euterpe");
-            WavWriter.Format fmt = a.has("--float") ? WavWriter.Format.FLOAT32 : WavWriter.Format.PCM16;
-            int samples = r.audio()[0][0].length;
-            if (outputs.toStdout()) {
-                WavWriter.body(interleave(r.audio()[0]), r.audio()[0].length, r.sampleRate(), fmt, info).write(out);
-                out.flush();
-                err.println("wrote standard output (" + samples + " samples x " + r.audio()[0].length
-                        + " channels at " + r.sampleRate() + " Hz, seed " + seed + ")");
-            } else {
-                List<Path> targets = new ArrayList<>();
-                List<AtomicFiles.Body> bodies = new ArrayList<>();
-                for (int i = 0; i < r.audio().length; i++) {
-                    targets.add(outputs.wav(i));
-                    bodies.add(WavWriter.body(interleave(r.audio()[i]), r.audio()[i].length, r.sampleRate(), fmt, info));
-                    if (outputs.spectrogram(i) != null) {
-                        targets.add(outputs.spectrogram(i));
-                        WaveformSpectrogram.Mel mel = WaveformSpectrogram.of(r.audio()[i], r.sampleRate(), 64);
-                        bodies.add(SpectrogramPng.body(mel.values(), mel.frames(), mel.bins(),
-                                Math.max(1, 512 / mel.frames()), Math.max(1, 256 / mel.bins())));
-                    }
-                }
-                AtomicFiles.writeAll(targets, bodies, p -> say.println("wrote " + p + (p.toString().endsWith(".png")
-                        ? "" : String.format(Locale.ROOT, " (%d samples x %d channels at %d Hz, seed %d)", samples,
-                                r.audio()[0].length, r.sampleRate(), seed))));
-            }
+            WavWriter.Format fmt = o.format();
+            outputs.write(r.audio().length, i -> WavWriter.body(Outputs.interleave(r.audio()[i]), r.audio()[i].length,
+                    r.sampleRate(), fmt, info), i -> Outputs.waveformSpectrogram(r.audio()[i], r.sampleRate()),
+                    String.format(Locale.ROOT, "%d samples x %d channels at %d Hz, seed %d", r.audio()[0][0].length,
+                            r.audio()[0].length, r.sampleRate(), seed), out, err);
             progress.onStage("write", (System.nanoTime() - t1) / 1e9);
             err.println("memory   peak resident " + ResidentMemory.format(ResidentMemory.peak()));
         }
@@ -236,17 +192,5 @@ final class StableAudioGenerateCommand {
         err.println(String.format(Locale.ROOT, "init     %s: %.2f s, %d channels at %d Hz%s", file, src.seconds(),
                 src.channelCount(), src.sampleRate(), changes.isEmpty() ? "" : "; " + String.join(", ", changes)));
         return ch;
-    }
-
-    /** {@code [channel][sample]} to interleaved frames. */
-    private static float[] interleave(float[][] channels) {
-        int n = channels[0].length;
-        float[] out = new float[n * channels.length];
-        for (int i = 0; i < n; i++) {
-            for (int c = 0; c < channels.length; c++) {
-                out[i * channels.length + c] = channels[c][i];
-            }
-        }
-        return out;
     }
 }

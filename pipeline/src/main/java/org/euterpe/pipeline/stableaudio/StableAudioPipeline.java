@@ -28,6 +28,7 @@ import org.euterpe.pipeline.GenerationResult;
 import org.euterpe.pipeline.audio.Resampler;
 import org.euterpe.pipeline.ProgressListener;
 import org.euterpe.pipeline.StepTrace;
+import org.euterpe.pipeline.WeightResidency;
 import org.euterpe.pipeline.scheduler.CosineDPMSolverMultistepScheduler;
 import org.euterpe.pipeline.tokenizer.Encoding;
 import org.euterpe.pipeline.tokenizer.T5Tokenizer;
@@ -64,6 +65,9 @@ public final class StableAudioPipeline implements AudioPipeline {
     private final AutoCloseable owner;
     /** Per component, the dtypes its weights are stored in (set by {@link #load}; empty when built directly). */
     private Map<String, java.util.Set<org.euterpe.tensor.DType>> weightDtypes = Map.of();
+    /** The weights {@link #load} read, whose mapped pages {@link #residency} may release; null when built directly. */
+    private WeightSource source;
+    private WeightResidency residency = WeightResidency.DEFAULT;
 
     public StableAudioPipeline(Backend backend, T5Tokenizer tokenizer, T5EncoderModel textEncoder,
             StableAudioProjectionModel projection, StableAudioDiTModel transformer, AutoencoderOobleck vae,
@@ -242,13 +246,61 @@ public final class StableAudioPipeline implements AudioPipeline {
             source.names().stream().filter(n -> n.startsWith(name + ".")).forEach(n -> d.add(source.entry(n).dtype()));
             dtypes.put(name, java.util.Collections.unmodifiableSet(d));
         }
+        AutoencoderOobleck vae = AutoencoderOobleck.load(c.get("vae"), backend);
+        releaseMapped(source, "vae.");
         StableAudioPipeline pipe = new StableAudioPipeline(backend, tokenizer,
                 T5EncoderModel.load(c.get("text_encoder"), backend),
                 StableAudioProjectionModel.load(c.get("projection_model"), backend),
-                StableAudioDiTModel.load(c.get("transformer"), backend),
-                AutoencoderOobleck.load(c.get("vae"), backend), schedulerConfig, owner);
+                StableAudioDiTModel.load(c.get("transformer"), backend), vae, schedulerConfig, owner);
         pipe.weightDtypes = java.util.Collections.unmodifiableMap(dtypes);
+        pipe.source = source;
         return pipe;
+    }
+
+    /**
+     * What {@link #generate} does with each component's mapped weights once its stage is done (default
+     * {@link WeightResidency#RELEASE_AFTER_STAGE}, as for AudioLDM: T5 and the projection after encoding, the DiT
+     * after denoising, so the decode's peak does not hold the DiT's 4.2 GB of f32 pages; the next generation
+     * faults them back in from the page cache).
+     */
+    public StableAudioPipeline withResidency(WeightResidency r) {
+        this.residency = java.util.Objects.requireNonNull(r, "residency");
+        return this;
+    }
+
+    public WeightResidency residency() {
+        return residency;
+    }
+
+    /** {@link #residency} once the stage of the components {@code components} is done. */
+    private void stageDone(String... components) {
+        if (residency != WeightResidency.RELEASE_AFTER_STAGE || source == null) {
+            return;
+        }
+        for (String c : components) {
+            releaseMapped(source, c + ".");
+        }
+        if (backend instanceof org.euterpe.kernels.cpu.CpuBackendBase) {
+            org.euterpe.kernels.cpu.CpuBackendBase.releaseIdleMemory();
+        }
+    }
+
+    /**
+     * Drops the mapped pages of the weights under {@code prefix} from the resident set. The Oobleck VAE copies
+     * its weights at load (weight norm folded into F32 weights, snake parameters read into arrays), so once it is
+     * built its file pages, which the fold has just read in, would only count its weights twice (0.6 GB for
+     * Stable Audio Open in f32); the few it reads later (biases) fault back in. Weights that are not mapped (a
+     * folder converted in memory) are left alone.
+     */
+    static void releaseMapped(WeightSource source, String prefix) {
+        for (String n : source.names()) {
+            if (n.startsWith(prefix)) {
+                java.lang.foreign.MemorySegment seg = source.bytes(n);
+                if (seg.isMapped() && seg.byteSize() > 0) {
+                    seg.unload();
+                }
+            }
+        }
     }
 
     /** Per component, the dtypes its stored weights have (e.g. {@code transformer=[F16, F32]}). */
@@ -322,6 +374,37 @@ public final class StableAudioPipeline implements AudioPipeline {
      * one-piece decode up to summation order (11 of 256 frames each side: ~9 % more work).
      */
     public static final int DECODE_TILE_FRAMES = 256;
+
+    /**
+     * Latent frames per tile of the initial audio's Oobleck encode, as of the decode: the encoder's first block
+     * runs 128 channels at 44.1 kHz, so a whole 47.55 s clip (which {@code --init-audio} always encodes: it is
+     * padded to the model's length) is 1 GiB per activation tensor; a tile of 256 frames with its
+     * {@link AutoencoderOobleck#encoderReceptiveFieldFrames} (8) of margin each side is 0.28 GiB.
+     */
+    public static final int ENCODE_TILE_FRAMES = DECODE_TILE_FRAMES;
+
+    /**
+     * The initial audio's Oobleck encode as {@link #generate} runs it: in tiles of {@link #ENCODE_TILE_FRAMES}
+     * with the encoder's receptive field as margin (equal to the one-piece encode up to summation order).
+     *
+     * @param audio {@code [batch, audio_channels, samples]}
+     */
+    public static OobleckDiagonalGaussianDistribution encodeAudio(AutoencoderOobleck vae, Tensor audio) {
+        return vae.encodeTiled(audio, ENCODE_TILE_FRAMES, vae.encoderReceptiveFieldFrames());
+    }
+
+    /**
+     * The Oobleck decode as {@link #generate} runs it: in tiles of {@link #DECODE_TILE_FRAMES} with the decoder's
+     * receptive field as margin, each tile reported to {@code listener} as progress of the "decode" stage (the
+     * CLI's bar counts tiles as it does for AudioLDM's tiled VAE decode).
+     *
+     * @param latents {@code [batch, decoder_input_channels, frames]}
+     * @return {@code [batch, audio_channels, frames * hop_length]}
+     */
+    public static Tensor decodeLatents(AutoencoderOobleck vae, Tensor latents, ProgressListener listener) {
+        return vae.decodeTiled(latents, DECODE_TILE_FRAMES, vae.receptiveFieldFrames(),
+                (done, total) -> listener.onStageProgress("decode", done, total));
+    }
     public static final int DEFAULT_STEPS = 100;
     public static final double DEFAULT_GUIDANCE = 7.0;
 
@@ -541,6 +624,7 @@ public final class StableAudioPipeline implements AudioPipeline {
             cross = repeatRows(cross, perPrompt);
             global = repeatRows(global, perPrompt);
             listener.onStage("encode", seconds(t0));
+            stageDone("text_encoder", "projection_model");
 
             // 2. Schedule and initial latents.
             CosineDPMSolverMultistepScheduler scheduler = scheduler();
@@ -619,13 +703,13 @@ public final class StableAudioPipeline implements AudioPipeline {
                 }
             }
             listener.onStage("denoise", seconds(t2));
+            stageDone("transformer");
 
             // 4. Decode and cut.
             listener.onStageStart("decode");
             long t3 = System.nanoTime();
             trace.record("vae_decode_in", latents);
-            Tensor waveform = vae.decodeTiled(backend.fromArray(latents, Shape.of(latentShape)), DECODE_TILE_FRAMES,
-                    vae.receptiveFieldFrames());
+            Tensor waveform = decodeLatents(vae, backend.fromArray(latents, Shape.of(latentShape)), listener);
             float[] full = waveform.toFloatArray();
             trace.record("waveform_full", full);
             int audioChannels = waveform.dim(1);
@@ -642,6 +726,7 @@ public final class StableAudioPipeline implements AudioPipeline {
             }
             trace.record("audio", flatCut);
             listener.onStage("decode", seconds(t3));
+            stageDone("vae");
             return new StableAudioResult(audio, sr, request.seed());
         }
     }
@@ -701,8 +786,8 @@ public final class StableAudioPipeline implements AudioPipeline {
         }
         trace.record("vae_encode_in", audio);
         try (Scope scope = Scope.open()) {
-            OobleckDiagonalGaussianDistribution posterior = vae.encode(
-                    backend.fromArray(audio, Shape.of(prompts, ch, length)), Trace.NONE);
+            OobleckDiagonalGaussianDistribution posterior = encodeAudio(vae,
+                    backend.fromArray(audio, Shape.of(prompts, ch, length)));
             int[] shape = posterior.mean().shape().dims();
             float[] z = noise.initAudio(shape);
             checkLength("init audio noise", z, (int) posterior.mean().numel());

@@ -74,6 +74,28 @@ class BenchCommandTest {
     }
 
     @Test
+    void benchesStableAudioWithInt8WeightsAsTheConverterStoresThem() throws Exception {
+        Path tiny = org.euterpe.tensor.TestData.conformanceCase("tiny-stable-audio");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = new Main(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).run(new String[] {
+                        "bench", "--model", tiny.toString(), "--stage", "dit,vae_decode", "--dtype", "int8",
+                        "--seconds", "1", "--repeat", "1", "--json", "--device", "cpu"});
+        assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+        JsonObject report = new JsonObject(Json.parse(out.toString(StandardCharsets.UTF_8).strip()), "bench");
+        assertEquals("random-int8 (I8 (text_encoder: F16))", report.getString("weights"));
+        assertEquals(java.util.Set.of("dit", "vae_decode"), report.getObject("stages").map().keySet());
+        assertTrue(report.getObject("stages").getObject("dit").getDouble("gflop") > 0);
+
+        ByteArrayOutputStream bad = new ByteArrayOutputStream();
+        rc = new Main(System.out, new PrintStream(bad, true, StandardCharsets.UTF_8)).run(new String[] {
+                "bench", "--model", tiny.toString(), "--dtype", "int4"});
+        assertEquals(2, rc);
+        assertTrue(bad.toString(StandardCharsets.UTF_8).contains("int4"), bad.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void rejectsAnUnknownStage() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int rc = new Main(System.out, new PrintStream(err, true, StandardCharsets.UTF_8))
