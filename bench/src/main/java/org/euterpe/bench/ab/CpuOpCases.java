@@ -101,6 +101,15 @@ public final class CpuOpCases {
             c.add(new Case("conv" + cv[4] + "x" + cv[4] + " 2x" + cv[0] + "x" + cv[2] + "x" + cv[3] + "->" + cv[1],
                     () -> be.conv2d(x, w, b, 1, cv[4] / 2, 1)));
         }
+        // The VAE decoder's 3x3 convolutions (batch 1, 512 and 256 channels) on smaller images than
+        // a 10 s clip's, so that a case stays near 0.1 s: Winograd's chunking must suit these too.
+        for (int[] cv : new int[][] {{512, 512, 128, 16}, {256, 256, 256, 32}}) {
+            Tensor x = rand(be, arena, r, false, 1, cv[0], cv[2], cv[3]);
+            Tensor w = rand(be, arena, r, true, cv[1], cv[0], 3, 3);
+            Tensor b = rand(be, arena, r, true, cv[1]);
+            c.add(new Case("vae conv3x3 1x" + cv[0] + "x" + cv[2] + "x" + cv[3] + "->" + cv[1],
+                    () -> be.conv2d(x, w, b, 1, 1, 1)));
+        }
         // Self-attention [2, 8 heads, tokens, head dim] at the three transformer levels.
         for (int[] at : new int[][] {{1024, 32}, {256, 48}, {64, 80}}) {
             Tensor q = rand(be, arena, r, false, 2, 8, at[0], at[1]);

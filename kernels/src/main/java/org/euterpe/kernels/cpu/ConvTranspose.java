@@ -50,10 +50,9 @@ record ConvTranspose(FloatSource x, FloatSource weight, float[] bias, float[] ou
         // op(B)^T[t, c] = x[b, c, t].
         for (int t0 = 0; t0 < len; t0 += tb) {
             int n = Math.min(tb, len - t0);
-            Arrays.fill(cols, 0, rows * n, 0f);
             PanelPacker bBlock = new PanelPacker.Strided(x, t0, (long) inC * len, 1, len);
             GemmDriver.block(b, 0, rows, 0, n, inC, a, bBlock,
-                    new GemmDriver.Output(cols, 0, 0, n, null, null));
+                    GemmDriver.Output.overwrite(cols, 0, 0, n, null, null));
             overlapAdd(cols, b, o0, o1, t0, n);
         }
     }

@@ -63,7 +63,7 @@ final class Convolution {
             Winograd1d.conv(xs, xOff, FloatSource.of(weight), rowBias, cv, CpuBackendBase.heapArray(out));
             return out;
         }
-        Tensor out = be.newF32(Shape.of(batch, outC, outH, outW));
+        Tensor out = be.newF32Empty(Shape.of(batch, outC, outH, outW)); // every element written (overwrite)
         int depth = channels * kh * kw;
         int spatial = outH * outW;
         boolean pointwise = kh == 1 && kw == 1 && Arrays.equals(stride, new int[] {1, 1})
@@ -74,7 +74,7 @@ final class Convolution {
                 : new Im2col(xs, xOff, channels, h, w, kh, kw, outW, stride, pad, dil);
         PanelPacker filters = new PanelPacker.Strided(FloatSource.of(weight), 0, 0, depth, 1);
         GemmDriver.gemm(batch, outC, spatial, depth, filters, input,
-                new GemmDriver.Output(CpuBackendBase.heapArray(out), 0, outC * spatial, spatial, null, rowBias));
+                GemmDriver.Output.overwrite(CpuBackendBase.heapArray(out), 0, outC * spatial, spatial, null, rowBias));
         return out;
     }
 

@@ -22,9 +22,11 @@ final class Gemm {
         boolean sharedB = g.sharedB();
         int batches = g.batches();
 
-        Tensor out = be.newF32(g.out());
+        // Without a C term every element is written by the GEMM's first depth slice (overwrite).
+        boolean accumulate = c != null && beta != 0f;
+        Tensor out = accumulate ? be.newF32(g.out()) : be.newF32Empty(g.out());
         float[] o = CpuBackendBase.heapArray(out);
-        if (c != null && beta != 0f) {
+        if (accumulate) {
             float[] cv = CpuBackendBase.floats(c);
             for (int i = 0; i < o.length; i++) {
                 o[i] = beta * cv[i];
@@ -46,7 +48,7 @@ final class Gemm {
                 ? new PanelPacker.Strided(FloatSource.of(b), 0, bBatch, k, 1)
                 : new PanelPacker.Strided(FloatSource.of(b), 0, bBatch, 1, n);
         GemmDriver.gemm(batches, m, n, k, pa, pb,
-                new GemmDriver.Output(o, 0, m * n, n, colBias, null));
+                new GemmDriver.Output(o, 0, m * n, n, colBias, null, !accumulate));
         return out;
     }
 

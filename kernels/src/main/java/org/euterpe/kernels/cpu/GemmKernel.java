@@ -40,17 +40,28 @@ final class GemmKernel {
      */
     static void tile(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc, int rows, int cols,
             float[] scratch) {
+        tile(kc, a, ai, b, bi, c, ci, ldc, rows, cols, scratch, c, ci, ldc);
+    }
+
+    /**
+     * {@link #tile} that writes {@code C[r][j] = init[r][j] + sum_k A[k][r] * B[k][j]}, element
+     * {@code (r, j)} of {@code init} at {@code ii + r * ild}: C's old contents are not read
+     * (unless {@code init} is C itself, which is {@link #tile}). A GEMM's first depth slice
+     * starts from its bias this way, so C needs neither zeroing nor a separate bias pass.
+     */
+    static void tile(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc, int rows, int cols,
+            float[] scratch, float[] init, int ii, int ild) {
         if (rows == MR && cols == NR) {
             if (WIDE) {
-                multiply8x2(kc, a, ai, b, bi, c, ci, ldc);
+                multiply8x2(kc, a, ai, b, bi, c, ci, ldc, init, ii, ild);
             } else {
-                multiply(kc, a, ai, b, bi, c, ci, ldc);
+                multiply(kc, a, ai, b, bi, c, ci, ldc, init, ii, ild);
             }
             return;
         }
         for (int r = 0; r < MR; r++) {
             if (r < rows) {
-                System.arraycopy(c, ci + r * ldc, scratch, r * NR, cols);
+                System.arraycopy(init, ii + r * ild, scratch, r * NR, cols);
             }
         }
         if (cols <= L) {
@@ -60,9 +71,9 @@ final class GemmKernel {
                 multiplyOneVector(kc, a, ai, b, bi, scratch);
             }
         } else if (WIDE) {
-            multiply8x2(kc, a, ai, b, bi, scratch, 0, NR);
+            multiply8x2(kc, a, ai, b, bi, scratch, 0, NR, scratch, 0, NR);
         } else {
-            multiply(kc, a, ai, b, bi, scratch, 0, NR);
+            multiply(kc, a, ai, b, bi, scratch, 0, NR, scratch, 0, NR);
         }
         for (int r = 0; r < rows; r++) {
             System.arraycopy(scratch, r * NR, c, ci + r * ldc, cols);
@@ -74,7 +85,8 @@ final class GemmKernel {
      * a C tile that misses the caches does not stall the FMA chains (the next tile's loop
      * overlaps the wait).
      */
-    private static void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc) {
+    private static void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc,
+            float[] init, int ii, int ild) {
         int r1 = ci + ldc;
         int r2 = r1 + ldc;
         int r3 = r2 + ldc;
@@ -106,14 +118,15 @@ final class GemmKernel {
             c31 = b1.fma(av, c31);
             c32 = b2.fma(av, c32);
         }
-        addInto(c, ci, c00, c01, c02);
-        addInto(c, r1, c10, c11, c12);
-        addInto(c, r2, c20, c21, c22);
-        addInto(c, r3, c30, c31, c32);
+        addInto(c, ci, init, ii, c00, c01, c02);
+        addInto(c, r1, init, ii + ild, c10, c11, c12);
+        addInto(c, r2, init, ii + 2 * ild, c20, c21, c22);
+        addInto(c, r3, init, ii + 3 * ild, c30, c31, c32);
     }
 
     /** {@link #multiply} for the 8 x 2-vector tile ({@link #WIDE}); all code inline (see the class comment). */
-    private static void multiply8x2(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc) {
+    private static void multiply8x2(int kc, float[] a, int ai, float[] b, int bi, float[] c, int ci, int ldc,
+            float[] init, int ii, int ild) {
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         FloatVector c60 = c00, c61 = c00, c70 = c00, c71 = c00;
@@ -147,22 +160,22 @@ final class GemmKernel {
             c70 = b0.fma(av, c70);
             c71 = b1.fma(av, c71);
         }
-        c00.add(FloatVector.fromArray(S, c, ci)).intoArray(c, ci);
-        c01.add(FloatVector.fromArray(S, c, ci + L)).intoArray(c, ci + L);
-        c10.add(FloatVector.fromArray(S, c, ci + ldc)).intoArray(c, ci + ldc);
-        c11.add(FloatVector.fromArray(S, c, ci + ldc + L)).intoArray(c, ci + ldc + L);
-        c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc)).intoArray(c, ci + 2 * ldc);
-        c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + L)).intoArray(c, ci + 2 * ldc + L);
-        c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc)).intoArray(c, ci + 3 * ldc);
-        c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + L)).intoArray(c, ci + 3 * ldc + L);
-        c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc)).intoArray(c, ci + 4 * ldc);
-        c41.add(FloatVector.fromArray(S, c, ci + 4 * ldc + L)).intoArray(c, ci + 4 * ldc + L);
-        c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc)).intoArray(c, ci + 5 * ldc);
-        c51.add(FloatVector.fromArray(S, c, ci + 5 * ldc + L)).intoArray(c, ci + 5 * ldc + L);
-        c60.add(FloatVector.fromArray(S, c, ci + 6 * ldc)).intoArray(c, ci + 6 * ldc);
-        c61.add(FloatVector.fromArray(S, c, ci + 6 * ldc + L)).intoArray(c, ci + 6 * ldc + L);
-        c70.add(FloatVector.fromArray(S, c, ci + 7 * ldc)).intoArray(c, ci + 7 * ldc);
-        c71.add(FloatVector.fromArray(S, c, ci + 7 * ldc + L)).intoArray(c, ci + 7 * ldc + L);
+        c00.add(FloatVector.fromArray(S, init, ii)).intoArray(c, ci);
+        c01.add(FloatVector.fromArray(S, init, ii + L)).intoArray(c, ci + L);
+        c10.add(FloatVector.fromArray(S, init, ii + ild)).intoArray(c, ci + ldc);
+        c11.add(FloatVector.fromArray(S, init, ii + ild + L)).intoArray(c, ci + ldc + L);
+        c20.add(FloatVector.fromArray(S, init, ii + 2 * ild)).intoArray(c, ci + 2 * ldc);
+        c21.add(FloatVector.fromArray(S, init, ii + 2 * ild + L)).intoArray(c, ci + 2 * ldc + L);
+        c30.add(FloatVector.fromArray(S, init, ii + 3 * ild)).intoArray(c, ci + 3 * ldc);
+        c31.add(FloatVector.fromArray(S, init, ii + 3 * ild + L)).intoArray(c, ci + 3 * ldc + L);
+        c40.add(FloatVector.fromArray(S, init, ii + 4 * ild)).intoArray(c, ci + 4 * ldc);
+        c41.add(FloatVector.fromArray(S, init, ii + 4 * ild + L)).intoArray(c, ci + 4 * ldc + L);
+        c50.add(FloatVector.fromArray(S, init, ii + 5 * ild)).intoArray(c, ci + 5 * ldc);
+        c51.add(FloatVector.fromArray(S, init, ii + 5 * ild + L)).intoArray(c, ci + 5 * ldc + L);
+        c60.add(FloatVector.fromArray(S, init, ii + 6 * ild)).intoArray(c, ci + 6 * ldc);
+        c61.add(FloatVector.fromArray(S, init, ii + 6 * ild + L)).intoArray(c, ci + 6 * ldc + L);
+        c70.add(FloatVector.fromArray(S, init, ii + 7 * ild)).intoArray(c, ci + 7 * ldc);
+        c71.add(FloatVector.fromArray(S, init, ii + 7 * ild + L)).intoArray(c, ci + 7 * ldc + L);
     }
 
     /** {@link #multiplyOneVector} for the 8-row tile. */
@@ -210,10 +223,11 @@ final class GemmKernel {
         c3.add(FloatVector.fromArray(S, c, 3 * NR)).intoArray(c, 3 * NR);
     }
 
-    /** {@code c[off ..< off + NR] += (v0, v1, v2)}. */
-    private static void addInto(float[] c, int off, FloatVector v0, FloatVector v1, FloatVector v2) {
-        v0.add(FloatVector.fromArray(S, c, off)).intoArray(c, off);
-        v1.add(FloatVector.fromArray(S, c, off + L)).intoArray(c, off + L);
-        v2.add(FloatVector.fromArray(S, c, off + 2 * L)).intoArray(c, off + 2 * L);
+    /** {@code c[off ..< off + NR] = (v0, v1, v2) + init[io ..< io + NR]}. */
+    private static void addInto(float[] c, int off, float[] init, int io, FloatVector v0, FloatVector v1,
+            FloatVector v2) {
+        v0.add(FloatVector.fromArray(S, init, io)).intoArray(c, off);
+        v1.add(FloatVector.fromArray(S, init, io + L)).intoArray(c, off + L);
+        v2.add(FloatVector.fromArray(S, init, io + 2 * L)).intoArray(c, off + 2 * L);
     }
 }

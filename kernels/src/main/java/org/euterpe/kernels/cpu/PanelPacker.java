@@ -76,6 +76,11 @@ interface PanelPacker {
                     for (; i + 8 <= count; i += 8) {
                         src.readInterleaved8(origin + i * rowStride, rowStride, kc, dst, i * kc);
                     }
+                } else if (r % 8 == 0) {
+                    // Wider panels (B's NR rows) in groups of eight rows, which never straddle a panel.
+                    for (; i + 8 <= count; i += 8) {
+                        src.readInterleaved8(origin + i * rowStride, rowStride, kc, dst, (i / r) * r * kc + i % r, r);
+                    }
                 }
                 for (; i < count; i++) {
                     src.read(origin + i * rowStride, kc, dst, (i / r) * r * kc + i % r, r);

@@ -55,8 +55,27 @@ final class Winograd {
     static final int MIN_TILES = Integer.getInteger("euterpe.winograd.minTiles", 128);
     /** The most floats of transformed filters (16 x out x in) held at once (16 MB); larger layers use im2col. */
     static final long MAX_FILTER_FLOATS = Long.getLong("euterpe.winograd.maxFilterFloats", 1 << 22);
-    /** The target size of one chunk's transformed tiles, V or M (8 MB each). */
-    private static final long CHUNK_FLOATS = 1 << 21;
+    /**
+     * The target size of one chunk's transformed tiles, V or M: a quarter of the transformed
+     * filters U (which the GEMMs read once per chunk), within 1 and 8 MB (tunable:
+     * -Deuterpe.winograd.chunkFloats fixes it). Small chunks keep V and M in L2 between the
+     * transforms and the GEMMs; U bounds how small, since it streams once per chunk. On the
+     * AVX-512 build machine (1 thread, per-thread CPU time, 4-6 alternating rounds, loaded machine)
+     * against a fixed 8 MB: the U-Net's 128-channel layer 0.67-0.78x, 256-channel 0.83-0.92x;
+     * a VAE 256-channel layer 0.86-0.91x; at 512 channels a fixed 1 MB was slower (1.2x) and
+     * 2 MB even (0.96-0.97x).
+     */
+    private static final long CHUNK_FLOATS = Long.getLong("euterpe.winograd.chunkFloats", 0);
+    private static final long MIN_CHUNK_FLOATS = 1 << 18;
+    private static final long MAX_CHUNK_FLOATS = 1 << 21;
+
+    /** {@link #CHUNK_FLOATS} for a layer of {@code cin} inputs and {@code cout} outputs. */
+    static long chunkFloats(int cin, int cout) {
+        if (CHUNK_FLOATS > 0) {
+            return CHUNK_FLOATS;
+        }
+        return Math.clamp((long) XI * cin * cout / 4, MIN_CHUNK_FLOATS, MAX_CHUNK_FLOATS);
+    }
 
     /** Per-thread: one filter's weights for all input channels. */
     private static final ThreadLocal<float[]> WEIGHT_ROW = ThreadLocal.withInitial(() -> new float[0]);
@@ -67,6 +86,18 @@ final class Winograd {
     private static final FloatVector ODD = FloatSource.laneIndices(q -> 2 * q + 1);
     /** Per-thread: one channel's transform, part way, for every tile of a chunk. */
     private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[0]);
+    /**
+     * Floats between the 16 planes of U, V and M beyond their packed sizes: one cache line. The
+     * transforms write (read) all 16 planes at once, and planes a multiple of 4 KiB apart (as
+     * 128 x 128 and 256 x 256 planes are) all fall in the same L1 sets.
+     */
+    private static final int PLANE_PAD = 16;
+
+    /** U's floats per plane for {@code cv}. */
+    private static long uStep(OpShapes.Conv cv) {
+        return GemmDriver.packedSize(cv.cout(), cv.cin(), true) + PLANE_PAD;
+    }
+
     /** The transformed filters U, input tiles V and products M, shared by all convolutions. */
     private static final Workspace U_SCRATCH = new Workspace();
     private static final Workspace V_SCRATCH = new Workspace();
@@ -91,7 +122,7 @@ final class Winograd {
      * @param out    {@code [batch, cout, oh, ow]}, every element written
      */
     static void conv(float[] x, int xOff, FloatSource weight, float[] bias, OpShapes.Conv cv, float[] out) {
-        conv(x, xOff, weight, bias, cv, out, CHUNK_FLOATS);
+        conv(x, xOff, weight, bias, cv, out, chunkFloats(cv.cin(), cv.cout()));
     }
 
     /** {@link #conv} with chunks of about {@code chunkFloats} transformed floats (tests use small ones). */
@@ -103,12 +134,12 @@ final class Winograd {
         int tilesH = ceilDiv(cv.oh(), 2);
         int chunkRows = (int) Math.max(1, Math.min(tilesH, chunkFloats / ((long) XI * Math.max(cin, cout) * tilesW)));
         int maxTiles = roundUp(chunkRows * tilesW, NR);
-        long uStep = GemmDriver.packedSize(cout, cin, true);
+        long uStep = uStep(cv);
         // One shared workspace per operand, grown to the largest layer (at most ~33 MB in all:
         // the filter cap and the chunk size bound them), not the exact-size activation pool.
         float[] u = U_SCRATCH.take(XI * uStep);
-        float[] v = V_SCRATCH.take(XI * GemmDriver.packedSize(maxTiles, cin, false));
-        float[] m = M_SCRATCH.take((long) XI * cout * maxTiles);
+        float[] v = V_SCRATCH.take(XI * (GemmDriver.packedSize(maxTiles, cin, false) + PLANE_PAD));
+        float[] m = M_SCRATCH.take((long) XI * ((long) cout * maxTiles + PLANE_PAD));
         try {
             Parallel.forRange(ceilDiv(cout, MR), 1,
                     (p0, p1) -> transformFilters(weight, cin, cout, p0, p1, u, (int) uStep));
@@ -135,19 +166,21 @@ final class Winograd {
         int cout = cv.cout();
         Layout lay = Layout.of(cv, ty0, ty1);
         int tiles = lay.tiles;
-        int vStep = (int) GemmDriver.packedSize(tiles, cin, false);
+        int vStep = (int) GemmDriver.packedSize(tiles, cin, false) + PLANE_PAD;
         Parallel.forRange(cin, 1, (c0, c1) -> {
             for (int c = c0; c < c1; c++) {
                 transformInput(x, image + c * cv.h() * cv.w(), c, lay, cv, v, vStep);
             }
         });
         int ldm = lay.padded;
-        Parallel.forRange(XI * cout, 1, (r0, r1) -> Arrays.fill(m, r0 * ldm, r1 * ldm, 0f));
-        // For each ξ: M[ξ] [cout, tiles] += U[ξ] [cout, cin] x V[ξ]ᵀ.
-        GemmDriver.gemmPacked(XI, cout, tiles, cin, u, v, new GemmDriver.Output(m, 0, cout * ldm, ldm, null, null));
+        // For each ξ: M[ξ] [cout, tiles] = U[ξ] [cout, cin] x V[ξ]ᵀ (columns past the tiles are
+        // left as they were: the output transform computes on them but never writes them out).
+        int mStep = cout * ldm + PLANE_PAD;
+        GemmDriver.gemmPacked(XI, cout, tiles, cin, u, uStep(cv), v, vStep,
+                GemmDriver.Output.overwrite(m, 0, mStep, ldm, null, null));
         Parallel.forRange(cout, 1, (o0, o1) -> {
             for (int o = o0; o < o1; o++) {
-                transformOutput(m, o * ldm, cout * ldm, bias == null ? 0f : bias[o], lay, cv, out,
+                transformOutput(m, o * ldm, mStep, bias == null ? 0f : bias[o], lay, cv, out,
                         outImage + o * cv.oh() * cv.ow());
             }
         });

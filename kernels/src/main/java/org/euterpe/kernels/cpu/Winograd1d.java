@@ -360,11 +360,10 @@ final class Winograd1d {
                 transformInput(alg, x, image + c * cv.w(), cv, ch, v, c * ch.vCols, vStep);
             }
         });
-        Parallel.forRange(alg.n * cout, 1, (r0, r1) -> Arrays.fill(m, r0 * ch.padded, r1 * ch.padded, 0f));
         PanelPacker shifted = (xi, i0, count, k0, kc, r, dst) -> packShifted(v, xi * vStep, cin, ch, i0, count, k0,
                 kc, r, dst);
         GemmDriver.gemmPackedA(alg.n, cout, ch.padded, depth, u, shifted,
-                new GemmDriver.Output(m, 0, cout * ch.padded, ch.padded, null, null),
+                GemmDriver.Output.overwrite(m, 0, cout * ch.padded, ch.padded, null, null),
                 ceilDiv(Parallel.chunkTarget(), alg.n));
         Parallel.forRange(cout, 1, (o0, o1) -> {
             for (int o = o0; o < o1; o++) {

@@ -221,4 +221,56 @@ class GemmTest {
                 f32(r, 4, 4)));
         assertThrows(IllegalArgumentException.class, () -> BE.linear(a, f32(r, 3, 4), null));
     }
+
+    /**
+     * An overwritten output ({@link GemmDriver.Output#overwrite}) ignores what C held (NaN here)
+     * and gives the same bits as accumulating into a zeroed C with the bias pass, for row and
+     * column biases, edge tiles, several depth slices, across-batch and packed-operand paths.
+     */
+    @Test
+    void overwrittenOutputIgnoresOldContentsAndMatchesAccumulateBits() {
+        Random r = new Random(23);
+        int[][] shapes = {{1, 1, 1}, {8, GemmKernel.NR, 5}, {17, 63, 300}, {130, 70, 0}, {9, 2100, 40},
+            {200, 40, 600}};
+        for (int[] s : shapes) {
+            int m = s[0];
+            int n = s[1];
+            int k = s[2];
+            for (int batches : new int[] {1, 2}) {
+                for (int bias = 0; bias < 4; bias++) {
+                    float[] a = values(r, m * k);
+                    float[] b = values(r, batches * n * k);
+                    float[] colBias = (bias & 1) != 0 ? values(r, n) : null;
+                    float[] rowBias = (bias & 2) != 0 ? values(r, m) : null;
+                    // A shared by the batch (as a convolution's filters), B per entry, stored [n, k].
+                    PanelPacker pa = new PanelPacker.Strided(FloatSource.of(a), 0, 0, k, 1);
+                    PanelPacker pb = new PanelPacker.Strided(FloatSource.of(b), 0, (long) n * k, k, 1);
+                    float[] want = new float[batches * m * n];
+                    GemmDriver.gemm(batches, m, n, k, pa, pb, new GemmDriver.Output(want, 0, m * n, n, colBias,
+                            rowBias));
+                    float[] got = new float[batches * m * n];
+                    java.util.Arrays.fill(got, Float.NaN);
+                    GemmDriver.gemm(batches, m, n, k, pa, pb, GemmDriver.Output.overwrite(got, 0, m * n, n, colBias,
+                            rowBias));
+                    String what = "m=" + m + " n=" + n + " k=" + k + " batches=" + batches + " bias=" + bias;
+                    assertArrayEquals(want, got, what);
+                    // The same through the serial blocked loops.
+                    java.util.Arrays.fill(got, Float.NaN);
+                    for (int e = 0; e < batches; e++) {
+                        GemmDriver.block(e, 0, m, 0, n, k, pa, pb, GemmDriver.Output.overwrite(got, 0, m * n, n,
+                                colBias, rowBias));
+                    }
+                    assertArrayEquals(want, got, "serial " + what);
+                }
+            }
+        }
+    }
+
+    private static float[] values(Random r, int count) {
+        float[] v = new float[count];
+        for (int i = 0; i < count; i++) {
+            v[i] = r.nextFloat() * 2 - 1;
+        }
+        return v;
+    }
 }
