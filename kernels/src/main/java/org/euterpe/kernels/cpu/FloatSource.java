@@ -397,6 +397,11 @@ abstract sealed class FloatSource {
             }
             interleave8Rows(rows, 0, count, count, dst, dstOff);
         }
+
+        @Override
+        final void readInterleaved8(long index, long rowStride, int count, float[] dst, int dstOff, int r) {
+            spreadInterleaved8(index, rowStride, count, dst, dstOff, r);
+        }
     }
 
     /** Raw 16-bit values of {@link F16Segment} and {@link BF16Segment} runs. */

@@ -103,6 +103,18 @@ class FloatSourceTest {
                                         + k0 + ", " + count + " steps");
                             }
                         }
+                        for (int r : new int[] {16, 32}) { // eight rows into a wider (NR-row) panel
+                            int count = 45;
+                            float[] want = new float[r * count + 5];
+                            for (int k = 0; k < count; k++) {
+                                for (int i = 0; i < 8; i++) {
+                                    want[5 + r * k + i] = exact[(row0 + i) * ld + 2 + k];
+                                }
+                            }
+                            float[] got = new float[want.length];
+                            src.readInterleaved8((long) row0 * ld + 2, ld, count, got, 5, r);
+                            assertArrayEquals(want, got, t + " 8 rows into " + r + "-row panels from " + row0);
+                        }
                         float[] strided = new float[3 * ld];
                         src.read((long) row0 * ld, ld, strided, 1, 3);
                         for (int k = 0; k < ld; k++) {
