@@ -56,26 +56,13 @@ final class Winograd {
     /** The most floats of transformed filters (16 x out x in) held at once (16 MB); larger layers use im2col. */
     static final long MAX_FILTER_FLOATS = Long.getLong("euterpe.winograd.maxFilterFloats", 1 << 22);
     /**
-     * The target size of one chunk's transformed tiles, V or M: a quarter of the transformed
-     * filters U (which the GEMMs read once per chunk), within 1 and 8 MB (tunable:
-     * -Deuterpe.winograd.chunkFloats fixes it). Small chunks keep V and M in L2 between the
-     * transforms and the GEMMs; U bounds how small, since it streams once per chunk. On the
-     * AVX-512 build machine (1 thread, per-thread CPU time, 4-6 alternating rounds, loaded machine)
-     * against a fixed 8 MB: the U-Net's 128-channel layer 0.67-0.78x, 256-channel 0.83-0.92x;
-     * a VAE 256-channel layer 0.86-0.91x; at 512 channels a fixed 1 MB was slower (1.2x) and
-     * 2 MB even (0.96-0.97x).
+     * The target size of one chunk's transformed tiles, V or M (8 MB each; tunable:
+     * -Deuterpe.winograd.chunkFloats). Chunks small enough for L2 (1 MB, or a quarter of U within
+     * 1-8 MB) measured 0.67-0.92x the time at 1 thread on a loaded machine, but at 2 threads on a
+     * quiet one 1.08-1.33x at the U-Net's 128 and 256 channels (the phases of a chunk hand V and M
+     * between the cores, and there are more of them), so the U-Net's 2-thread step keeps 8 MB.
      */
-    private static final long CHUNK_FLOATS = Long.getLong("euterpe.winograd.chunkFloats", 0);
-    private static final long MIN_CHUNK_FLOATS = 1 << 18;
-    private static final long MAX_CHUNK_FLOATS = 1 << 21;
-
-    /** {@link #CHUNK_FLOATS} for a layer of {@code cin} inputs and {@code cout} outputs. */
-    static long chunkFloats(int cin, int cout) {
-        if (CHUNK_FLOATS > 0) {
-            return CHUNK_FLOATS;
-        }
-        return Math.clamp((long) XI * cin * cout / 4, MIN_CHUNK_FLOATS, MAX_CHUNK_FLOATS);
-    }
+    private static final long CHUNK_FLOATS = Long.getLong("euterpe.winograd.chunkFloats", 1 << 21);
 
     /** Per-thread: one filter's weights for all input channels. */
     private static final ThreadLocal<float[]> WEIGHT_ROW = ThreadLocal.withInitial(() -> new float[0]);
@@ -122,7 +109,7 @@ final class Winograd {
      * @param out    {@code [batch, cout, oh, ow]}, every element written
      */
     static void conv(float[] x, int xOff, FloatSource weight, float[] bias, OpShapes.Conv cv, float[] out) {
-        conv(x, xOff, weight, bias, cv, out, chunkFloats(cv.cin(), cv.cout()));
+        conv(x, xOff, weight, bias, cv, out, CHUNK_FLOATS);
     }
 
     /** {@link #conv} with chunks of about {@code chunkFloats} transformed floats (tests use small ones). */
