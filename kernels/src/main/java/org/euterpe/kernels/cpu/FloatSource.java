@@ -380,22 +380,23 @@ abstract sealed class FloatSource {
             }
         }
 
-        @Override
-        final void readInterleaved4(long index, long rowStride, int count, float[] dst, int dstOff) {
-            float[] rows = ThreadScratch.floats(WIDE, 4L * count);
-            for (int i = 0; i < 4; i++) {
+        /** {@code n} runs of {@code count}, {@code rowStride} apart, widened one after another into scratch. */
+        private float[] widenRows(long index, long rowStride, int count, int n) {
+            float[] rows = ThreadScratch.floats(WIDE, (long) n * count);
+            for (int i = 0; i < n; i++) {
                 widen(index + i * rowStride, count, rows, i * count);
             }
-            interleave4Rows(rows, 0, count, count, dst, dstOff);
+            return rows;
+        }
+
+        @Override
+        final void readInterleaved4(long index, long rowStride, int count, float[] dst, int dstOff) {
+            interleave4Rows(widenRows(index, rowStride, count, 4), 0, count, count, dst, dstOff);
         }
 
         @Override
         final void readInterleaved8(long index, long rowStride, int count, float[] dst, int dstOff) {
-            float[] rows = ThreadScratch.floats(WIDE, 8L * count);
-            for (int i = 0; i < 8; i++) {
-                widen(index + i * rowStride, count, rows, i * count);
-            }
-            interleave8Rows(rows, 0, count, count, dst, dstOff);
+            interleave8Rows(widenRows(index, rowStride, count, 8), 0, count, count, dst, dstOff);
         }
 
         @Override
