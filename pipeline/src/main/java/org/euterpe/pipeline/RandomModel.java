@@ -111,17 +111,21 @@ public final class RandomModel {
         }
     }
 
-    /** Closes (unmaps and deletes) every file, then throws the first failure. */
-    private static void closeAll(List<TempWeightFile> files) throws IOException {
+    /**
+     * Closes every owner (a {@link TempWeightFile} unmaps and deletes its file), then throws the first
+     * failure with the others suppressed.
+     */
+    public static void closeAll(List<? extends AutoCloseable> owners) throws IOException {
         IOException first = null;
-        for (TempWeightFile f : files) {
+        for (AutoCloseable o : owners) {
             try {
-                f.close();
-            } catch (IOException e) {
+                o.close();
+            } catch (Exception e) {
+                IOException io = e instanceof IOException x ? x : new IOException(e);
                 if (first == null) {
-                    first = e;
+                    first = io;
                 } else {
-                    first.addSuppressed(e);
+                    first.addSuppressed(io);
                 }
             }
         }

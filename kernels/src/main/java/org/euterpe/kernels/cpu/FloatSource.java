@@ -420,7 +420,7 @@ abstract sealed class FloatSource {
             short[] h = ThreadScratch.shorts(HALVES, count);
             MemorySegment.copy(s, ValueLayout.JAVA_SHORT_UNALIGNED, index * 2, h, 0, count);
             int i = 0;
-            if (SS != null && IS.length() == L) {
+            if (SS != null) { // IS has S's shape, so L lanes too
                 for (; i + L <= count; i += L) {
                     halfToFloat(ShortVector.fromArray(SS, h, i)).intoArray(dst, dstOff + i);
                 }
@@ -466,7 +466,7 @@ abstract sealed class FloatSource {
             short[] h = ThreadScratch.shorts(HALVES, count);
             MemorySegment.copy(s, ValueLayout.JAVA_SHORT_UNALIGNED, index * 2, h, 0, count);
             int i = 0;
-            if (SS != null && IS.length() == L) {
+            if (SS != null) { // IS has S's shape, so L lanes too
                 for (; i + L <= count; i += L) { // bf16 is the high half of an f32
                     ((IntVector) ShortVector.fromArray(SS, h, i).convertShape(VectorOperators.S2I, IS, 0))
                             .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);

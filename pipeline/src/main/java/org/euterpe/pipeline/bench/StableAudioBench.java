@@ -136,31 +136,12 @@ public final class StableAudioBench {
             } finally {
                 // the stage's models are unreachable now: unmap and delete their weights, so the next
                 // stage's peak memory is its own (as euterpe generate releases each stage's weights)
-                closeAll(owners);
+                RandomModel.closeAll(owners);
             }
             done.accept(r);
             out.add(r);
         }
         return out;
-    }
-
-    private static void closeAll(List<AutoCloseable> owners) throws IOException {
-        IOException first = null;
-        for (AutoCloseable o : owners) {
-            try {
-                o.close();
-            } catch (Exception e) {
-                IOException io = e instanceof IOException x ? x : new IOException(e);
-                if (first == null) {
-                    first = io;
-                } else {
-                    first.addSuppressed(io);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
     }
 
     private long[][][] ids(int vocab) throws IOException {
